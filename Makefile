@@ -1,0 +1,52 @@
+# One command surface for people and CI: `make run`, `make test`, `make lint`, `make bench`.
+# The virtual environment sets itself up (and refreshes when a requirements file changes).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.requirements-installed
+
+.DEFAULT_GOAL := help
+.PHONY: help setup run test lint bench clean
+
+help:
+	@echo "make run    serve the dashboard on localhost (sets up $(VENV) first if needed)"
+	@echo "make test   ruff + the test suite (the browser test needs Debian chromium)"
+	@echo "make lint   ruff + mypy on deid/"
+	@echo "make bench  run every bench/*.py script"
+	@echo "make setup  create $(VENV) and install requirements-dev.txt"
+	@echo "make clean  remove $(VENV), caches and test artifacts"
+
+$(STAMP): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+setup: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/streamlit run app.py --server.address localhost
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	@found=0; \
+	for script in bench/*.py; do \
+		[ -e "$$script" ] || continue; \
+		found=1; \
+		echo "== $$script"; \
+		PYTHONPATH=. $(BIN)/python "$$script" || exit 1; \
+	done; \
+	if [ "$$found" = 0 ]; then \
+		echo "make bench: no bench/*.py scripts yet, nothing to run (see bench/README.md)"; \
+	fi
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache tests/e2e/artifacts
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
