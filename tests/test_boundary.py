@@ -1,0 +1,125 @@
+"""Boundaries the architecture relies on, checked on the source itself.
+
+- ``deid/`` is a library: it never imports Streamlit, prints, or ends the process.
+- The product and its tests work on a clone that has no shared folder beside it.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEID_FILES = sorted((REPO_ROOT / "deid").rglob("*.py"))
+
+#: Calls that print or end the process, as (module or None, function name).
+FORBIDDEN_CALLS = {
+    (None, "print"),
+    (None, "exit"),
+    (None, "quit"),
+    ("sys", "exit"),
+    ("os", "_exit"),
+}
+
+
+def _module_label(path: Path) -> str:
+    return path.relative_to(REPO_ROOT).as_posix()
+
+
+def _violations(tree: ast.AST) -> Iterator[str]:
+    """Imports of Streamlit and forbidden calls in one module, as ``line: what`` strings."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] == "streamlit":
+                    yield f"line {node.lineno}: import {alias.name}"
+        elif isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            if module.split(".")[0] == "streamlit":
+                yield f"line {node.lineno}: from {module} import ..."
+            if module in {"sys", "os"}:
+                for alias in node.names:
+                    if (module, alias.name) in FORBIDDEN_CALLS:
+                        yield f"line {node.lineno}: from {module} import {alias.name}"
+        elif isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Name) and (None, func.id) in FORBIDDEN_CALLS:
+                yield f"line {node.lineno}: {func.id}(...)"
+            elif (
+                isinstance(func, ast.Attribute)
+                and isinstance(func.value, ast.Name)
+                and (func.value.id, func.attr) in FORBIDDEN_CALLS
+            ):
+                yield f"line {node.lineno}: {func.value.id}.{func.attr}(...)"
+
+
+def test_deid_has_modules() -> None:
+    assert DEID_FILES, "no deid/**/*.py found: the boundary checks below would pass vacuously"
+
+
+@pytest.mark.parametrize("path", DEID_FILES, ids=_module_label)
+def test_deid_module_stays_a_library(path: Path) -> None:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found = list(_violations(tree))
+    assert not found, (
+        f"{_module_label(path)} must not import streamlit, print or exit (raise an error from "
+        f"deid.errors instead; the CLI writes to a stream it is given): {found}"
+    )
+
+
+def test_violation_finder_catches_each_kind() -> None:
+    source = (
+        "import streamlit as st\nfrom streamlit import cache_data\nimport sys\n"
+        "from sys import exit\nprint('x')\nsys.exit(1)\nexit()\nquit()\nimport os\nos._exit(1)\n"
+    )
+    assert len(list(_violations(ast.parse(source)))) == 8
+
+
+def test_importing_deid_does_not_load_streamlit() -> None:
+    code = "import sys, deid; sys.stdout.write(str('streamlit' in sys.modules))"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "False", "importing deid pulled in streamlit (directly or not)"
+
+
+# The needles are assembled so that this file does not contain them itself.
+SHARED_NEEDLES = (b".." + b"/shared", b"shared" + b"/reference")
+#: Product and test files: what must work on a clone without the shared folder.
+SCANNED = ("app.py", "pages", "ui", "deid", "tests", ".streamlit", "Makefile", ".ci")
+SKIPPED_PARTS = {"__pycache__", "artifacts", ".pytest_cache"}
+
+
+def _scanned_files() -> list[Path]:
+    files: list[Path] = []
+    for name in SCANNED:
+        top = REPO_ROOT / name
+        candidates = [top] if top.is_file() else sorted(top.rglob("*"))
+        files.extend(
+            p for p in candidates if p.is_file() and not SKIPPED_PARTS.intersection(p.parts)
+        )
+    return files
+
+
+def test_product_does_not_depend_on_the_shared_folder() -> None:
+    offenders = [
+        f"{_module_label(path)} mentions {needle.decode()}"
+        for path in _scanned_files()
+        for needle in SHARED_NEEDLES
+        if needle in path.read_bytes()
+    ]
+    assert not offenders, (
+        "the product and its tests must work on a clone without the shared folder: ship what "
+        f"you need (e.g. a small fixture under tests/) or cite it by title: {offenders}"
+    )
