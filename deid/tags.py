@@ -37,7 +37,7 @@ def is_private_creator(tag: int) -> bool:
 
 
 def private_creator_tag(tag: int) -> int | None:
-    """The ``(gggg,00xx)`` creator element reserving the block of private element ``(gggg,xxee)``."""
+    """The ``(gggg,00xx)`` creator reserving the block of private element ``(gggg,xxee)``."""
     if not is_private_group(tag):
         return None
     block = (tag & 0xFFFF) >> 8

@@ -1,0 +1,39 @@
+"""deid: review and apply DICOM de-identification profiles (a pure library, no UI).
+
+The public API: load profiles, apply them to pydicom data sets, and read the standard tables.
+"""
+
+from deid.actions import ACTIONS, Action, Effect
+from deid.engine import DeidResult, ElementEffect, apply_profile, read_dataset
+from deid.errors import DeidError, DicomInputError, ProfileError, SecretMissingError
+from deid.profile_loader import ProfileInfo, list_profiles, load_profile, load_profile_text
+from deid.profile_model import Profile, Rule
+from deid.resolver import Decision, Resolver, resolver_for
+from deid.secret_store import Secrets
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ACTIONS",
+    "Action",
+    "Decision",
+    "DeidError",
+    "DeidResult",
+    "DicomInputError",
+    "Effect",
+    "ElementEffect",
+    "Profile",
+    "ProfileError",
+    "ProfileInfo",
+    "Resolver",
+    "Rule",
+    "SecretMissingError",
+    "Secrets",
+    "__version__",
+    "apply_profile",
+    "list_profiles",
+    "load_profile",
+    "load_profile_text",
+    "read_dataset",
+    "resolver_for",
+]

@@ -1,0 +1,217 @@
+"""Dispatch a canonical action on one (non-sequence) element's value.
+
+Each action is a small function ``(params, vr, value, state) -> new value`` in one table;
+``None`` means the element is removed. A ``ValueError`` means the value cannot be transformed
+and the engine removes the element instead (fail closed).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydicom.dataelem import DataElement
+from pydicom.valuerep import MAX_VALUE_LEN
+
+from deid.actions import ACTIONS, BINARY_VRS, DATE_VRS, NUMBER_VRS, TEXT_VRS, Action
+from deid.clean import REDACTED, clean_text
+from deid.secret_store import Secrets
+from deid.values import (
+    date_offset_days,
+    digest,
+    dummy_value,
+    format_number,
+    keyed_uid,
+    round_age,
+    round_number,
+    shift_da,
+    shift_dt,
+    truncate_da,
+    truncate_dt,
+    truncate_tm,
+)
+
+_TEMPLATE_FIELD_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::(\d+))?\}")
+
+
+@dataclass(frozen=True)
+class TransformState:
+    """What actions need besides the value: secrets, the patient, identifiers, parameters."""
+
+    secrets: Secrets
+    patient_key: str
+    identifiers: tuple[str, ...]
+    params: Mapping[str, str]
+
+
+_ANY_VR = frozenset({Action.KEEP, Action.REMOVE, Action.EMPTY, Action.DUMMY, Action.CLEAN})
+Handler = Callable[[Mapping[str, Any], str, Any, TransformState], Any]
+
+
+def transform_value(action: Action, params: Mapping[str, Any], element: DataElement,
+                    state: TransformState) -> Any:
+    """The element's new value under ``action``, or ``None`` to remove it."""
+    vr = element.VR.split(" or ")[0]
+    if action not in _ANY_VR and vr not in ACTIONS[action].vrs:
+        raise ValueError(f"action {action.value} does not apply to VR {vr}")
+    return _HANDLERS[action]({**_defaults(action), **params}, vr, element.value, state)
+
+
+def _defaults(action: Action) -> dict[str, Any]:
+    return {name: spec.default for name, spec in ACTIONS[action].params.items()
+            if spec.default is not None}
+
+
+def _each(value: Any, function: Callable[[Any], Any]) -> Any:
+    """Apply ``function`` to every value of a multi-valued element."""
+    if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
+        return [function(item) for item in value]
+    return function(value)
+
+
+def _is_empty(value: Any) -> bool:
+    return value is None or value == "" or value == b"" or (
+        isinstance(value, (list, tuple)) and not value)
+
+
+def _keep(params: Mapping[str, Any], vr: str, value: Any, state: TransformState) -> Any:
+    if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
+        return list(value)
+    return value
+
+
+def _remove(params: Mapping[str, Any], vr: str, value: Any, state: TransformState) -> Any:
+    return None
+
+
+def _empty(params: Mapping[str, Any], vr: str, value: Any, state: TransformState) -> Any:
+    return b"" if vr in BINARY_VRS else ""
+
+
+def _dummy(params: Mapping[str, Any], vr: str, value: Any, state: TransformState) -> Any:
+    if vr == "UI":
+        return _uid(params, vr, value, state) if not _is_empty(value) else "2.25.0"
+    return dummy_value(vr)
+
+
+def _uid(params: Mapping[str, Any], vr: str, value: Any, state: TransformState) -> Any:
+    secret = state.secrets.get(params.get("secret", "default"))
+    root = params.get("root", "2.25")
+    return _each(value, lambda uid: keyed_uid(str(uid), secret, root) if str(uid) else "")
+
+
+def _fit(vr: str, text: str) -> str:
+    limit = MAX_VALUE_LEN.get(vr, 64 if vr == "PN" else 0)
+    return text[:limit] if limit else text
+
+
+def _hash_text(params: Mapping[str, Any], value: str, state: TransformState) -> str:
+    secret = state.secrets.get(params.get("secret", "default"))
+    seeded = f"{state.patient_key}|{value}" if params.get("seed") == "patient" else value
+    hexdigest = digest(seeded, secret, algorithm=params.get("algorithm", "sha256"),
+                       keying=params.get("keying", "hmac"))
+    length = params.get("length", 0)
+    return hexdigest[:length] if length else hexdigest
+
+
+def _hash(params: Mapping[str, Any], vr: str, value: Any, state: TransformState) -> Any:
+    def one(item: Any) -> str:
+        text = params.get("prefix", "") + _hash_text(params, str(item), state)
+        return _fit(vr, text.upper() if vr == "CS" else text)
+
+    return _each(value, one) if not _is_empty(value) else value
+
+
+def _pseudonym(params: Mapping[str, Any], vr: str, value: Any,
+               state: TransformState) -> Any:
+    def one(item: Any) -> str:
+        def field(match: re.Match[str]) -> str:
+            name, width = match.group(1), match.group(2)
+            if name == "hash":
+                text = _hash_text(params, str(item), state)
+            elif name == "patient":
+                text = _hash_text({**params, "seed": "value"}, state.patient_key, state)
+            else:
+                text = state.params[name]
+            return text[: int(width)] if width else text
+
+        return _fit(vr, _TEMPLATE_FIELD_RE.sub(field, params["template"]))
+
+    return _each(value, one)
+
+
+def _offset(params: Mapping[str, Any], state: TransformState) -> int:
+    if params.get("days"):
+        return int(params["days"])
+    secret = state.secrets.get(params.get("secret", "default"))
+    return date_offset_days(state.patient_key, secret, int(params.get("max_days", 365)))
+
+
+def _shift_date(params: Mapping[str, Any], vr: str, value: Any,
+                state: TransformState) -> Any:
+    if _is_empty(value) or vr == "TM":
+        return _keep(params, vr, value, state)  # whole-day shifts leave the time of day
+    days = _offset(params, state)
+    shift = shift_da if vr == "DA" else shift_dt
+    return _each(value, lambda item: shift(str(item), days))
+
+
+def _truncate_date(params: Mapping[str, Any], vr: str, value: Any,
+                   state: TransformState) -> Any:
+    if _is_empty(value):
+        return value
+    unit = params.get("to", "month")
+    function = {"DA": truncate_da, "DT": truncate_dt, "TM": truncate_tm}[vr]
+    return _each(value, lambda item: function(str(item), unit))
+
+
+def _round(params: Mapping[str, Any], vr: str, value: Any, state: TransformState) -> Any:
+    if _is_empty(value):
+        return value
+    step, cap = float(params["step"]), float(params.get("max", 0.0))
+    if vr == "AS":
+        return _each(value, lambda item: round_age(str(item), step, cap))
+    return _each(value, lambda item: format_number(vr, round_number(float(item), step, cap)))
+
+
+def _clean(params: Mapping[str, Any], vr: str, value: Any, state: TransformState) -> Any:
+    """Text: identifiers scrubbed; PN: dummy; UI: remapped; DA/DT: shifted; others kept."""
+    if _is_empty(value):
+        return value
+    if vr == "PN":
+        return dummy_value("PN")
+    if vr == "UI":
+        return _uid(params, vr, value, state)
+    if vr in DATE_VRS:
+        return _shift_date(params, vr, value, state)
+    if vr in TEXT_VRS:
+        return _each(value, lambda item: _clean_one(vr, str(item), state))
+    if vr in NUMBER_VRS or vr in BINARY_VRS or vr in ("AS", "AT"):
+        return _keep(params, vr, value, state)
+    return _keep(params, vr, value, state)
+
+
+def _clean_one(vr: str, text: str, state: TransformState) -> str:
+    cleaned = clean_text(text, state.identifiers)
+    if vr in ("AE", "CS") and cleaned != text:
+        return str(dummy_value(vr))
+    if vr == "UR" and REDACTED in cleaned:
+        return str(dummy_value(vr))
+    return _fit(vr, cleaned)
+
+
+_HANDLERS: dict[Action, Handler] = {
+    Action.KEEP: _keep,
+    Action.REMOVE: _remove,
+    Action.EMPTY: _empty,
+    Action.DUMMY: _dummy,
+    Action.CLEAN: _clean,
+    Action.UID: _uid,
+    Action.HASH: _hash,
+    Action.PSEUDONYM: _pseudonym,
+    Action.SHIFT_DATE: _shift_date,
+    Action.TRUNCATE_DATE: _truncate_date,
+    Action.ROUND: _round,
+}
