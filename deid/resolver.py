@@ -17,9 +17,10 @@ from functools import cache
 from types import MappingProxyType
 from typing import Any
 
-from deid.actions import Action, from_ps315_code, most_protective
+from deid.actions import DATE_VRS, Action, from_ps315_code, most_protective
+from deid.dictionary import info_for_tag
 from deid.profile_model import Matcher, MatcherKind, PrivatePolicy, Profile, Rule, Unlisted
-from deid.standard import OPTION_IDS, dicom_edition, safe_private_attributes, table_e1_1
+from deid.standard import OPTION_IDS, E11Row, dicom_edition, safe_private_attributes, table_e1_1
 from deid.tags import TagPattern, is_private_group, parse_tag
 
 ODD_GROUP_ROW = "(gggg,eeee) where gggg is odd"
@@ -116,6 +117,11 @@ class Resolver:
                 self.layers.append(standard_layer())
         self.unlisted = profile.effective_unlisted()
         self.private_policy = profile.effective_private_tags()
+        self.unlisted_owner = next(p.id for p in profile.chain if p.unlisted is self.unlisted)
+        self.private_owner = next(
+            (p.id for p in profile.chain if p.private_tags is self.private_policy
+             or (p.private_tags is PrivatePolicy.BASE and "retain_safe_private" in p.options)),
+            profile.id)
 
     def decide(self, tag: int, vr: str, creator: str | None = None) -> Decision:
         """The decision for an element with this tag, VR and (for private ones) creator."""
@@ -133,13 +139,13 @@ class Resolver:
         why = ("not on the profile's allow-list" if action is Action.REMOVE
                else "no rule of the profile changes it")
         return Decision(action, _NO_PARAMS, f"Unlisted element: {why}.",
-                        f"{self.profile.id}: unlisted = {self.unlisted.value}",
-                        f"{self.profile.id} unlisted", False)
+                        f"{self.unlisted_owner}: unlisted = {self.unlisted.value}",
+                        f"{self.unlisted_owner} unlisted", False)
 
     def _private_default(self, tag: int, creator: str | None) -> Decision:
         policy = self.private_policy
-        source = f"{self.profile.id}: private_tags = {policy.value}"
-        origin = f"{self.profile.id} private_tags"
+        source = f"{self.private_owner}: private_tags = {policy.value}"
+        origin = f"{self.private_owner} private_tags"
         if policy is PrivatePolicy.KEEP:
             return Decision(Action.KEEP, _NO_PARAMS, "Private element kept by policy.",
                             source, origin, False)
@@ -201,14 +207,26 @@ def standard_layer() -> Layer:
     return Layer("PS3.15 Table E.1-1 row", tuple(rules))
 
 
-def option_action(option: str, code: str) -> Action:
+def option_action(option: str, code: str, row_is_date: bool) -> Action:
     """An option's code as an action: K keeps; C cleans, and under Retain Longitudinal
-    Temporal Information Modified Dates it shifts dates (PS3.15 E.3.6)."""
+    Temporal Information Modified Dates a date, time or date-time is shifted (PS3.15 E.3.6)."""
     if code == "K":
         return Action.KEEP
     if code == "C":
-        return Action.SHIFT_DATE if option == "retain_long_modified_dates" else Action.CLEAN
+        if option == "retain_long_modified_dates" and row_is_date:
+            return Action.SHIFT_DATE
+        return Action.CLEAN
     raise ValueError(f"unknown option code {code!r}")
+
+
+def row_is_date(row: E11Row) -> bool:
+    """True when the row's attribute is a DA, DT or TM (by the dictionary, or by its name for
+    attributes newer than the dictionary)."""
+    if "x" not in row.tag:
+        info = info_for_tag(parse_tag(row.tag))
+        if info is not None and info.vr:
+            return info.vr in DATE_VRS
+    return row.attribute_name.endswith(("Date", "Time", "DateTime"))
 
 
 @cache
@@ -224,7 +242,9 @@ def options_layer(options: tuple[str, ...]) -> Layer:
         codes = {option: row.options[option] for option in ordered if option in row.options}
         if not codes or row.tag == ODD_GROUP_ROW:
             continue
-        actions = {option: option_action(option, code) for option, code in codes.items()}
+        is_date = row_is_date(row)
+        actions = {option: option_action(option, code, is_date)
+                   for option, code in codes.items()}
         action = most_protective(list(actions.values()))
         chosen = [option for option, act in actions.items() if act is action]
         names = ", ".join(f"{OPTION_TITLES[o]} {codes[o]}" for o in chosen)
