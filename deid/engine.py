@@ -261,8 +261,12 @@ def _undecodable(target: Dataset, tag: int, raw: object, decision: Decision, wal
     """Keep a value pydicom cannot decode only when the profile keeps it; else remove it."""
     keep = decision.action is Action.KEEP and isinstance(raw, RawDataElement)
     if keep:
-        target[BaseTag(tag)] = raw  # type: ignore[assignment]
-    note = "value could not be decoded" + ("; kept as raw bytes" if keep else "; removed")
+        element = DataElement(tag, "UN", raw.value)  # type: ignore[union-attr]
+        element.VR = "UN"  # pydicom would restore the dictionary VR the bytes do not fit
+        element.value = raw.value  # type: ignore[union-attr]
+        target.add(element)
+    note = "value could not be decoded" + ("; kept as raw bytes (VR UN)" if keep
+                                           else "; removed")
     walk.warnings.append(f"{path}: {note}")
     action = Action.KEEP if keep else Action.REMOVE
     walk.effects.append(ElementEffect(
@@ -388,7 +392,7 @@ def _display(element: DataElement | None, limit: int = 200) -> str | None:
 def read_dataset(path: str | Path) -> Dataset:
     """Read a DICOM file (large values deferred) or raise :class:`DicomInputError`."""
     try:
-        return pydicom.dcmread(path, defer_size=1024 * 1024)
+        dataset = pydicom.dcmread(path, defer_size=1024 * 1024)
     except FileNotFoundError as error:
         raise DicomInputError(path, "no such file") from error
     except IsADirectoryError as error:
@@ -398,3 +402,7 @@ def read_dataset(path: str | Path) -> Dataset:
     except Exception as error:  # pydicom raises many kinds on corrupt input
         raise DicomInputError(path, f"cannot read the DICOM file ({type(error).__name__}: "
                               f"{error})") from error
+    if len(dataset) == 0:
+        raise DicomInputError(path, "cannot read the DICOM file: it holds no data elements "
+                              "(truncated or empty)")
+    return dataset
