@@ -9,8 +9,9 @@ address, a telephone number, a long number or a UID.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
+from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 
 REDACTED = "***"
@@ -77,7 +78,7 @@ def collect_identifiers(dataset: Dataset) -> tuple[str, ...]:
     return tuple(sorted(tokens, key=lambda token: (-len(token), token)))
 
 
-def _safe_walk(dataset: Dataset) -> Iterable:  # type: ignore[type-arg]
+def _safe_walk(dataset: Dataset) -> Iterator[DataElement]:
     """Every readable element at any depth; values pydicom cannot decode are skipped."""
     for tag in list(dataset.keys()):
         try:

@@ -18,6 +18,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
 from pydicom.sequence import Sequence
 from pydicom.tag import BaseTag
+from pydicom.uid import ExplicitVRLittleEndian
 
 from deid.actions import DATE_VRS, TEXT_VRS, Action, Effect, effect_of
 from deid.clean import collect_identifiers
@@ -166,7 +167,7 @@ def _creators(source: Dataset, tags: list[BaseTag]) -> dict[int, str]:
                 names[tag] = str(source[tag].value).strip()
             except Exception:  # noqa: BLE001 - an unreadable creator leaves its block unnamed
                 names[tag] = ""
-    creators = {}
+    creators: dict[int, str] = {}
     for tag in tags:
         creator_tag = private_creator_tag(tag)
         if creator_tag is not None and not is_private_creator(tag):
@@ -256,14 +257,14 @@ def _apply(source: Dataset, target: Dataset, tag: int, decision: Decision | None
             decision.reason, decision.source, decision.origin, decision.explicit)
 
 
-def _undecodable(target: Dataset, tag: int, raw: object, decision: Decision, walk: _Walk,
+def _undecodable(target: Dataset, tag: int, raw: RawDataElement | DataElement, decision: Decision, walk: _Walk,
                  path: str, vr: str, depth: int, creator: str | None) -> None:
     """Keep a value pydicom cannot decode only when the profile keeps it; else remove it."""
     keep = decision.action is Action.KEEP and isinstance(raw, RawDataElement)
     if keep:
-        element = DataElement(tag, "UN", raw.value)  # type: ignore[union-attr]
+        element = DataElement(tag, "UN", raw.value)
         element.VR = "UN"  # pydicom would restore the dictionary VR the bytes do not fit
-        element.value = raw.value  # type: ignore[union-attr]
+        element.value = raw.value
         target.add(element)
     note = "value could not be decoded" + ("; kept as raw bytes (VR UN)" if keep
                                            else "; removed")
@@ -345,7 +346,7 @@ def _file_meta(source: Dataset, output: Dataset, walk: _Walk) -> FileMetaDataset
     if "MediaStorageSOPClassUID" not in meta and "SOPClassUID" in output:
         meta.MediaStorageSOPClassUID = output.SOPClassUID
     if "TransferSyntaxUID" not in meta:
-        meta.TransferSyntaxUID = "1.2.840.10008.1.2.1"
+        meta.TransferSyntaxUID = ExplicitVRLittleEndian
     return meta
 
 

@@ -268,7 +268,7 @@ def _rules(raw: Mapping[str, Any], name: str, declared: set[str]) -> tuple[Rule,
 def _rule(item: Mapping[str, Any], name: str, number: int, declared: set[str]) -> Rule:
     action_name = item.get("action")
     try:
-        action = Action(action_name)
+        action = Action(str(action_name))
     except ValueError:
         raise ProfileError(name, f"unknown action {action_name!r}; expected one of "
                            f"{', '.join(a.value for a in Action)}", rule=number,

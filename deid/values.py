@@ -55,10 +55,10 @@ def digest(value: str, secret: bytes, *, algorithm: str = "sha256", keying: str 
     data = value.encode("utf-8")
     name = "sha512_256" if algorithm == "sha512_256" else algorithm
     if keying == "hmac":
-        return hmac.new(secret, data, _hash_factory(name)).hexdigest()
+        return str(hmac.new(secret, data, _hash_factory(name)).hexdigest())
     hasher = _hash_factory(name)()
     hasher.update(secret + data)
-    return hasher.hexdigest()
+    return str(hasher.hexdigest())
 
 
 def _hash_factory(name: str):  # type: ignore[no-untyped-def]
