@@ -47,7 +47,7 @@ if not CHROMIUM.exists():
     )
 
 from playwright.sync_api import Error as PlaywrightError  # noqa: E402
-from playwright.sync_api import Page, sync_playwright  # noqa: E402
+from playwright.sync_api import Page, Request, Route, sync_playwright  # noqa: E402
 
 
 @dataclass
@@ -114,7 +114,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 def _open_home(page: Page, server: Server, outside: list[str]) -> None:
-    def block_outside(route, request) -> None:  # type: ignore[no-untyped-def]
+    def block_outside(route: Route, request: Request) -> None:
         if urlsplit(request.url).hostname in LOCAL_HOSTS or request.url.startswith("data:"):
             route.continue_()
         else:
