@@ -88,7 +88,8 @@ _HASH_PARAMS = {
     ),
     "length": Param(int, 0, _between(0, 128), "hex characters kept (0 = all)"),
     "prefix": Param(str, "", doc="text put before the hash"),
-    "seed": Param(str, "value", _one_of(("value", "patient")), "hash the value or the patient"),
+    "input": Param(str, "{value}", doc="what is hashed: a template of {value}, {patient} and "
+                   "[params], e.g. \"{SITE_ID}{value}\""),
 }
 
 

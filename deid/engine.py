@@ -257,8 +257,9 @@ def _apply(source: Dataset, target: Dataset, tag: int, decision: Decision | None
             decision.reason, decision.source, decision.origin, decision.explicit)
 
 
-def _undecodable(target: Dataset, tag: int, raw: RawDataElement | DataElement, decision: Decision, walk: _Walk,
-                 path: str, vr: str, depth: int, creator: str | None) -> None:
+def _undecodable(target: Dataset, tag: int, raw: RawDataElement | DataElement,
+                 decision: Decision, walk: _Walk, path: str, vr: str, depth: int,
+                 creator: str | None) -> None:
     """Keep a value pydicom cannot decode only when the profile keeps it; else remove it."""
     keep = decision.action is Action.KEEP and isinstance(raw, RawDataElement)
     if keep:

@@ -43,6 +43,7 @@ _TOP_KEYS = {
 _MATCHER_KEYS = ("tag", "keyword", "vr", "private_creator", "pattern")
 _RULE_KEYS = {*_MATCHER_KEYS, "element", "action", "reason", "source"}
 _TEMPLATE_BUILTINS = {"hash", "patient"}
+_INPUT_BUILTINS = {"value", "patient"}
 
 
 @dataclass(frozen=True)
@@ -279,7 +280,10 @@ def _rule(item: Mapping[str, Any], name: str, number: int, declared: set[str]) -
     params = _action_params(item, spec.params, name, number)
     _check_vr(matcher, action, name, number)
     if action is Action.PSEUDONYM:
-        _check_template(params["template"], declared, name, number)
+        _check_template(params["template"], declared, name, number, "template",
+                        _TEMPLATE_BUILTINS)
+    if "input" in params:
+        _check_template(params["input"], declared, name, number, "input", _INPUT_BUILTINS)
     return Rule(number, matcher, action, MappingProxyType(params),
                 _text(item, "reason", name, required=True, rule=number),
                 _text(item, "source", name, required=True, rule=number))
@@ -371,17 +375,18 @@ def _check_vr(matcher: Matcher, action: Action, name: str, number: int) -> None:
                            rule=number, field="action")
 
 
-def _check_template(template: str, declared: set[str], name: str, number: int) -> None:
+def _check_template(template: str, declared: set[str], name: str, number: int, key: str,
+                    builtins: set[str]) -> None:
+    known = " nor ".join(sorted(builtins))
     for match in _TEMPLATE_FIELD_RE.finditer(template):
         field = match.group(1)
-        if field not in _TEMPLATE_BUILTINS and field not in declared:
-            raise ProfileError(name, f"template field {{{field}}} is neither hash, patient "
-                               "nor a parameter declared in [params]", rule=number,
-                               field="template")
+        if field not in builtins and field not in declared:
+            raise ProfileError(name, f"template field {{{field}}} is neither {known} nor a "
+                               "parameter declared in [params]", rule=number, field=key)
     leftover = _TEMPLATE_FIELD_RE.sub("", template)
     if "{" in leftover or "}" in leftover:
-        raise ProfileError(name, "malformed template: use {hash}, {hash:12}, {patient:8} or "
-                           "{PARAM}", rule=number, field="template")
+        raise ProfileError(name, "malformed template: use {field}, {field:12} or {PARAM}",
+                           rule=number, field=key)
 
 
 def _check_conflicts(rule: Rule, earlier: list[Rule], name: str) -> None:

@@ -109,8 +109,9 @@ def _fit(vr: str, text: str) -> str:
 
 def _hash_text(params: Mapping[str, Any], value: str, state: TransformState) -> str:
     secret = state.secrets.get(params.get("secret", "default"))
-    seeded = f"{state.patient_key}|{value}" if params.get("seed") == "patient" else value
-    hexdigest = digest(seeded, secret, algorithm=params.get("algorithm", "sha256"),
+    fields = {"value": value, "patient": state.patient_key}
+    hashed = fill_template(params.get("input", "{value}"), fields, state.params)
+    hexdigest = digest(hashed, secret, algorithm=params.get("algorithm", "sha256"),
                        keying=params.get("keying", "hmac"))
     length = params.get("length", 0)
     return hexdigest[:length] if length else hexdigest
@@ -132,7 +133,7 @@ def _pseudonym(params: Mapping[str, Any], vr: str, value: Any,
             if name == "hash":
                 text = _hash_text(params, str(item), state)
             elif name == "patient":
-                text = _hash_text({**params, "seed": "value"}, state.patient_key, state)
+                text = _hash_text({**params, "input": "{value}"}, state.patient_key, state)
             else:
                 text = state.params[name]
             return text[: int(width)] if width else text
@@ -140,6 +141,16 @@ def _pseudonym(params: Mapping[str, Any], vr: str, value: Any,
         return _fit(vr, _TEMPLATE_FIELD_RE.sub(field, params["template"]))
 
     return _each(value, one)
+
+
+def fill_template(template: str, fields: Mapping[str, str], params: Mapping[str, str]) -> str:
+    """Replace ``{name}`` and ``{name:N}`` (first N characters) from ``fields`` or ``params``."""
+    def field(match: re.Match[str]) -> str:
+        name, width = match.group(1), match.group(2)
+        text = fields[name] if name in fields else params[name]
+        return text[: int(width)] if width else text
+
+    return _TEMPLATE_FIELD_RE.sub(field, template)
 
 
 def _offset(params: Mapping[str, Any], state: TransformState) -> int:

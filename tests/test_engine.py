@@ -21,6 +21,7 @@ from deid import (
     apply_profile,
     read_dataset,
 )
+from deid.values import digest
 from tests.engine_helpers import (
     all_text,
     basic,
@@ -287,3 +288,13 @@ def test_character_sets_survive() -> None:
     keep_all = profile('unlisted = "keep"\nprivate_tags = "keep"\n')
     result = apply_profile(dataset, keep_all, secrets=SECRETS)
     assert from_bytes(to_bytes(result.dataset)).SeriesDescription == "Körper Übersicht"
+
+
+def test_hash_input_template_combines_parameters_and_value() -> None:
+    rules = ('base = "ps315_basic"\nparams = { SITE_ID = "S01" }\n'
+             '[[rules]]\nkeyword = "PatientID"\naction = "pseudonym"\n'
+             'template = "PCa{hash:12}"\ninput = "{SITE_ID}{value}"\nreason = "r"\n'
+             'source = "s"\n')
+    output = apply_profile(sample_dataset(), profile(rules), secrets=SECRETS).dataset
+    expected = digest("S01MRN-48213977", b"engine-test")[:12]
+    assert output.PatientID == f"PCa{expected}"

@@ -90,7 +90,7 @@ BAD_PROFILES = [
      "unknown rule key"),
     ("template with an undeclared field", NO_BASE + rule(
         'keyword = "PatientID"', "pseudonym", 'template = "{SITE}-{hash:8}"\n'), 1,
-     "template", "neither hash"),
+     "template", "neither hash nor patient"),
     ("not TOML", "id = = 3", None, None, "not valid TOML"),
 ]
 
