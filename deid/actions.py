@@ -113,12 +113,15 @@ ACTIONS: Mapping[Action, ActionSpec] = {
                    {}, ALL_VRS),
         ActionSpec(Action.EMPTY, "Z", "replace with a zero-length value", {}, ALL_VRS),
         ActionSpec(Action.DUMMY, "D", "replace with a VR-valid dummy value (sequences: one "
-                   "empty item)", {}, ALL_VRS),
+                   "empty item)", {"value": Param(str, "", doc="the replacement text, e.g. "
+                                                  "\"ANON\" or \"{SITE_ID}\" (default: a "
+                                                  "dummy for the VR)")}, ALL_VRS),
         ActionSpec(Action.CLEAN, "C", "keep the value with identifying content removed "
                    "(text scrubbed, dates shifted, sequences cleaned inside)",
                    {"secret": _SECRET}, ALL_VRS),
         ActionSpec(Action.UID, "U", "replace UIDs by keyed, consistent new UIDs (sequences: "
-                   "remap inside)", {"secret": _SECRET, "root": Param(str, "2.25")},
+                   "remap inside)", {"secret": _SECRET,
+                    "root": Param(str, "2.25", doc="UID root, e.g. \"{UIDROOT}\"")},
                    frozenset({"UI", "SQ"})),
         ActionSpec(Action.HASH, "", "keyed hash of the value", _HASH_PARAMS, HASHABLE_VRS),
         ActionSpec(Action.PSEUDONYM, "", "a pseudonym from a template, e.g. PCa-{hash:12}",

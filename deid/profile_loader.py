@@ -41,7 +41,7 @@ _TOP_KEYS = {
     "unlisted", "private_tags", "standard_table", "params", "rules",
 }
 _MATCHER_KEYS = ("tag", "keyword", "vr", "private_creator", "pattern")
-_RULE_KEYS = {*_MATCHER_KEYS, "element", "action", "reason", "source"}
+_RULE_KEYS = {*_MATCHER_KEYS, "element", "action", "reason", "source", "enabled"}
 _TEMPLATE_BUILTINS = {"hash", "patient"}
 _INPUT_BUILTINS = {"value", "patient"}
 
@@ -261,7 +261,8 @@ def _rules(raw: Mapping[str, Any], name: str, declared: set[str]) -> tuple[Rule,
         if not isinstance(item, dict):
             raise ProfileError(name, "must be a table", rule=number)
         rule = _rule(item, name, number, declared)
-        _check_conflicts(rule, rules, name)
+        if rule.enabled:
+            _check_conflicts(rule, [other for other in rules if other.enabled], name)
         rules.append(rule)
     return tuple(rules)
 
@@ -282,11 +283,17 @@ def _rule(item: Mapping[str, Any], name: str, number: int, declared: set[str]) -
     if action is Action.PSEUDONYM:
         _check_template(params["template"], declared, name, number, "template",
                         _TEMPLATE_BUILTINS)
-    if "input" in params:
-        _check_template(params["input"], declared, name, number, "input", _INPUT_BUILTINS)
+    for key in ("input", "root", "value"):
+        if key not in params:
+            continue
+        _check_template(params[key], declared, name, number, key,
+                        _INPUT_BUILTINS if key == "input" else set())
+    enabled = item.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise ProfileError(name, "must be true or false", rule=number, field="enabled")
     return Rule(number, matcher, action, MappingProxyType(params),
                 _text(item, "reason", name, required=True, rule=number),
-                _text(item, "source", name, required=True, rule=number))
+                _text(item, "source", name, required=True, rule=number), enabled)
 
 
 def _matcher(item: Mapping[str, Any], name: str, number: int) -> Matcher:

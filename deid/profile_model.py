@@ -91,6 +91,7 @@ class Rule:
     params: Mapping[str, Any]
     reason: str
     source: str
+    enabled: bool = True
 
 
 @dataclass(frozen=True, eq=False)

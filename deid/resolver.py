@@ -64,7 +64,8 @@ class Layer:
         self.private_elements: list[Rule] = []
         self.patterns: list[Rule] = []
         for rule in rules:
-            self._index(rule)
+            if rule.enabled:
+                self._index(rule)
         self.patterns.sort(key=lambda rule: _pattern(rule.matcher).wildcards)
 
     def _index(self, rule: Rule) -> None:

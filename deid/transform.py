@@ -91,6 +91,8 @@ def _empty(params: Mapping[str, Any], vr: str, value: Any, state: TransformState
 
 
 def _dummy(params: Mapping[str, Any], vr: str, value: Any, state: TransformState) -> Any:
+    if params.get("value") and vr not in BINARY_VRS and vr != "SQ":
+        return _fit(vr, fill_template(params["value"], {}, state.params))
     if vr == "UI":
         return _uid(params, vr, value, state) if not _is_empty(value) else "2.25.0"
     return dummy_value(vr)
@@ -98,7 +100,7 @@ def _dummy(params: Mapping[str, Any], vr: str, value: Any, state: TransformState
 
 def _uid(params: Mapping[str, Any], vr: str, value: Any, state: TransformState) -> Any:
     secret = state.secrets.get(params.get("secret", "default"))
-    root = params.get("root", "2.25")
+    root = fill_template(params.get("root", "2.25"), {}, state.params)
     return _each(value, lambda uid: keyed_uid(str(uid), secret, root) if str(uid) else "")
 
 

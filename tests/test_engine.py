@@ -298,3 +298,18 @@ def test_hash_input_template_combines_parameters_and_value() -> None:
     output = apply_profile(sample_dataset(), profile(rules), secrets=SECRETS).dataset
     expected = digest("S01MRN-48213977", b"engine-test")[:12]
     assert output.PatientID == f"PCa{expected}"
+
+
+def test_disabled_rules_are_kept_but_not_applied() -> None:
+    rules = ('base = "ps315_basic"\n[[rules]]\nkeyword = "PatientName"\naction = "keep"\n'
+             'enabled = false\nreason = "r"\nsource = "s"\n'
+             '[[rules]]\nkeyword = "PatientName"\naction = "dummy"\nvalue = "{SITE}"\n'
+             'reason = "r"\nsource = "s"\n'
+             '[[rules]]\nkeyword = "SOPInstanceUID"\naction = "uid"\nroot = "{ROOT}"\n'
+             'reason = "r"\nsource = "s"\n')
+    loaded = profile('params = { SITE = "SITE-7", ROOT = "1.2.826.0.1.3680043.10.9" }\n'
+                     + rules)
+    assert [rule.enabled for rule in loaded.rules] == [False, True, True]
+    output = apply_profile(sample_dataset(), loaded, secrets=SECRETS).dataset
+    assert output.PatientName == "SITE-7"
+    assert output.SOPInstanceUID.startswith("1.2.826.0.1.3680043.10.9.")
