@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from types import MappingProxyType
 from typing import Any
 
@@ -133,9 +133,10 @@ class Resolver:
                                 f"{layer.origin} {rule.number}", True)
         if is_private_group(tag):
             return self._private_default(tag, creator)
-        return self._unlisted_default()
+        return self._unlisted
 
-    def _unlisted_default(self) -> Decision:
+    @cached_property
+    def _unlisted(self) -> Decision:
         action = Action.REMOVE if self.unlisted is Unlisted.REMOVE else Action.KEEP
         why = ("not on the profile's allow-list" if action is Action.REMOVE
                else "no rule of the profile changes it")

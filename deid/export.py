@@ -1,0 +1,104 @@
+"""Write tables as Parquet and CSV with the same columns, order and rows.
+
+Parquet files carry metadata: the tool version, the DICOM edition of the standard tables and,
+for every compared profile, its id and the sha256 of its file. CSV files are UTF-8 with a
+header line. Rows and columns are already in their fixed order (:func:`deid.schema.conform`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+
+from deid.profile_model import Profile
+from deid.schema import PROFILE_COLUMNS, TABLES
+from deid.standard import dicom_edition
+
+FORMATS = ("parquet", "csv")
+METADATA_PREFIX = "deid."
+
+
+def export_metadata(profiles: Iterable[Profile] = ()) -> dict[str, str]:
+    """Metadata stamped into Parquet files: tool version, DICOM edition, profiles."""
+    from deid import __version__
+
+    return {
+        "tool_version": __version__,
+        "dicom_edition": dicom_edition(),
+        "profiles": json.dumps([{"id": p.id, "sha256": p.sha256} for p in profiles]),
+    }
+
+
+def _profile_ids(table: str, frame: pd.DataFrame) -> list[str]:
+    spec = TABLES.get(table)
+    if spec is None or all(column != PROFILE_COLUMNS for column, _ in spec.columns):
+        return []
+    fixed = {column for column, _ in spec.columns}
+    return [column for column in frame.columns if column not in fixed]
+
+
+def to_arrow(table: str, frame: pd.DataFrame, metadata: Mapping[str, str]) -> pa.Table:
+    """The table as Arrow with its declared schema and the metadata."""
+    spec = TABLES.get(table)
+    schema = spec.arrow_schema(_profile_ids(table, frame)) if spec else None
+    arrow = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+    stamped = {f"{METADATA_PREFIX}{key}".encode(): value.encode()
+               for key, value in metadata.items()}
+    return arrow.replace_schema_metadata({**(arrow.schema.metadata or {}), **stamped})
+
+
+def write_tables(tables: Mapping[str, pd.DataFrame], out_dir: str | Path, *,
+                 formats: Sequence[str] = FORMATS,
+                 metadata: Mapping[str, str] | None = None) -> list[Path]:
+    """Write each table as ``<name>.parquet`` and/or ``<name>.csv`` into ``out_dir``."""
+    unknown = [fmt for fmt in formats if fmt not in FORMATS]
+    if unknown:
+        raise ValueError(f"unknown format {unknown[0]!r}; use parquet, csv or both")
+    directory = Path(out_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, frame in tables.items():
+        arrow = to_arrow(name, frame, metadata or {})
+        if "parquet" in formats:
+            path = directory / f"{name}.parquet"
+            pq.write_table(arrow, path)
+            written.append(path)
+        if "csv" in formats:
+            path = directory / f"{name}.csv"
+            pa_csv.write_csv(arrow, path, pa_csv.WriteOptions(quoting_style="needed"))
+            written.append(path)
+    return written
+
+
+def read_csv_table(path: str | Path, table: str) -> pd.DataFrame:
+    """Read a CSV written by :func:`write_tables` back with the table's types.
+
+    An unquoted empty field is null, a quoted empty field ``""`` an empty string.
+    """
+    names = list(pd.read_csv(path, nrows=0).columns)
+    schema = TABLES[table].arrow_schema(_profile_ids(table, pd.DataFrame(columns=names)))
+    arrow = pa_csv.read_csv(path, convert_options=pa_csv.ConvertOptions(
+        column_types={field.name: field.type for field in schema},
+        strings_can_be_null=True, quoted_strings_can_be_null=False))
+    return arrow.to_pandas(types_mapper=_pandas_types)
+
+
+def read_parquet_table(path: str | Path) -> pd.DataFrame:
+    """Read a Parquet file written by :func:`write_tables` with the same pandas dtypes."""
+    return pq.read_table(path).to_pandas(types_mapper=_pandas_types)
+
+
+def _pandas_types(arrow_type: pa.DataType) -> object:
+    if arrow_type == pa.bool_():
+        return pd.BooleanDtype()
+    if arrow_type == pa.int64():
+        return pd.Int64Dtype()
+    if arrow_type == pa.string():
+        return pd.StringDtype()
+    return None

@@ -1,0 +1,105 @@
+"""Every exported table's columns, types and sort order, defined once.
+
+Table and column names are a contract (users' notebooks depend on them): change them only by
+adding. Tables with one column per compared profile declare that block with
+:data:`PROFILE_COLUMNS`; it is expanded with the profile ids in the order they were compared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+
+import pandas as pd
+import pyarrow as pa
+
+#: Placeholder in a table's columns for "one column per compared profile".
+PROFILE_COLUMNS = "{profile_id}"
+
+_ARROW_TYPES: Mapping[str, pa.DataType] = MappingProxyType({
+    "string": pa.string(),
+    "bool": pa.bool_(),
+    "int64": pa.int64(),
+})
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A table: ordered ``(column, type)`` pairs, the columns rows are sorted by, and what
+    type the per-profile columns have (when the table has them)."""
+
+    name: str
+    columns: tuple[tuple[str, str], ...]
+    sort_by: tuple[str, ...]
+    profile_column_type: str = "string"
+
+    def column_names(self, profile_ids: Sequence[str] = ()) -> list[str]:
+        """The columns in order, per-profile columns expanded."""
+        names: list[str] = []
+        for column, _ in self.columns:
+            names.extend(profile_ids if column == PROFILE_COLUMNS else [column])
+        return names
+
+    def arrow_schema(self, profile_ids: Sequence[str] = ()) -> pa.Schema:
+        """The Arrow schema of the table for these profiles."""
+        fields: list[pa.Field] = []
+        for column, kind in self.columns:
+            if column == PROFILE_COLUMNS:
+                fields.extend(pa.field(p, _ARROW_TYPES[self.profile_column_type])
+                              for p in profile_ids)
+            else:
+                fields.append(pa.field(column, _ARROW_TYPES[kind]))
+        return pa.schema(fields)
+
+
+def _spec(name: str, columns: str, sort_by: str, profile_type: str = "string") -> TableSpec:
+    pairs = tuple(tuple(part.split(":")) for part in columns.split())
+    return TableSpec(name, pairs, tuple(sort_by.split()), profile_type)  # type: ignore[arg-type]
+
+
+_TAG_INFO = "tag:string keyword:string name:string vr:string retired:bool"
+
+TABLES: Mapping[str, TableSpec] = MappingProxyType({spec.name: spec for spec in (
+    _spec("profile_actions",
+          f"profile_id:string {_TAG_INFO} action:string effect:string explicit:bool "
+          "reason:string source:string", "profile_id tag"),
+    _spec("tag_matrix", f"{_TAG_INFO} {PROFILE_COLUMNS}:string", "tag"),
+    _spec("modified_by_all_profiles", f"tag:string keyword:string name:string "
+          f"{PROFILE_COLUMNS}:string", "tag"),
+    _spec("differences_among_profiles", f"tag:string keyword:string name:string "
+          f"{PROFILE_COLUMNS}:string", "tag"),
+    _spec("profile_summary",
+          "profile_id:string title:string provenance:string n_universe:int64 "
+          "n_modified:int64 n_kept:int64 n_explicit:int64 n_modified_in_differences:int64 "
+          "n_only_modified_by_this_profile:int64 published_n_modified_in_differences:int64 "
+          "published_n_only_modified:int64", "profile_id"),
+    _spec("pairwise_diff",
+          "tag:string keyword:string name:string profile_a:string profile_b:string "
+          "action_a:string action_b:string effect_a:string effect_b:string reason_a:string "
+          "reason_b:string source_a:string source_b:string", "tag"),
+)})
+
+
+def conform(table: str, frame: pd.DataFrame, profile_ids: Sequence[str] = ()) -> pd.DataFrame:
+    """``frame`` with exactly the table's columns, in order, with its dtypes, rows sorted."""
+    spec = TABLES[table]
+    names = spec.column_names(profile_ids)
+    missing = [name for name in names if name not in frame.columns]
+    if missing:
+        raise ValueError(f"table {table} lacks columns {missing}")
+    schema = spec.arrow_schema(profile_ids)
+    ordered = frame.loc[:, names]
+    if len(ordered):
+        ordered = ordered.sort_values(list(spec.sort_by), kind="stable")
+    ordered = ordered.reset_index(drop=True)
+    dtypes = {field.name: _pandas_dtype(field.type) for field in schema}
+    return ordered.astype(dtypes)
+
+
+def _pandas_dtype(arrow_type: pa.DataType) -> str:
+    if arrow_type == pa.bool_():
+        return "boolean"
+    if arrow_type == pa.int64():
+        return "Int64"
+    return "string"
