@@ -74,6 +74,17 @@ TABLES: Mapping[str, TableSpec] = MappingProxyType({spec.name: spec for spec in 
           "n_modified:int64 n_kept:int64 n_explicit:int64 n_modified_in_differences:int64 "
           "n_only_modified_by_this_profile:int64 published_n_modified_in_differences:int64 "
           "published_n_only_modified:int64", "profile_id"),
+    _spec("residual_risk",
+          "profile_id:string file:string element_path:string tag:string keyword:string "
+          "risk_kind:string severity:string reason:string evidence:string",
+          "profile_id file element_path risk_kind keyword"),
+    _spec("k_anonymity",
+          "profile_id:string quasi_identifiers:string n_records:int64 k_min:int64 "
+          "n_records_below_k:int64 k_threshold:int64 quasi_identifiers_left:string",
+          "profile_id quasi_identifiers"),
+    _spec("aryanto_coverage",
+          "profile_id:string n_attributes:int64 n_untouched:int64 n_modified:int64 "
+          "untouched_keywords:string", "profile_id"),
     _spec("pairwise_diff",
           "tag:string keyword:string name:string profile_a:string profile_b:string "
           "action_a:string action_b:string effect_a:string effect_b:string reason_a:string "
