@@ -21,6 +21,8 @@ _ARROW_TYPES: Mapping[str, pa.DataType] = MappingProxyType({
     "string": pa.string(),
     "bool": pa.bool_(),
     "int64": pa.int64(),
+    # Dictionary-encoded text (pandas ``category``): tables with one row per element.
+    "dictionary": pa.dictionary(pa.int32(), pa.string()),
 })
 
 
@@ -89,6 +91,19 @@ TABLES: Mapping[str, TableSpec] = MappingProxyType({spec.name: spec for spec in 
           "tag:string keyword:string name:string profile_a:string profile_b:string "
           "action_a:string action_b:string effect_a:string effect_b:string reason_a:string "
           "reason_b:string source_a:string source_b:string", "tag"),
+    # Per-file tables: rows by file (stable: a file's elements stay in walk order, file meta
+    # first, sequence items depth first, as pydicom's Dataset.walk visits them).
+    _spec("headers",
+          "file:dictionary element_path:dictionary tag:dictionary keyword:dictionary "
+          "vr:dictionary depth:int64 is_private:bool private_creator:dictionary "
+          "value:dictionary", "file"),
+    _spec("load_errors",
+          "file:string error_kind:string message:string severity:string", "file"),
+    _spec("effects",
+          "file:dictionary element_path:dictionary tag:dictionary keyword:dictionary "
+          "vr:dictionary profile_id:dictionary action:dictionary effect:dictionary "
+          "original_value:dictionary result_value:dictionary residual_risk:bool",
+          "file profile_id"),
 )})
 
 
@@ -113,4 +128,6 @@ def _pandas_dtype(arrow_type: pa.DataType) -> str:
         return "boolean"
     if arrow_type == pa.int64():
         return "Int64"
+    if pa.types.is_dictionary(arrow_type):
+        return "category"
     return "string"
