@@ -1,0 +1,1 @@
+"""Residual re-identification risk: findings per file and profile, and k-anonymity."""

@@ -1,0 +1,119 @@
+"""k-anonymity of the quasi-identifier combinations a profile leaves in a cohort.
+
+One record per patient (the original PatientID, else the file). Its quasi-identifiers are read
+from the de-identified output, so what a profile removes, empties, rounds or truncates counts as
+it is left; ``PostalCode`` is derived from the output's PatientAddress. A missing or empty value
+is a value of its own. Only quasi-identifiers the profile leaves split the cohort: values it
+removes, replaces or transforms with a secret (shifted dates, hashes) cannot be linked to
+outside data. k is the size of the smallest equivalence class; records in classes
+smaller than the threshold are the ones a combination singles out.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from pydicom.dataset import Dataset
+
+from deid.dictionary import keyword_to_tag
+from deid.risk.postal import postal_code
+
+POSTAL_CODE = "PostalCode"
+DEFAULT_K = 5
+#: Combinations evaluated when the user names none (documented in the README).
+DEFAULT_QI_SETS = (
+    "PatientAge+PatientSex+PostalCode",
+    "PatientAge+PatientSex",
+    "PatientBirthDate+PatientSex+PostalCode",
+    "PatientAge+PatientSex+PatientSize+PatientWeight",
+    "EthnicGroup+PatientAge+PatientSex",
+    "InstitutionName+PatientAge+PatientSex",
+    "PatientSex+PostalCode+StudyDate",
+)
+
+
+def parse_qi_set(text: str) -> tuple[str, ...]:
+    """``"PatientSex+PatientAge"`` -> ``("PatientAge", "PatientSex")`` (sorted, checked)."""
+    names = [name.strip() for name in text.split("+") if name.strip()]
+    if not names:
+        raise ValueError(f"empty quasi-identifier set {text!r}: name keywords joined by +")
+    for name in names:
+        if name != POSTAL_CODE and keyword_to_tag(name) is None:
+            raise ValueError(f"unknown keyword {name!r} in quasi-identifier set {text!r}: use "
+                             f"DICOM keywords or {POSTAL_CODE}")
+    if len(set(names)) != len(names):
+        raise ValueError(f"a keyword is repeated in quasi-identifier set {text!r}")
+    return tuple(sorted(names))
+
+
+def qi_name(names: Sequence[str]) -> str:
+    """The set's name: keywords in sorted order joined by ``+``."""
+    return "+".join(sorted(names))
+
+
+@dataclass(frozen=True)
+class Record:
+    """One patient of the cohort after a profile: its file and quasi-identifier values."""
+
+    key: str
+    file: str
+    values: Mapping[str, str]
+
+
+def qi_values(output: Dataset, names: Iterable[str]) -> dict[str, str]:
+    """The quasi-identifier values left in a de-identified data set ('' when absent)."""
+    values = {}
+    for name in names:
+        if name == POSTAL_CODE:
+            values[name] = postal_code(str(output.get("PatientAddress", "") or "")) or ""
+        else:
+            value = output.get(name, "")
+            values[name] = str(value.value if hasattr(value, "value") else value or "").strip()
+    return values
+
+
+def patient_records(items: Iterable[tuple[str, str, Dataset]], names: Iterable[str]
+                    ) -> list[Record]:
+    """One record per patient from ``(file, original patient key, output)`` items; the
+    first file of a patient stands for it."""
+    wanted = sorted(set(names))
+    records: dict[str, Record] = {}
+    for file, key, output in items:
+        patient = key or file
+        if patient not in records:
+            records[patient] = Record(patient, file, qi_values(output, wanted))
+    return list(records.values())
+
+
+@dataclass(frozen=True)
+class KAnonymity:
+    """k-anonymity of one quasi-identifier set over a cohort."""
+
+    quasi_identifiers: str
+    n_records: int
+    k_min: int
+    n_records_below_k: int
+    k_threshold: int
+    left: tuple[str, ...]
+    below_k: tuple[tuple[Record, int], ...]
+
+
+def k_anonymity(records: Sequence[Record], names: Sequence[str], k: int = DEFAULT_K, *,
+                left: Iterable[str] | None = None) -> KAnonymity:
+    """The smallest equivalence class and the records in classes smaller than ``k``.
+
+    ``left`` names the quasi-identifiers whose real values (or generalisations) the profile
+    leaves; the others (removed, emptied, dummied, hashed, pseudonymised, shifted) cannot be
+    linked to outside data and do not split classes. By default all of ``names`` are left.
+    """
+    if k < 1:
+        raise ValueError("k must be at least 1")
+    kept = tuple(name for name in names if left is None or name in set(left))
+    keys = [tuple(record.values.get(name, "") for name in kept) for record in records]
+    sizes = Counter(keys)
+    below = tuple((record, sizes[key]) for record, key in zip(records, keys, strict=True)
+                  if sizes[key] < k)
+    return KAnonymity(qi_name(names), len(records), min(sizes.values(), default=0),
+                      len(below), k, kept, below)

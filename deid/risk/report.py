@@ -1,0 +1,157 @@
+"""Residual risk over a set of files and profiles: the residual_risk, k_anonymity and
+aryanto_coverage tables."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+from pydicom.dataset import Dataset
+
+from deid.actions import Action
+from deid.dictionary import info_for_tag, keyword_to_tag
+from deid.engine import apply_profile
+from deid.profile_model import Profile
+from deid.resolver import resolver_for
+from deid.risk.catalogue import RiskKind, Severity, catalogue
+from deid.risk.findings import Finding, find_risks
+from deid.risk.kanon import (
+    DEFAULT_K,
+    DEFAULT_QI_SETS,
+    POSTAL_CODE,
+    k_anonymity,
+    parse_qi_set,
+    qi_values,
+)
+from deid.risk.kanon import Record as QiRecord
+from deid.schema import conform
+from deid.secret_store import Secrets
+
+COHORT = "cohort"
+
+
+@dataclass(frozen=True)
+class RiskReport:
+    """The risk tables for one set of files and profiles."""
+
+    residual_risk: pd.DataFrame
+    k_anonymity: pd.DataFrame
+    aryanto_coverage: pd.DataFrame
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The tables by their export names."""
+        return {"residual_risk": self.residual_risk, "k_anonymity": self.k_anonymity,
+                "aryanto_coverage": self.aryanto_coverage}
+
+
+def _patient_key(dataset: Dataset) -> str:
+    try:
+        return str(dataset.get("PatientID", "") or "")
+    except Exception:  # noqa: BLE001 - an undecodable ID cannot group files
+        return ""
+
+
+def _combination_findings(profile_id: str, qi: str, below: Sequence[tuple[QiRecord, int]],
+                          k: int) -> list[Finding]:
+    return [Finding(profile_id, record.file, "", "", qi, RiskKind.QUASI_IDENTIFIER,
+                    Severity.HIGH if size == 1 else Severity.MEDIUM,
+                    f"Together, {qi.replace('+', ', ')} put this patient in a group of {size} "
+                    f"(fewer than k = {k}): the combination can single them out.",
+                    f"class size {size}") for record, size in below]
+
+
+def assess(sources: Iterable[tuple[str, Dataset]], profiles: Sequence[Profile], *,
+           secrets: Secrets, k: int = DEFAULT_K,
+           qi_sets: Sequence[str] | None = None) -> RiskReport:
+    """Apply every profile to every ``(file, dataset)`` and collect residual risks.
+
+    Parameters
+    ----------
+    sources
+        ``(file name, original data set)`` pairs; the data sets are not modified.
+    qi_sets
+        Quasi-identifier sets such as ``"PatientAge+PatientSex+PostalCode"``; by default
+        :data:`deid.risk.kanon.DEFAULT_QI_SETS`.
+    """
+    sets = [parse_qi_set(text) for text in (qi_sets or DEFAULT_QI_SETS)]
+    names = sorted({name for qi in sets for name in qi})
+    findings: list[Finding] = []
+    cohort: dict[str, dict[str, QiRecord]] = {profile.id: {} for profile in profiles}
+    for file, original in sources:
+        key = _patient_key(original) or file
+        for profile in profiles:
+            result = apply_profile(original, profile, secrets=secrets)
+            findings.extend(find_risks(original, result, profile_id=profile.id, file=file))
+            cohort[profile.id].setdefault(key, QiRecord(key, file,
+                                                        qi_values(result.dataset, names)))
+    rows = []
+    for profile in profiles:
+        records = list(cohort[profile.id].values())
+        left = left_quasi_identifiers(profile, names)
+        for qi in sets:
+            kanon = k_anonymity(records, qi, k, left=left)
+            rows.append({"profile_id": profile.id, "quasi_identifiers": kanon.quasi_identifiers,
+                         "n_records": kanon.n_records, "k_min": kanon.k_min,
+                         "n_records_below_k": kanon.n_records_below_k, "k_threshold": k,
+                         "quasi_identifiers_left": "+".join(kanon.left)})
+            findings.extend(_combination_findings(profile.id, kanon.quasi_identifiers,
+                                                  kanon.below_k, k))
+    return RiskReport(findings_table(findings), conform("k_anonymity", _frame(rows, "k_anonymity")),
+                      aryanto_coverage(profiles))
+
+
+#: Actions that leave a quasi-identifier's real value, or a generalisation of it, linkable.
+LEAVING_ACTIONS = frozenset({Action.KEEP, Action.CLEAN, Action.ROUND, Action.TRUNCATE_DATE})
+
+
+def left_quasi_identifiers(profile: Profile, names: Sequence[str]) -> set[str]:
+    """The quasi-identifiers whose real values (or generalisations) the profile leaves."""
+    resolver = resolver_for(profile)
+    left = set()
+    for name in names:
+        keyword = "PatientAddress" if name == POSTAL_CODE else name
+        tag = keyword_to_tag(keyword)
+        info = info_for_tag(tag) if tag is not None else None
+        if tag is None or info is None:
+            continue
+        vr = info.vr.split(" or ")[0] or "UN"
+        action = resolver.decide(tag, vr).action
+        if action in LEAVING_ACTIONS and not (action is Action.CLEAN and vr in ("DA", "DT")):
+            left.add(name)
+    return left
+
+
+def _frame(rows: Sequence[Mapping[str, object]], table: str) -> pd.DataFrame:
+    from deid.schema import TABLES
+
+    return pd.DataFrame(rows, columns=TABLES[table].column_names())
+
+
+def findings_table(findings: Iterable[Finding]) -> pd.DataFrame:
+    """The residual_risk table."""
+    rows = [{"profile_id": f.profile_id, "file": f.file, "element_path": f.element_path,
+             "tag": f.tag, "keyword": f.keyword, "risk_kind": f.risk_kind.value,
+             "severity": f.severity.value, "reason": f.reason, "evidence": f.evidence}
+            for f in findings]
+    return conform("residual_risk", _frame(rows, "residual_risk"))
+
+
+def aryanto_coverage(profiles: Sequence[Profile]) -> pd.DataFrame:
+    """Per profile: how many of the 50 attributes of Aryanto et al. (2015) it leaves
+    untouched (keeps) and which."""
+    entries = catalogue().aryanto()
+    rows = []
+    for profile in profiles:
+        resolver = resolver_for(profile)
+        untouched = []
+        for entry in entries:
+            assert entry.tag is not None
+            info = info_for_tag(entry.tag)
+            vr = info.vr.split(" or ")[0] if info and info.vr else "UN"
+            if resolver.decide(entry.tag, vr).action is Action.KEEP:
+                untouched.append(entry.keyword or entry.matcher)
+        rows.append({"profile_id": profile.id, "n_attributes": len(entries),
+                     "n_untouched": len(untouched), "n_modified": len(entries) - len(untouched),
+                     "untouched_keywords": ";".join(untouched)})
+    return conform("aryanto_coverage", _frame(rows, "aryanto_coverage"))
