@@ -33,6 +33,8 @@ from deid.tags import format_tag, is_private_group, parse_tag
 
 PARTIAL_ACTIONS = frozenset({Action.CLEAN, Action.ROUND, Action.TRUNCATE_DATE})
 _WELL_KNOWN_UID_ROOT = "1.2.840.10008."
+#: UIDs that name software or encodings, not the patient's instances.
+_NOT_INSTANCE_UIDS = frozenset({0x00020010, 0x00020012, 0x00020002})
 _MIN_IDENTIFIER = 3
 _MIN_ROOT_COMPONENTS = 4
 _NOT_PER_ELEMENT = (RiskKind.FLAG, RiskKind.FREE_TEXT, RiskKind.PRIVATE)
@@ -138,7 +140,7 @@ def output_values(dataset: Dataset, prefix: str = "") -> Iterator[tuple[str, Dat
 def _uids(dataset: Dataset) -> set[str]:
     found: set[str] = set()
     for element in _walk(dataset):
-        if element.VR == "UI" and element.value:
+        if element.VR == "UI" and element.value and int(element.tag) not in _NOT_INSTANCE_UIDS:
             values = element.value if isinstance(element.value, list) else [element.value]
             found.update(str(v) for v in values if not str(v).startswith(_WELL_KNOWN_UID_ROOT))
     meta = getattr(dataset, "file_meta", None)
@@ -262,7 +264,7 @@ def _content(path: str, element: DataElement, identifiers: tuple[_Identifier, ..
 
 def _uid(path: str, element: DataElement, originals: set[str], root: tuple[str, ...],
          found: _Collector) -> None:
-    if element.VR != "UI" or not element.value:
+    if element.VR != "UI" or not element.value or int(element.tag) in _NOT_INSTANCE_UIDS:
         return
     values = element.value if isinstance(element.value, list) else [element.value]
     for value in (str(v) for v in values):

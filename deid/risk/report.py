@@ -95,8 +95,9 @@ def assess(sources: Iterable[tuple[str, Dataset]], profiles: Sequence[Profile], 
                          "n_records": kanon.n_records, "k_min": kanon.k_min,
                          "n_records_below_k": kanon.n_records_below_k, "k_threshold": k,
                          "quasi_identifiers_left": "+".join(kanon.left)})
-            findings.extend(_combination_findings(profile.id, kanon.quasi_identifiers,
-                                                  kanon.below_k, k))
+            if kanon.left:  # with nothing left there is no combination to single anyone out
+                findings.extend(_combination_findings(profile.id, kanon.quasi_identifiers,
+                                                      kanon.below_k, k))
     return RiskReport(findings_table(findings), conform("k_anonymity", _frame(rows, "k_anonymity")),
                       aryanto_coverage(profiles))
 
