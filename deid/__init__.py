@@ -6,7 +6,13 @@ The public API: load profiles, apply them to pydicom data sets, and read the sta
 from deid.actions import ACTIONS, Action, Effect
 from deid.engine import DeidResult, ElementEffect, apply_profile, read_dataset
 from deid.errors import DeidError, DicomInputError, ProfileError, SecretMissingError
-from deid.profile_loader import ProfileInfo, list_profiles, load_profile, load_profile_text
+from deid.profile_loader import (
+    ProfileInfo,
+    list_profiles,
+    load_profile,
+    load_profile_text,
+    load_profiles,
+)
 from deid.profile_model import Profile, Rule
 from deid.resolver import Decision, Resolver, resolver_for
 from deid.secret_store import Secrets
@@ -34,6 +40,7 @@ __all__ = [
     "list_profiles",
     "load_profile",
     "load_profile_text",
+    "load_profiles",
     "read_dataset",
     "resolver_for",
 ]

@@ -81,6 +81,22 @@ def load_profile(id_or_path: str | Path, *, search: tuple[Path, ...] = ()) -> Pr
     return _load(path, search, ())
 
 
+def load_profiles(spec: str | None = None, *, search: tuple[Path, ...] = ()) -> list[Profile]:
+    """Profiles from a comma-separated list of ids or paths; every shipped profile when
+    ``spec`` is empty. Raises :class:`ProfileError` for the first that cannot be loaded."""
+    names = [part.strip() for part in (spec or "").split(",") if part.strip()]
+    if not names:
+        names = [info.id for info in list_profiles()]
+    profiles = [load_profile(name, search=search) for name in names]
+    seen: set[str] = set()
+    for profile in profiles:
+        if profile.id in seen:
+            raise ProfileError(profile.path or profile.id, f"profile id {profile.id!r} is "
+                               "given twice; each compared profile needs its own id")
+        seen.add(profile.id)
+    return profiles
+
+
 def load_profile_text(text: str, *, name: str = "<uploaded>",
                       search: tuple[Path, ...] = ()) -> Profile:
     """Load a profile from TOML text (e.g. an upload); ``name`` is used in error messages."""

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from deid import Action, ProfileError, list_profiles, load_profile, resolver_for
+from deid import Action, ProfileError, list_profiles, load_profile, load_profiles, resolver_for
 
 HEAD = 'schema_version = 1\nid = "p"\ntitle = "Test profile"\nprovenance = "user"\n'
 NO_BASE = HEAD + 'unlisted = "keep"\nprivate_tags = "keep"\n'
@@ -240,3 +240,12 @@ def test_safe_private_policy_keeps_only_e3_10_1_attributes(tmp_path: Path) -> No
     assert resolver.decide(0x70531099, "DS", "Philips PET Private Group").action is (
         Action.REMOVE)
     assert resolver.decide(0x70531000, "DS", "Someone Else").action is Action.REMOVE
+
+
+def test_load_profiles_takes_ids_and_paths(tmp_path: Path) -> None:
+    path = write(tmp_path, NO_BASE)
+    profiles = load_profiles(f"ps315_basic, {path}")
+    assert [profile.id for profile in profiles] == ["ps315_basic", "p"]
+    assert {p.id for p in load_profiles("")} == {info.id for info in list_profiles()}
+    with pytest.raises(ProfileError, match="given twice"):
+        load_profiles("ps315_basic,ps315_basic")
