@@ -181,5 +181,5 @@ def test_elements_and_commands_that_cannot_be_read_are_reported_not_dropped() ->
 
 
 def test_a_script_that_is_not_xml_raises_a_clear_error() -> None:
-    with pytest.raises(CtpScriptError, match="x.script: not well-formed XML"):
+    with pytest.raises(CtpScriptError, match=r"x\.script: not well-formed XML"):
         import_ctp_script("<script><e></script>", profile_id="x", name="x.script")

@@ -8,6 +8,7 @@ import sys
 from functools import cache
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -48,12 +49,11 @@ def test_check_mode_reports_a_stale_file(tmp_path: Path, capsys: pytest.CaptureF
 
 
 @pytest.mark.parametrize("source", tool().SOURCES, ids=lambda source: source.profile_id)
-def test_each_source_is_documented_with_its_sha256(source: object) -> None:
+def test_each_source_is_documented_with_its_sha256(source: Any) -> None:
     readme = (SOURCES / "README.md").read_text(encoding="utf-8")
-    path = getattr(source, "path")
-    digest = hashlib.sha256((SOURCES / path).read_bytes()).hexdigest()
-    assert f"{digest}  {path}" in readme
-    assert f"`{getattr(source, 'profile_id')}`" in readme
+    digest = hashlib.sha256((SOURCES / source.path).read_bytes()).hexdigest()
+    assert f"{digest}  {source.path}" in readme
+    assert f"`{source.profile_id}`" in readme
 
 
 def test_the_eucaim_licence_ships_with_its_script() -> None:

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Generate the shipped CTP profiles (``deid/profiles/ctp_*.toml``, ``eucaim.toml``).
 
-Each profile is imported with :func:`deid.ctp.import_ctp_script` (without linting) from a verbatim copy of the
-published script kept in ``tools/ctp_sources/`` (provenance and licences in its README). The
+Each profile is imported as :func:`deid.ctp.import_ctp_script` does (without linting) from a
+verbatim copy of the published script kept in ``tools/ctp_sources/`` (provenance and licences
+in its README). The
 output starts with ``#`` stamp lines naming this generator, the source file and its sha256, and
 has no timestamps, so a re-run is byte-identical. Runs offline::
 
