@@ -101,10 +101,10 @@ def _compose(pieces: tuple[Piece, ...], text: str, ctx: Context) -> Mapped:
     note = f" (not expressible: {', '.join(dropped)})" if dropped else ""
     if not hashes:
         return _literal(text, "".join(parts), ctx, tuple(problems), note)
-    first = pieces[-1]
-    if (len(pieces) == 2 and isinstance(pieces[0], Literal) and isinstance(first, Call)
-            and first.name == "hash"):
-        mapped = FUNCTIONS["hash"](first, ctx)
+    last = pieces[-1]
+    if (len(pieces) == 2 and isinstance(pieces[0], Literal) and isinstance(last, Call)
+            and last.name == "hash"):
+        mapped = FUNCTIONS["hash"](last, ctx)
         return replace(mapped, params=MappingProxyType({**mapped.params,
                                                         "prefix": parts[0]}),
                        meaning=f"{parts[0]!r} then the {mapped.meaning}")
@@ -112,7 +112,7 @@ def _compose(pieces: tuple[Piece, ...], text: str, ctx: Context) -> Mapped:
     params.update({"input": inputs[0]} if inputs else {})
     params.update({"secret": secrets[0]} if secrets else {})
     return Mapped(Action.PSEUDONYM, MappingProxyType(params),
-                  f"writes {text!r}: text and hashes{note}", tuple(problems))
+                  f"joins text, parameters and hashes{note}", tuple(problems))
 
 
 def _literal_part(text: str, problems: list[Problem]) -> str:
@@ -141,10 +141,11 @@ def _literal(text: str, value: str, ctx: Context, problems: tuple[Problem, ...],
                              f"{text!r} looks like a function call without '@': CTP writes "
                              "it as text"),)
     if not value:
-        return Mapped(Action.DUMMY, meaning=f"writes {text!r}{note}", problems=problems)
+        return Mapped(Action.DUMMY, meaning=f"writes constant text{note}", problems=problems)
     default = value == default_dummy_literal(ctx.vr)
     params = MappingProxyType({} if default else {"value": value})
-    return Mapped(Action.DUMMY, params, f"writes {text!r}{note}", problems)
+    meaning = "writes the VR's dummy text" if default else "writes constant text"
+    return Mapped(Action.DUMMY, params, meaning + note, problems)
 
 
 def fit_vr(mapped: Mapped, ctx: Context) -> Mapped:

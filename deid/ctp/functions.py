@@ -66,7 +66,7 @@ def _length(call: Call, index: int, ctx: Context) -> int | None:
 
 
 def _hash(call: Call, ctx: Context) -> Mapped:
-    length = _length(call, 1, ctx)
+    length = _length(call, 1, ctx) or (4 if call.name == "hashname" else None)
     of = source(call.arg(0), ctx)
     input_ = "{patient}" if of is Source.PATIENT else None
     digits = f"{length} decimal digits" if length else "decimal digits"

@@ -194,8 +194,7 @@ def _call(text: str, start: int) -> tuple[Call, int]:
         brace = text.find("{", after)
         close = _delimiter(text, brace + 1, "}", "{") if brace != -1 else -1
         if close == -1:
-            if not clauses:
-                after = len(text)  # CTP ignores the rest of the script after a broken clause
+            after = len(text)  # CTP ignores the rest of the script after a missing clause
             break
         clauses.append(text[brace + 1:close])
         after = close + 1
