@@ -1,0 +1,201 @@
+"""The ``headers`` and ``load_errors`` tables: every element of every loaded file.
+
+Rows are built per batch of files in column form (Arrow, dictionary-encoded text columns):
+no Python object per element outlives its batch. :func:`load_headers` returns pandas frames
+(``category`` columns); :func:`write_headers` streams batches straight into Parquet and CSV so
+memory does not grow with the number of files.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+
+from deid.ingest.decode import keyword_of
+from deid.ingest.kinds import severity
+from deid.ingest.reader import ArchiveCache, ReadError, ReadResult, read_header
+from deid.ingest.runner import BatchOut, ErrorRow, Progress, run_job
+from deid.ingest.sources import IngestLimits, Source, SourceProblem, Upload, collect_sources
+from deid.ingest.tables import TableSink, error_frame, frame_from_batches, table_schema
+from deid.ingest.tree import Node
+
+_TAG_TEXT: dict[int, str] = {}
+
+
+def tag_text(tag: int) -> str:
+    """``(gggg,eeee)``, cached."""
+    text = _TAG_TEXT.get(tag)
+    if text is None:
+        text = _TAG_TEXT[tag] = f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+    return text
+
+
+class HeaderColumns:
+    """Column lists of the headers table for one batch."""
+
+    def __init__(self, include_values: bool) -> None:
+        self.include_values = include_values
+        self.files: list[str] = []
+        self.file: list[int] = []
+        self.path: list[str] = []
+        self.tag: list[str] = []
+        self.keyword: list[str] = []
+        self.vr: list[str] = []
+        self.depth: list[int] = []
+        self.private: list[bool] = []
+        self.creator: list[str | None] = []
+        self.value: list[str | None] = []
+
+    def add_file(self, name: str, tree: list[Node]) -> None:
+        """Append every element of one file, depth first in tag order."""
+        self.files.append(name)
+        self._level(len(self.files) - 1, tree, "", 0)
+
+    def _level(self, index: int, nodes: list[Node], prefix: str, depth: int) -> None:
+        values = self.include_values
+        for node in nodes:
+            tag = node.tag
+            path = prefix + tag_text(tag)
+            self.file.append(index)
+            self.path.append(path)
+            self.tag.append(tag_text(tag))
+            private = bool(tag >> 16 & 1)
+            low = tag & 0xFFFF
+            if private and 0x10 <= low <= 0xFF:
+                self.keyword.append("PrivateCreator")
+            else:
+                self.keyword.append(keyword_of(tag))
+            self.vr.append(node.vr)
+            self.depth.append(depth)
+            self.private.append(private)
+            self.creator.append(node.creator)
+            self.value.append(node.shown if values else None)
+            if node.items:
+                for number, item in enumerate(node.items):
+                    self._level(index, item, f"{path}[{number}].", depth + 1)
+
+    def batch(self) -> pa.RecordBatch:
+        """The rows as an Arrow record batch with the table's schema."""
+        files = pa.DictionaryArray.from_arrays(pa.array(self.file, pa.int32()),
+                                               pa.array(self.files, pa.string()))
+        columns = [files, _dict(self.path), _dict(self.tag), _dict(self.keyword),
+                   _dict(self.vr), pa.array(self.depth, pa.int64()),
+                   pa.array(self.private, pa.bool_()), _dict(self.creator),
+                   _dict(self.value)]
+        return pa.RecordBatch.from_arrays(columns, schema=table_schema("headers"))
+
+
+def _dict(values: Sequence[str | None]) -> pa.Array:
+    return pa.array(values, pa.string()).dictionary_encode()
+
+
+def warning_rows(name: str, result: ReadResult) -> list[ErrorRow]:
+    """A file's read warnings as load_errors rows."""
+    return [(name, kind, message, severity(kind)) for kind, message in result.warnings]
+
+
+def error_row(name: str, error: Exception) -> ErrorRow:
+    """A failed read as a load_errors row."""
+    if isinstance(error, ReadError):
+        return (name, error.kind, str(error), severity(error.kind))
+    return (name, "corrupt", f"cannot read the file ({type(error).__name__}: {error})",
+            severity("corrupt"))
+
+
+@dataclass(frozen=True)
+class HeadersJob:
+    """Read each file's header and emit its rows (values only when asked)."""
+
+    include_values: bool = False
+    limits: IngestLimits = field(default_factory=IngestLimits)
+
+    def process_batch(self, sources: Sequence[Source]) -> BatchOut:
+        columns = HeaderColumns(self.include_values)
+        errors: list[ErrorRow] = []
+        archives = ArchiveCache()
+        for source in sources:
+            try:
+                result = read_header(source, self.limits, archives)
+            except Exception as error:  # noqa: BLE001 - one bad file never stops the run
+                errors.append(error_row(source.name, error))
+                continue
+            columns.add_file(source.name, result.tree)
+            errors.extend(warning_rows(source.name, result))
+        return BatchOut(columns.batch(), errors, len(sources))
+
+
+def problem_rows(problems: Iterable[SourceProblem]) -> list[ErrorRow]:
+    """Problems found while listing inputs, as load_errors rows."""
+    return [(p.name, p.kind, p.message, severity(p.kind)) for p in problems]
+
+
+@dataclass
+class HeadersResult:
+    """The loaded headers and the load errors, as pandas frames."""
+
+    headers: pd.DataFrame
+    load_errors: pd.DataFrame
+    n_files: int
+
+    @property
+    def n_loaded(self) -> int:
+        """Files whose elements are in ``headers``."""
+        return int(self.headers["file"].nunique()) if len(self.headers) else 0
+
+
+def load_headers(paths: Iterable[str | os.PathLike[str]] = (), *,
+                 uploads: Iterable[Upload] = (), include_values: bool = False,
+                 workers: int | None = None, progress: Progress | None = None,
+                 limits: IngestLimits | None = None) -> HeadersResult:
+    """Load the headers of every file under ``paths`` (files, folders, zip archives) and in
+    ``uploads`` (``(name, bytes)`` pairs).
+
+    Parameters
+    ----------
+    paths, uploads
+        Where the files are; nothing is ever written there.
+    include_values
+        Fill the ``value`` column (else it is null: values can identify).
+    workers
+        Worker processes (default: one per CPU); 1 reads in this process.
+    progress
+        Called as ``progress(files_done, files_total)`` after each batch.
+    limits
+        Guards against hostile input (:class:`IngestLimits`).
+    """
+    limits = limits or IngestLimits()
+    sources, problems = collect_sources(paths, uploads, limits)
+    job = HeadersJob(include_values, limits)
+    batches: list[pa.RecordBatch] = []
+    errors = problem_rows(problems)
+    for out in run_job(sources, job, workers=workers, progress=progress):
+        if out.table is not None and out.table.num_rows:
+            batches.append(out.table)
+        errors.extend(out.errors)
+    return HeadersResult(frame_from_batches("headers", batches), error_frame(errors),
+                         len(sources) + len(problems))
+
+
+def write_headers(paths: Iterable[str | os.PathLike[str]], out_dir: str | Path, *,
+                  uploads: Iterable[Upload] = (), include_values: bool = False,
+                  formats: Sequence[str] = ("parquet", "csv"), workers: int | None = None,
+                  progress: Progress | None = None,
+                  limits: IngestLimits | None = None) -> list[Path]:
+    """Stream ``headers`` and ``load_errors`` into ``out_dir`` batch by batch; return the
+    files written. Arguments as for :func:`load_headers`."""
+    limits = limits or IngestLimits()
+    sources, problems = collect_sources(paths, uploads, limits)
+    job = HeadersJob(include_values, limits)
+    errors = problem_rows(problems)
+    with TableSink("headers", out_dir, formats) as sink:
+        for out in run_job(sources, job, workers=workers, progress=progress):
+            if out.table is not None and out.table.num_rows:
+                sink.write(out.table)
+            errors.extend(out.errors)
+    return sink.paths + TableSink.write_frame("load_errors", error_frame(errors), out_dir,
+                                              formats)

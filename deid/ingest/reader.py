@@ -1,0 +1,265 @@
+"""Read one source's header (never its pixel data) with guards, or say why it cannot be read.
+
+Files are opened read-only; pydicom stops before the pixel data and defers long values. The
+pixel data element itself is still listed (its length read from its header, or from the item
+headers of encapsulated data) so a file's elements are the ones the engine sees.
+"""
+
+from __future__ import annotations
+
+import io
+import signal
+import struct
+import threading
+import warnings
+import zipfile
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+import pydicom
+from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
+
+from deid.ingest.sources import IngestLimits, Source, SourceError, read_member
+from deid.ingest.tree import PIXEL, Node, TreeLimitError, Unread, build_tree
+
+_PIXEL_TAGS = {0x7FE00010: "OB or OW", 0x7FE00008: "OF", 0x7FE00009: "OD"}
+_LONG_VRS = frozenset({b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"UC", b"UN", b"UR",
+                       b"UT"})
+_ITEM, _SEQUENCE_END = 0xFFFEE000, 0xFFFEE0DD
+_DEFLATED = "1.2.840.10008.1.2.1.99"
+_DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
+_MAX_WARNINGS = 3
+
+
+@dataclass
+class ReadResult:
+    """A read header: the data set, its element tree, and warnings as (kind, message)."""
+
+    dataset: Dataset
+    tree: list[Node]
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+
+
+class ReadError(Exception):
+    """A source that cannot be loaded: ``kind`` from :data:`deid.ingest.kinds.KINDS`."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        self.kind = kind
+        super().__init__(message)
+
+
+class _Timeout(BaseException):  # not an Exception: pydicom catches those
+    pass
+
+
+@contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Raise :class:`ReadError` ``timeout`` after ``seconds`` (main thread only; elsewhere the
+    structural limits bound the work)."""
+    usable = (seconds > 0 and hasattr(signal, "setitimer")
+              and threading.current_thread() is threading.main_thread())
+    if not usable:
+        yield
+        return
+
+    def expire(signum: int, frame: object) -> None:
+        raise _Timeout
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    except _Timeout:
+        raise ReadError("timeout", f"reading took longer than {seconds:g} s: "
+                        "stopped") from None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+class ArchiveCache:
+    """Open zip archives of one worker, the most recent few kept open."""
+
+    def __init__(self, size: int = 4) -> None:
+        self.size = size
+        self.open: OrderedDict[str, zipfile.ZipFile] = OrderedDict()
+
+    def member(self, path: str, member: str, limits: IngestLimits) -> bytes:
+        archive = self.open.pop(path, None) or zipfile.ZipFile(path)
+        self.open[path] = archive
+        while len(self.open) > self.size:
+            self.open.popitem(last=False)[1].close()
+        return read_member(archive, member, limits)
+
+
+def open_source(source: Source, limits: IngestLimits, archives: ArchiveCache) -> BinaryIO:
+    """A read-only binary stream over the source's bytes."""
+    try:
+        if source.data is not None:
+            return io.BytesIO(source.data)
+        assert source.path is not None
+        if source.member is not None:
+            return io.BytesIO(archives.member(source.path, source.member, limits))
+        return open(source.path, "rb")
+    except SourceError as error:
+        raise ReadError(error.kind, str(error)) from error
+    except (zipfile.BadZipFile, KeyError) as error:
+        raise ReadError("bad_archive", f"cannot read the zip archive: {error}") from error
+    except FileNotFoundError as error:
+        raise ReadError("not_found", "no such file") from error
+    except IsADirectoryError as error:
+        raise ReadError("unreadable", "is a folder, not a file") from error
+    except OSError as error:
+        raise ReadError("unreadable", f"cannot read: {error.strerror or error}") from error
+
+
+def read_header(source: Source, limits: IngestLimits, archives: ArchiveCache) -> ReadResult:
+    """Read a source's header and build its element tree, within the limits."""
+    with time_limit(limits.timeout_s), open_source(source, limits, archives) as stream:
+        size = _size(stream)
+        if size == 0:
+            raise ReadError("empty_file", "zero-length file")
+        if size > limits.max_file_bytes:
+            raise ReadError("too_large", f"{size:,} bytes, more than the limit of "
+                            f"{limits.max_file_bytes:,}")
+        forced = _check_preamble(stream)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            dataset = _parse(stream, limits, forced)
+            tree = _tree(dataset, limits)
+            pixel = _pixel_node(stream, dataset, size)
+        if pixel is not None:
+            tree.append(pixel)
+        notes = _warnings(dataset, caught, forced, pixel, size)
+    return ReadResult(dataset, tree, notes)
+
+
+def _size(stream: BinaryIO) -> int:
+    position = stream.tell()
+    end = stream.seek(0, io.SEEK_END)
+    stream.seek(position)
+    return end
+
+
+def _check_preamble(stream: BinaryIO) -> bool:
+    """False for a normal file; True for a bare data set (no preamble) that looks like DICOM;
+    raise ``not_dicom`` otherwise."""
+    head = stream.read(132)
+    stream.seek(0)
+    if len(head) == 132 and head[128:132] == b"DICM":
+        return False
+    if len(head) >= 8:
+        group = struct.unpack("<H", head[:2])[0]
+        if group in (0x0002, 0x0008) and (head[4:6].isalpha() or head[6:8] == b"\0\0"):
+            return True
+    raise ReadError("not_dicom", "not a DICOM file (no DICM prefix and no data set at the "
+                    "start)")
+
+
+def _parse(stream: BinaryIO, limits: IngestLimits, forced: bool) -> Dataset:
+    try:
+        dataset = pydicom.dcmread(stream, stop_before_pixels=True, defer_size=limits.defer_size,
+                                  force=forced)
+    except InvalidDicomError as error:
+        raise ReadError("not_dicom", f"not a DICOM file ({error})") from error
+    except RecursionError as error:
+        raise ReadError("too_deep", "sequences nested too deeply to read") from error
+    except MemoryError as error:
+        raise ReadError("too_large", "not enough memory to read the header") from error
+    except (EOFError, struct.error) as error:
+        raise ReadError("truncated", f"the file ends inside a data element "
+                        f"({type(error).__name__}: {error})") from error
+    except Exception as error:
+        kind = "truncated" if "end of file" in str(error).lower() else "corrupt"
+        raise ReadError(kind, f"cannot parse the DICOM file ({type(error).__name__}: "
+                        f"{error})") from error
+    if len(dataset) == 0 and not getattr(dataset, "file_meta", None):
+        raise ReadError("truncated", "no data elements could be read (truncated or empty)")
+    return dataset
+
+
+def _tree(dataset: Dataset, limits: IngestLimits) -> list[Node]:
+    try:
+        return build_tree(dataset, max_depth=limits.max_depth,
+                          max_elements=limits.max_elements)
+    except TreeLimitError as error:
+        raise ReadError(error.kind, str(error)) from error
+    except RecursionError as error:
+        raise ReadError("too_deep", "sequences nested too deeply to read") from error
+
+
+def _pixel_node(stream: BinaryIO, dataset: Dataset, size: int) -> Node | None:
+    """The pixel data element where pydicom stopped, its value length read from headers only."""
+    meta = getattr(dataset, "file_meta", None)
+    if meta is not None and meta.get("TransferSyntaxUID") == _DEFLATED:
+        return None
+    implicit, little = dataset.original_encoding
+    if implicit is None:
+        return None
+    start = stream.tell()
+    header = stream.read(12)
+    if len(header) < 8:
+        return None
+    order = "<" if little else ">"
+    group, element = struct.unpack(order + "HH", header[:4])
+    tag = group << 16 | element
+    if tag not in _PIXEL_TAGS:
+        return None
+    vr = _PIXEL_TAGS[tag]
+    if implicit:
+        length, value_start = struct.unpack(order + "I", header[4:8])[0], start + 8
+    elif header[4:6] in _LONG_VRS and len(header) == 12:
+        vr = header[4:6].decode()
+        length, value_start = struct.unpack(order + "I", header[8:12])[0], start + 12
+    else:
+        vr = header[4:6].decode("latin_1")
+        length, value_start = struct.unpack(order + "H", header[6:8])[0], start + 8
+    if length == 0xFFFFFFFF:
+        found = _encapsulated_length(stream, value_start, order, size)
+        if found is None:
+            return None
+        length = found
+        vr = "OB" if vr in ("OB or OW", "UN") else vr
+    elif vr == "OB or OW":
+        vr = "OW" if implicit or int(dataset.get("BitsAllocated", 8) or 8) > 8 else "OB"
+    return Node(tag, vr, None, Unread(length), f"<{length} bytes>", None, PIXEL)
+
+
+def _encapsulated_length(stream: BinaryIO, start: int, order: str, size: int) -> int | None:
+    """Bytes of encapsulated pixel data up to its sequence delimiter, reading item headers."""
+    position = start
+    while position + 8 <= size:
+        stream.seek(position)
+        group, element, length = struct.unpack(order + "HHI", stream.read(8))
+        tag = group << 16 | element
+        if tag == _SEQUENCE_END:
+            return position - start
+        if tag != _ITEM or length == 0xFFFFFFFF:
+            return None
+        position += 8 + length
+    return None
+
+
+def _warnings(dataset: Dataset, caught: list[warnings.WarningMessage], forced: bool,
+              pixel: Node | None, size: int) -> list[tuple[str, str]]:
+    notes: list[tuple[str, str]] = []
+    if forced:
+        notes.append(("no_preamble", "no preamble or DICM prefix: read as a bare data set"))
+    meta = getattr(dataset, "file_meta", None)
+    if meta is not None and meta.get("MediaStorageSOPClassUID") == _DICOMDIR_CLASS:
+        notes.append(("dicomdir", "a DICOMDIR media directory, not an image: its directory "
+                      "records were loaded"))
+    if pixel is not None and isinstance(pixel.value, Unread) and pixel.value.length > size:
+        notes.append(("pixel_data", f"pixel data says {pixel.value.length:,} bytes but the "
+                      f"file has {size:,}"))
+    seen: set[str] = set()
+    for item in caught:
+        message = " ".join(str(item.message).split())[:300]
+        if message not in seen and len(seen) < _MAX_WARNINGS:
+            seen.add(message)
+            notes.append(("decoding", message))
+    return notes

@@ -1,0 +1,119 @@
+"""Run a job over sources in batches, on worker processes, results in input order.
+
+A job turns a batch of sources into a :class:`BatchOut` (an Arrow record batch and the
+problem rows). Batches go to a pool of worker processes (``forkserver`` when the caller runs
+threads, as the dashboard does; else ``fork``) with at most a few batches in flight, so memory
+stays bounded however many files there are; a single batch runs in-process.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from multiprocessing.pool import AsyncResult
+from typing import Protocol
+
+import pyarrow as pa
+
+from deid.ingest.sources import Source
+
+#: ``progress(files_done, files_total)``, called after every batch.
+Progress = Callable[[int, int], None]
+ErrorRow = tuple[str, str, str, str]  # file, error_kind, message, severity
+_MAX_BATCH = 256
+_MIN_BATCH = 4
+_IN_FLIGHT_PER_WORKER = 2
+
+
+@dataclass
+class BatchOut:
+    """What a batch produced: table rows, problem rows, and how many files it covered."""
+
+    table: pa.RecordBatch | None
+    errors: list[ErrorRow] = field(default_factory=list)
+    files: int = 0
+
+
+class Job(Protocol):
+    """Work done on each batch; pickled once into every worker process."""
+
+    def process_batch(self, sources: Sequence[Source]) -> BatchOut: ...
+
+
+_WORKER_JOB: list[Job] = []
+
+
+def _init_worker(job: Job) -> None:
+    _WORKER_JOB[:] = [job]
+
+
+def _work(sources: Sequence[Source]) -> BatchOut:
+    return _WORKER_JOB[0].process_batch(sources)
+
+
+def default_workers() -> int:
+    """Worker processes used by default: one per CPU."""
+    return os.cpu_count() or 1
+
+
+def batch_size(n_sources: int, workers: int) -> int:
+    """Files per batch: several batches per worker for balance, at most ``_MAX_BATCH``."""
+    wanted = math.ceil(n_sources / max(1, workers * 8))
+    return max(_MIN_BATCH, min(_MAX_BATCH, wanted))
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    """``fork`` from a single-threaded caller (the CLI: cheapest, nothing re-imported);
+    ``forkserver`` from a multi-threaded one (the dashboard), where forking is unsafe."""
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    if "forkserver" in methods:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["deid.ingest.runner", "deid.ingest.headers",
+                                        "deid.effects"])
+        return context
+    return multiprocessing.get_context("spawn")
+
+
+def run_job(sources: Sequence[Source], job: Job, *, workers: int | None = None,
+            progress: Progress | None = None) -> Iterator[BatchOut]:
+    """Yield the job's output batch by batch, in the order of ``sources``."""
+    workers = default_workers() if workers is None else max(1, workers)
+    size = batch_size(len(sources), workers)
+    batches = [sources[start:start + size] for start in range(0, len(sources), size)]
+    total, done = len(sources), 0
+    if progress is not None:
+        progress(0, total)
+    for out in _outputs(batches, job, workers):
+        done += out.files
+        if progress is not None:
+            progress(done, total)
+        yield out
+
+
+def _outputs(batches: list[Sequence[Source]], job: Job, workers: int) -> Iterator[BatchOut]:
+    if workers == 1 or len(batches) <= 1:
+        for batch in batches:
+            yield job.process_batch(batch)
+        return
+    with _context().Pool(min(workers, len(batches)), initializer=_init_worker,
+                         initargs=(job,)) as pool:
+        pending: deque[AsyncResult[BatchOut]] = deque()
+        queue = iter(batches)
+        limit = workers * _IN_FLIGHT_PER_WORKER
+        for batch in queue:
+            pending.append(pool.apply_async(_work, (batch,)))
+            if len(pending) >= limit:
+                break
+        while pending:
+            out = pending.popleft().get()
+            following = next(queue, None)
+            if following is not None:
+                pending.append(pool.apply_async(_work, (following,)))
+            yield out

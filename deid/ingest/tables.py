@@ -1,0 +1,106 @@
+"""Per-file tables in column form: schemas from :mod:`deid.schema`, frames, streamed writing.
+
+:class:`TableSink` writes record batches as they come, to Parquet (``ParquetWriter``, one row
+group per batch) and CSV (``CSVWriter``), so peak memory is one batch whatever the number of
+files. The Parquet files carry the same metadata as every other export.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from types import TracebackType
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+
+from deid.export import FORMATS, METADATA_PREFIX, export_metadata, write_tables
+from deid.profile_model import Profile
+from deid.schema import TABLES
+
+_CSV_OPTIONS = pa_csv.WriteOptions(quoting_style="needed")
+
+
+def table_schema(name: str) -> pa.Schema:
+    """The Arrow schema of a table declared in :mod:`deid.schema`."""
+    return TABLES[name].arrow_schema()
+
+
+def frame_from_batches(name: str, batches: Sequence[pa.RecordBatch]) -> pd.DataFrame:
+    """A pandas frame (``category`` text columns) from record batches of one table."""
+    table = pa.Table.from_batches(list(batches), schema=table_schema(name))
+    frame = table.to_pandas()
+    for column in frame.columns:
+        if frame[column].dtype == bool:
+            frame[column] = frame[column].astype("boolean")
+        elif frame[column].dtype == "int64":
+            frame[column] = frame[column].astype("Int64")
+    return frame
+
+
+def error_frame(rows: Iterable[tuple[str, str, str, str]]) -> pd.DataFrame:
+    """The load_errors table, sorted by file (a file's rows in the order they arose)."""
+    ordered = sorted(rows, key=lambda row: row[0])
+    columns = TABLES["load_errors"].column_names()
+    frame = pd.DataFrame(ordered, columns=columns)
+    return frame.astype({column: "string" for column in columns})
+
+
+def _stamped(schema: pa.Schema, profiles: Iterable[Profile]) -> pa.Schema:
+    stamped = {f"{METADATA_PREFIX}{key}": value
+               for key, value in export_metadata(profiles).items()}
+    return schema.with_metadata(stamped)
+
+
+class TableSink:
+    """Write one table batch by batch to ``<name>.parquet`` and/or ``<name>.csv``."""
+
+    def __init__(self, name: str, out_dir: str | Path, formats: Sequence[str] = FORMATS,
+                 profiles: Iterable[Profile] = ()) -> None:
+        unknown = [fmt for fmt in formats if fmt not in FORMATS]
+        if unknown:
+            raise ValueError(f"unknown format {unknown[0]!r}; use parquet, csv or both")
+        self.name = name
+        self.directory = Path(out_dir)
+        self.formats = tuple(formats)
+        self.schema = _stamped(table_schema(name), profiles)
+        self.paths: list[Path] = []
+        self._parquet: pq.ParquetWriter | None = None
+        self._csv: pa_csv.CSVWriter | None = None
+
+    def __enter__(self) -> TableSink:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        if "parquet" in self.formats:
+            path = self.directory / f"{self.name}.parquet"
+            self._parquet = pq.ParquetWriter(path, self.schema)
+            self.paths.append(path)
+        if "csv" in self.formats:
+            path = self.directory / f"{self.name}.csv"
+            self._csv = pa_csv.CSVWriter(path, self.schema, write_options=_CSV_OPTIONS)
+            self.paths.append(path)
+        return self
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        """Append one batch of rows."""
+        batch = pa.RecordBatch.from_arrays(batch.columns, schema=self.schema)
+        if self._parquet is not None:
+            self._parquet.write_batch(batch)
+        if self._csv is not None:
+            self._csv.write_batch(batch)
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        if self._parquet is not None:
+            self._parquet.close()
+        if self._csv is not None:
+            self._csv.close()
+
+    @staticmethod
+    def write_frame(name: str, frame: pd.DataFrame, out_dir: str | Path,
+                    formats: Sequence[str] = FORMATS,
+                    profiles: Iterable[Profile] = ()) -> list[Path]:
+        """Write a small table (e.g. load_errors) in one go."""
+        return write_tables({name: frame}, out_dir, formats=formats,
+                            metadata=export_metadata(profiles))
