@@ -86,7 +86,7 @@ def test_eucaim_is_an_allow_list_keeping_groups_0018_0020_0028() -> None:
     assert decide(result, 0x00091010) is Action.REMOVE  # private
     patient = resolver_for(profile).decide(0x00100020, "LO")
     assert patient.action is Action.PSEUDONYM
-    assert patient.params["template"] == "EUCAIM-{hash}" and patient.params["secret"] == "key"
+    assert patient.params["template"] == "EUCAIM-{hash:32}" and patient.params["secret"] == "key"
     assert "SECRET_KEY" not in profile.params
 
 
@@ -183,3 +183,27 @@ def test_elements_and_commands_that_cannot_be_read_are_reported_not_dropped() ->
 def test_a_script_that_is_not_xml_raises_a_clear_error() -> None:
     with pytest.raises(CtpScriptError, match=r"x\.script: not well-formed XML"):
         import_ctp_script("<script><e></script>", profile_id="x", name="x.script")
+
+
+def test_the_imported_eucaim_profile_applies_to_a_data_set() -> None:
+    from pydicom.dataset import Dataset
+
+    from deid import Secrets, apply_profile
+
+    ds = Dataset()
+    ds.PatientName = "DOE^JANE"
+    ds.PatientID = "MRN-1234"
+    ds.StudyDate = "20210517"
+    ds.InstitutionName = "Hospital"
+    ds.SliceThickness = "1.5"
+    ds.add_new(0x00091001, "LO", "private")
+    ds.add_new(0x00090010, "LO", "VENDOR")
+    output = apply_profile(ds, published("eucaim").profile,
+                           secrets=Secrets({"default": "d", "key": "k"})).dataset
+    assert output.PatientID.startswith("EUCAIM-")
+    assert str(output.PatientName).startswith("EUCAIM-")
+    assert str(output.PatientName).endswith("^Anonymous")
+    assert output.StudyDate == "20210501"  # @modifydate(this,*,*,1)
+    assert output.InstitutionName == ""  # PROVIDERID is empty until set
+    assert output.SliceThickness == "1.5"  # group 0018 kept
+    assert 0x00091001 not in output

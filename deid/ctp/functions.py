@@ -26,6 +26,8 @@ PROTECTION_ORDER: tuple[Action, ...] = (
 #: CTP's own actions: the mapping is exact, not the nearest action.
 EXACT = frozenset({Action.KEEP, Action.REMOVE, Action.EMPTY})
 HASH_DAYS = 3650  # @hashdate offsets dates by up to ten years
+#: CTP hashes with MD5 (128 bits): without a length, the nearest keyed hash keeps as many bits.
+MD5_HEX = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,10 +68,11 @@ def _length(call: Call, index: int, ctx: Context) -> int | None:
 
 
 def _hash(call: Call, ctx: Context) -> Mapped:
-    length = _length(call, 1, ctx) or (4 if call.name == "hashname" else None)
+    given = _length(call, 1, ctx)
+    length = given or (4 if call.name == "hashname" else MD5_HEX)
     of = source(call.arg(0), ctx)
     input_ = "{patient}" if of is Source.PATIENT else None
-    digits = f"{length} decimal digits" if length else "decimal digits"
+    digits = f"{given} decimal digits" if given else "decimal digits (128 bits)"
     meaning = f"MD5 hash of {_whose(of, call.arg(0))} as {digits}"
     if call.name == "hashname":
         meaning = f"hash of the words of {_whose(of, call.arg(0))} as {digits}"
@@ -85,7 +88,7 @@ def hash_field(call: Call, ctx: Context) -> tuple[str, str | None, str | None, l
     problems: list[Problem] = []
     secret = input_ = None
     if call.name == "hashptid":
-        of, length = source(call.arg(1), ctx), _length(call, 2, ctx)
+        of, length = source(call.arg(1), ctx), _length(call, 2, ctx) or MD5_HEX
         site = ref(call.arg(0), ctx)
         prefix = {RefKind.PARAM: f"{{{site.text}}}", RefKind.LITERAL: site.text}.get(
             site.kind, "")
@@ -98,7 +101,7 @@ def hash_field(call: Call, ctx: Context) -> tuple[str, str | None, str | None, l
     else:
         of = source(call.arg(0), ctx)
         length = {"integer": _length(call, 2, ctx), "lookup": None,
-                  "encrypt": None}.get(call.name, _length(call, 1, ctx))
+                  "encrypt": None}.get(call.name, _length(call, 1, ctx) or MD5_HEX)
         key = ref(call.arg(1), ctx)
         if call.name == "encrypt" and key.kind is RefKind.SECRET:
             secret = key.text
