@@ -22,7 +22,7 @@ from deid.ctp.script import escape_literal
 
 CLEAN_SCRIPT = '@contents(this,"[0-9]+","***")'
 _FIELD_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::(\d+))?\}")
-_SITE_INPUT_RE = re.compile(r"^\{([A-Za-z_][A-Za-z0-9_]*)\}\{value\}$")
+_SITE_INPUT_RE = re.compile(r"^\{([A-Za-z_][A-Za-z0-9_]*)\}\{(value|patient)\}$")
 _TRUNCATE_DATE = {"year": "@modifydate(this,*,1,1)", "month": "@modifydate(this,*,*,1)",
                   "day": "@modifydate(this,*,*,*)"}
 _TRUNCATE_LENGTH = {("TM", "hour"): 2, ("TM", "minute"): 4, ("", "hour"): 10,
@@ -111,6 +111,7 @@ def _pseudonym(params: Mapping[str, Any], vr: str | None, declared: ScriptParams
     site = _SITE_INPUT_RE.match(params["input"])
     first = f"@{site.group(1)}" if site and site.group(1) in declared.values else (
         declared.secret(params["secret"]))
+    of = "PatientID" if site and site.group(2) == "patient" else "this"
     out = []
     position = 0
     template = params["template"]
@@ -119,7 +120,7 @@ def _pseudonym(params: Mapping[str, Any], vr: str | None, declared: ScriptParams
         name, width = match.groups()
         length = f",{width}" if width else ""
         if name == "hash":
-            out.append(f"@hashptid({first},this{length})")
+            out.append(f"@hashptid({first},{of}{length})")
         elif name == "patient":
             out.append(f"@hashptid({declared.secret(params['secret'])},PatientID{length})")
         else:
