@@ -87,6 +87,7 @@ def hash_field(call: Call, ctx: Context) -> tuple[str, str | None, str | None, l
     """A hashing call as a pseudonym template field: ``(field, input, secret, problems)``."""
     problems: list[Problem] = []
     secret = input_ = None
+    length: int | None
     if call.name == "hashptid":
         of, length = source(call.arg(1), ctx), _length(call, 2, ctx) or MD5_HEX
         site = ref(call.arg(0), ctx)
