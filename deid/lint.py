@@ -109,8 +109,8 @@ def _dictionary(profile: Profile) -> Iterator[LintFinding]:
             else:
                 yield LintFinding(profile.id, rule.number,
                                   "warning" if rule.enabled else "info",
-                                  "tag-not-in-dictionary", f"{text} is not in the data "
-                                  f"dictionary ({DICTIONARY_SOURCE}): check the tag")
+                                  "tag-not-in-dictionary", f"{text} is not in the "
+                                  f"{DICTIONARY_SOURCE}: check the tag")
 
 
 def _vrs(profile: Profile) -> Iterator[LintFinding]:
