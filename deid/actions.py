@@ -151,8 +151,8 @@ _BASIC_CODES: Mapping[str, Action] = {
 
 #: Protectiveness order used when two enabled options give one attribute different codes.
 PROTECTIVE_ORDER: tuple[Action, ...] = (
-    Action.REMOVE, Action.EMPTY, Action.DUMMY, Action.UID, Action.SHIFT_DATE, Action.CLEAN,
-    Action.KEEP,
+    Action.REMOVE, Action.EMPTY, Action.DUMMY, Action.HASH, Action.PSEUDONYM, Action.UID,
+    Action.SHIFT_DATE, Action.TRUNCATE_DATE, Action.ROUND, Action.CLEAN, Action.KEEP,
 )
 
 

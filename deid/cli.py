@@ -15,17 +15,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from deid.commands import compare
+from deid.commands.common import UsageError, profiles_from
 from deid.ctp import export_ctp_script, import_ctp_script
 from deid.errors import DeidError
 from deid.lint import LintFinding, lint_profile
 from deid.profile_loader import list_profiles, load_profile
-from deid.profile_model import Profile
+
+__all__ = ["COMMANDS", "Command", "UsageError", "build_parser", "main", "profiles_from"]
 
 PROG = "python -m deid"
-
-
-class UsageError(Exception):
-    """Bad arguments or input: reported as one line, exit status 2."""
 
 
 Runner = Callable[[argparse.Namespace, TextIO, TextIO], int]
@@ -40,23 +39,6 @@ class Command:
     help: str
     arguments: Callable[[argparse.ArgumentParser], None]
     run: Runner
-
-
-def add_profiles_option(parser: argparse.ArgumentParser) -> None:
-    """``--profiles IDS``: comma-separated shipped ids or paths to profile files."""
-    parser.add_argument("--profiles", metavar="IDS", default=None,
-                        help="comma-separated profile ids or paths to .toml files "
-                        "(default: every shipped profile)")
-
-
-def profiles_from(option: str | None) -> list[Profile]:
-    """The profiles named by a ``--profiles`` value (every shipped profile when ``None``)."""
-    if option is None:
-        return [load_profile(info.path) for info in list_profiles()]
-    names = [name.strip() for name in option.split(",") if name.strip()]
-    if not names:
-        raise UsageError("--profiles names no profile")
-    return [load_profile(name) for name in names]
 
 
 def _profiles_arguments(parser: argparse.ArgumentParser) -> None:
@@ -180,6 +162,7 @@ COMMANDS: list[Command] = [
             _export_arguments, _run_export),
     Command("lint", "check profiles (exit 1 when a finding is an error)", _lint_arguments,
             _run_lint),
+    Command("compare", compare.HELP, compare.add_arguments, compare.run),
 ]
 
 

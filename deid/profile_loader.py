@@ -273,12 +273,14 @@ def _rules(raw: Mapping[str, Any], name: str, declared: set[str]) -> tuple[Rule,
     if not isinstance(items, list):
         raise ProfileError(name, "must be an array of tables ([[rules]])", field="rules")
     rules: list[Rule] = []
+    by_key: dict[tuple[Any, ...], Rule] = {}
+    patterns: list[Rule] = []
     for number, item in enumerate(items, start=1):
         if not isinstance(item, dict):
             raise ProfileError(name, "must be a table", rule=number)
         rule = _rule(item, name, number, declared)
         if rule.enabled:
-            _check_conflicts(rule, [other for other in rules if other.enabled], name)
+            _check_conflicts(rule, by_key, patterns, name)
         rules.append(rule)
     return tuple(rules)
 
@@ -412,21 +414,24 @@ def _check_template(template: str, declared: set[str], name: str, number: int, k
                            rule=number, field=key)
 
 
-def _check_conflicts(rule: Rule, earlier: list[Rule], name: str) -> None:
-    for other in earlier:
-        same = rule.matcher.key == other.matcher.key
-        overlapping = (
-            rule.matcher.kind is MatcherKind.PATTERN
-            and other.matcher.kind is MatcherKind.PATTERN
-            and rule.matcher.pattern is not None
-            and other.matcher.pattern is not None
-            and rule.matcher.pattern.wildcards == other.matcher.pattern.wildcards
-            and rule.matcher.pattern.overlaps(other.matcher.pattern)
-        )
-        if same or overlapping:
-            raise ProfileError(name, f"conflicts with rule {other.number}: both match "
-                               f"{rule.matcher.describe()}; keep one rule per matcher",
-                               rule=rule.number, field=_matcher_field(rule.matcher))
+def _check_conflicts(rule: Rule, by_key: dict[tuple[Any, ...], Rule], patterns: list[Rule],
+                     name: str) -> None:
+    """Refuse a rule matching exactly what an earlier enabled rule matches (same matcher, or
+    overlapping patterns with as many wildcards); record it for the rules after it."""
+    other = by_key.get(rule.matcher.key)
+    pattern = rule.matcher.pattern
+    if other is None and rule.matcher.kind is MatcherKind.PATTERN and pattern is not None:
+        other = next((earlier for earlier in patterns
+                      if earlier.matcher.pattern is not None
+                      and earlier.matcher.pattern.wildcards == pattern.wildcards
+                      and earlier.matcher.pattern.overlaps(pattern)), None)
+    if other is not None:
+        raise ProfileError(name, f"conflicts with rule {other.number}: both match "
+                           f"{rule.matcher.describe()}; keep one rule per matcher",
+                           rule=rule.number, field=_matcher_field(rule.matcher))
+    by_key[rule.matcher.key] = rule
+    if rule.matcher.kind is MatcherKind.PATTERN:
+        patterns.append(rule)
 
 
 def _matcher_field(matcher: Matcher) -> str:

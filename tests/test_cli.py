@@ -124,8 +124,9 @@ def test_help_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_commands_are_one_table() -> None:
-    assert [command.name for command in COMMANDS] == ["profiles", "import-ctp", "export-ctp",
-                                                      "lint"]
+    names = [command.name for command in COMMANDS]
+    assert names[:5] == ["profiles", "import-ctp", "export-ctp", "lint", "compare"]
+    assert len(set(names)) == len(names)
 
 
 def test_profiles_option_takes_ids_and_paths() -> None:

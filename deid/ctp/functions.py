@@ -13,16 +13,13 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
-from deid.actions import DATE_VRS, Action
+from deid.actions import DATE_VRS, PROTECTIVE_ORDER, Action
 from deid.ctp.arguments import Context, RefKind, Source, int_arg, ref, source
 from deid.ctp.script import Call
 
 #: Least to most permissive: when a conditional has several outcomes, the most permissive one
 #: is reported (what can leave the site), see :func:`least_protective`.
-PROTECTION_ORDER: tuple[Action, ...] = (
-    Action.REMOVE, Action.EMPTY, Action.DUMMY, Action.HASH, Action.PSEUDONYM, Action.UID,
-    Action.SHIFT_DATE, Action.TRUNCATE_DATE, Action.ROUND, Action.CLEAN, Action.KEEP,
-)
+PROTECTION_ORDER = PROTECTIVE_ORDER
 #: CTP's own actions: the mapping is exact, not the nearest action.
 EXACT = frozenset({Action.KEEP, Action.REMOVE, Action.EMPTY})
 HASH_DAYS = 3650  # @hashdate offsets dates by up to ten years

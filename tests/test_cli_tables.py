@@ -1,0 +1,50 @@
+"""The table-writing commands of ``python -m deid``: files written, one-line errors."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pandas as pd
+
+from deid.cli import main
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    status = main(list(argv), stdout=out, stderr=err)
+    return status, out.getvalue(), err.getvalue()
+
+
+def test_compare_writes_every_table_in_both_formats(tmp_path: Path) -> None:
+    status, out, err = run("compare", "--profiles", "ps315_basic,primage", "--out",
+                           str(tmp_path), "--pair", "ps315_basic,primage")
+    assert status == 0, err
+    for table in ("profile_actions", "tag_matrix", "modified_by_all_profiles",
+                  "differences_among_profiles", "profile_summary", "pairwise_diff"):
+        assert (tmp_path / f"{table}.parquet").is_file()
+        assert (tmp_path / f"{table}.csv").is_file()
+    summary = pd.read_csv(tmp_path / "profile_summary.csv")
+    assert list(summary["profile_id"]) == ["primage", "ps315_basic"]
+    assert "universe:" in out and "modified by all" in out
+
+
+def test_compare_csv_only_and_three_states(tmp_path: Path) -> None:
+    status, _, err = run("compare", "--profiles", "ps315_basic,eucaim", "--out",
+                         str(tmp_path), "--format", "csv", "--states", "3")
+    assert status == 0, err
+    assert not list(tmp_path.glob("*.parquet"))
+    differences = pd.read_csv(tmp_path / "differences_among_profiles.csv")
+    assert "unspecified" in set(differences["eucaim"]) | set(differences["ps315_basic"])
+
+
+def test_compare_usage_errors_are_one_line(tmp_path: Path) -> None:
+    for argv, words in (
+        (["--profiles", "nope"], "unknown profile id"),
+        (["--profiles", " , "], "names no profile"),
+        (["--format", "xlsx"], "--format takes parquet, csv or both"),
+        (["--profiles", "ps315_basic", "--pair", "ps315_basic"], "--pair takes two"),
+    ):
+        status, out, err = run("compare", *argv, "--out", str(tmp_path / "x"))
+        assert status == 2
+        assert words in err and err.count("\n") == 1
