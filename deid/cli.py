@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from deid.commands import compare
+from deid.commands import compare, risk
 from deid.commands.common import UsageError, profiles_from
 from deid.ctp import export_ctp_script, import_ctp_script
 from deid.errors import DeidError
@@ -163,6 +163,7 @@ COMMANDS: list[Command] = [
     Command("lint", "check profiles (exit 1 when a finding is an error)", _lint_arguments,
             _run_lint),
     Command("compare", compare.HELP, compare.add_arguments, compare.run),
+    Command("risk", risk.HELP, risk.add_arguments, risk.run),
 ]
 
 

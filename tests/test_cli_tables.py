@@ -45,6 +45,47 @@ def test_compare_usage_errors_are_one_line(tmp_path: Path) -> None:
         (["--format", "xlsx"], "--format takes parquet, csv or both"),
         (["--profiles", "ps315_basic", "--pair", "ps315_basic"], "--pair takes two"),
     ):
-        status, out, err = run("compare", *argv, "--out", str(tmp_path / "x"))
+        status, _, err = run("compare", *argv, "--out", str(tmp_path / "x"))
         assert status == 2
         assert words in err and err.count("\n") == 1
+
+
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
+
+
+def test_risk_writes_findings_k_anonymity_and_coverage(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("DEID_SECRET", "cli-test")
+    monkeypatch.setenv("DEID_SECRET_SITE", "cli-site")
+    bad = tmp_path / "in"
+    bad.mkdir()
+    (bad / "broken.dcm").write_bytes(b"not dicom")
+    status, out, err = run("risk", str(SAMPLE / "files" / "ct_series_slice1.dcm"),
+                           str(SAMPLE / "cohort"), str(bad), "--profiles",
+                           "ps315_basic,eucanimage", "--k", "3", "--qi",
+                           "PatientSex+PatientAge", "--out", str(tmp_path / "out"))
+    assert status == 0, err
+    kanon = pd.read_csv(tmp_path / "out" / "k_anonymity.csv")
+    assert list(kanon["quasi_identifiers"]) == ["PatientAge+PatientSex"] * 2
+    assert set(kanon["k_threshold"]) == {3}
+    errors = pd.read_csv(tmp_path / "out" / "load_errors.csv")
+    assert list(errors["file"]) == [str(bad / "broken.dcm")] or len(errors) == 1
+    risk = pd.read_csv(tmp_path / "out" / "residual_risk.csv")
+    assert {"ps315_basic", "eucanimage"} >= set(risk["profile_id"])
+    assert (tmp_path / "out" / "aryanto_coverage.parquet").is_file()
+    assert "findings" in out
+
+
+def test_risk_without_a_secret_says_which_variable(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.delenv("DEID_SECRET", raising=False)
+    status, _, err = run("risk", str(SAMPLE / "files"), "--profiles", "ps315_basic",
+                         "--out", str(tmp_path))
+    assert status == 2 and "DEID_SECRET" in err and err.count("\n") == 1
+    status, _, err = run("risk", str(SAMPLE / "files" / "rtplan.dcm"), "--profiles",
+                         "ps315_basic", "--ephemeral-secret", "--out", str(tmp_path))
+    assert status == 0, err
+
+
+def test_risk_refuses_a_bad_qi_set(tmp_path: Path) -> None:
+    status, _, err = run("risk", str(SAMPLE / "files"), "--qi", "PatientShoeSize",
+                         "--out", str(tmp_path))
+    assert status == 2 and "unknown keyword" in err

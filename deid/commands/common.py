@@ -9,10 +9,12 @@ from typing import TextIO
 
 import pandas as pd
 
+from deid.effects import check_secrets, required_secrets
 from deid.errors import DeidError
 from deid.export import FORMATS, export_metadata, write_tables
 from deid.profile_loader import load_profiles
 from deid.profile_model import Profile
+from deid.secret_store import Secrets
 
 
 class UsageError(DeidError):
@@ -24,6 +26,17 @@ def profiles_from(option: str | None) -> list[Profile]:
     if option is not None and not option.replace(",", "").strip():
         raise UsageError("--profiles names no profile")
     return load_profiles(option)
+
+
+def secrets_from(profiles: Sequence[Profile], *, ephemeral: bool) -> Secrets:
+    """Secrets from the environment, or random ones for this run; every secret the profiles
+    need must be there (one clear error naming the variable otherwise)."""
+    needed = required_secrets(profiles)
+    if ephemeral:
+        return Secrets.ephemeral(*needed)
+    secrets = Secrets.from_env()
+    check_secrets(profiles, secrets)
+    return secrets
 
 
 def add_profiles_argument(parser: argparse.ArgumentParser) -> None:

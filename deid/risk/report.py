@@ -3,7 +3,8 @@ aryanto_coverage tables."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -12,6 +13,11 @@ from pydicom.dataset import Dataset
 from deid.actions import Action
 from deid.dictionary import info_for_tag, keyword_to_tag
 from deid.engine import apply_profile
+from deid.ingest.headers import error_row, problem_rows
+from deid.ingest.reader import ArchiveCache, read_header
+from deid.ingest.runner import ErrorRow
+from deid.ingest.sources import IngestLimits, Upload, collect_sources
+from deid.ingest.tables import error_frame
 from deid.profile_model import Profile
 from deid.resolver import resolver_for
 from deid.risk.catalogue import RiskKind, Severity, catalogue
@@ -121,6 +127,42 @@ def left_quasi_identifiers(profile: Profile, names: Sequence[str]) -> set[str]:
         if action in LEAVING_ACTIONS and not (action is Action.CLEAN and vr in ("DA", "DT")):
             left.add(name)
     return left
+
+
+@dataclass(frozen=True)
+class RiskResult:
+    """The risk tables and the files that could not be read."""
+
+    report: RiskReport
+    load_errors: pd.DataFrame
+
+
+def read_sources(paths: Iterable[str | os.PathLike[str]] = (), *, uploads: Iterable[Upload] = (),
+                 limits: IngestLimits | None = None,
+                 errors: list[ErrorRow] | None = None) -> Iterator[tuple[str, Dataset]]:
+    """``(file name, data set)`` for every readable file under ``paths`` and in ``uploads``
+    (folders, zip archives); unreadable ones are appended to ``errors`` as load_errors rows."""
+    limits = limits or IngestLimits()
+    sources, problems = collect_sources(paths, uploads, limits)
+    rows = errors if errors is not None else []
+    rows.extend(problem_rows(problems))
+    archives = ArchiveCache()
+    for source in sources:
+        try:
+            yield source.name, read_header(source, limits, archives).dataset
+        except Exception as error:  # noqa: BLE001 - every unreadable file becomes a row
+            rows.append(error_row(source.name, error))
+
+
+def assess_paths(paths: Iterable[str | os.PathLike[str]], profiles: Sequence[Profile], *,
+                 secrets: Secrets, uploads: Iterable[Upload] = (), k: int = DEFAULT_K,
+                 qi_sets: Sequence[str] | None = None,
+                 limits: IngestLimits | None = None) -> RiskResult:
+    """:func:`assess` over files, folders, zip archives and uploads."""
+    errors: list[ErrorRow] = []
+    report = assess(read_sources(paths, uploads=uploads, limits=limits, errors=errors),
+                    profiles, secrets=secrets, k=k, qi_sets=qi_sets)
+    return RiskResult(report, error_frame(errors))
 
 
 def _frame(rows: Sequence[Mapping[str, object]], table: str) -> pd.DataFrame:
