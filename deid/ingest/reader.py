@@ -22,6 +22,7 @@ from typing import BinaryIO
 import pydicom
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
+from pydicom.filereader import read_dataset
 
 from deid.ingest.sources import IngestLimits, Source, SourceError, read_member
 from deid.ingest.tree import PIXEL, Node, TreeLimitError, Unread, build_tree
@@ -37,11 +38,18 @@ _MAX_WARNINGS = 3
 
 @dataclass
 class ReadResult:
-    """A read header: the data set, its element tree, and warnings as (kind, message)."""
+    """A read header: the data set, its file meta and top-level element trees, and warnings
+    as (kind, message)."""
 
     dataset: Dataset
-    tree: list[Node]
+    meta: list[Node]
+    body: list[Node]
     warnings: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def tree(self) -> list[Node]:
+        """Every top-level element, file meta first."""
+        return self.meta + self.body
 
 
 class ReadError(Exception):
@@ -130,12 +138,14 @@ def read_header(source: Source, limits: IngestLimits, archives: ArchiveCache) ->
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             dataset = _parse(stream, limits, forced)
-            tree = _tree(dataset, limits)
             pixel = _pixel_node(stream, dataset, size)
-        if pixel is not None:
-            tree.append(pixel)
+            trailing = _trailing(stream, dataset, pixel, size, limits)
+            meta, body = _tree(dataset, limits)
+            if pixel is not None:
+                body.append(pixel[0])
+                body.extend(_tree(trailing, limits)[1] if trailing is not None else ())
         notes = _warnings(dataset, caught, forced, pixel, size)
-    return ReadResult(dataset, tree, notes)
+    return ReadResult(dataset, meta, body, notes)
 
 
 def _size(stream: BinaryIO) -> int:
@@ -182,7 +192,7 @@ def _parse(stream: BinaryIO, limits: IngestLimits, forced: bool) -> Dataset:
     return dataset
 
 
-def _tree(dataset: Dataset, limits: IngestLimits) -> list[Node]:
+def _tree(dataset: Dataset, limits: IngestLimits) -> tuple[list[Node], list[Node]]:
     try:
         return build_tree(dataset, max_depth=limits.max_depth,
                           max_elements=limits.max_elements)
@@ -192,8 +202,9 @@ def _tree(dataset: Dataset, limits: IngestLimits) -> list[Node]:
         raise ReadError("too_deep", "sequences nested too deeply to read") from error
 
 
-def _pixel_node(stream: BinaryIO, dataset: Dataset, size: int) -> Node | None:
-    """The pixel data element where pydicom stopped, its value length read from headers only."""
+def _pixel_node(stream: BinaryIO, dataset: Dataset, size: int) -> tuple[Node, int] | None:
+    """The pixel data element where pydicom stopped (its value length read from headers only)
+    and where it ends."""
     meta = getattr(dataset, "file_meta", None)
     if meta is not None and meta.get("TransferSyntaxUID") == _DEFLATED:
         return None
@@ -210,6 +221,7 @@ def _pixel_node(stream: BinaryIO, dataset: Dataset, size: int) -> Node | None:
     if tag not in _PIXEL_TAGS:
         return None
     vr = _PIXEL_TAGS[tag]
+    implicit = implicit or not header[4:6].isupper()
     if implicit:
         length, value_start = struct.unpack(order + "I", header[4:8])[0], start + 8
     elif header[4:6] in _LONG_VRS and len(header) == 12:
@@ -218,15 +230,31 @@ def _pixel_node(stream: BinaryIO, dataset: Dataset, size: int) -> Node | None:
     else:
         vr = header[4:6].decode("latin_1")
         length, value_start = struct.unpack(order + "H", header[6:8])[0], start + 8
+    end = value_start + length
     if length == 0xFFFFFFFF:
         found = _encapsulated_length(stream, value_start, order, size)
         if found is None:
             return None
-        length = found
+        length, end = found, value_start + found + 8
         vr = "OB" if vr in ("OB or OW", "UN") else vr
     elif vr == "OB or OW":
         vr = "OW" if implicit or int(dataset.get("BitsAllocated", 8) or 8) > 8 else "OB"
-    return Node(tag, vr, None, Unread(length), f"<{length} bytes>", None, PIXEL)
+    length = min(length, size - value_start)  # what a reader gets from a truncated file
+    node = Node(tag, vr, None, Unread(length), f"<{length} bytes>", None, PIXEL)
+    return node, end
+
+
+def _trailing(stream: BinaryIO, dataset: Dataset, pixel: tuple[Node, int] | None, size: int,
+              limits: IngestLimits) -> Dataset | None:
+    """Elements after the pixel data (trailing padding, digital signatures), if any."""
+    if pixel is None or pixel[1] + 8 > size:
+        return None
+    implicit, little = dataset.original_encoding
+    stream.seek(pixel[1])
+    try:
+        return read_dataset(stream, bool(implicit), bool(little), defer_size=limits.defer_size)
+    except Exception:  # noqa: BLE001 - a damaged tail does not stop the header
+        return None
 
 
 def _encapsulated_length(stream: BinaryIO, start: int, order: str, size: int) -> int | None:
@@ -245,7 +273,7 @@ def _encapsulated_length(stream: BinaryIO, start: int, order: str, size: int) ->
 
 
 def _warnings(dataset: Dataset, caught: list[warnings.WarningMessage], forced: bool,
-              pixel: Node | None, size: int) -> list[tuple[str, str]]:
+              pixel: tuple[Node, int] | None, size: int) -> list[tuple[str, str]]:
     notes: list[tuple[str, str]] = []
     if forced:
         notes.append(("no_preamble", "no preamble or DICM prefix: read as a bare data set"))
@@ -253,9 +281,9 @@ def _warnings(dataset: Dataset, caught: list[warnings.WarningMessage], forced: b
     if meta is not None and meta.get("MediaStorageSOPClassUID") == _DICOMDIR_CLASS:
         notes.append(("dicomdir", "a DICOMDIR media directory, not an image: its directory "
                       "records were loaded"))
-    if pixel is not None and isinstance(pixel.value, Unread) and pixel.value.length > size:
-        notes.append(("pixel_data", f"pixel data says {pixel.value.length:,} bytes but the "
-                      f"file has {size:,}"))
+    if pixel is not None and pixel[1] > size:
+        notes.append(("pixel_data", f"the pixel data ends at byte {pixel[1]:,} but the file "
+                      f"has {size:,}: truncated"))
     seen: set[str] = set()
     for item in caught:
         message = " ".join(str(item.message).split())[:300]

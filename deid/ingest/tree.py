@@ -67,12 +67,11 @@ class _Budget:
 
 
 def build_tree(dataset: Dataset, *, max_depth: int = 100,
-               max_elements: int = 1_000_000) -> list[Node]:
-    """The top level of ``dataset`` (file meta first), sequences expanded."""
+               max_elements: int = 1_000_000) -> tuple[list[Node], list[Node]]:
+    """The file meta and the top level of ``dataset``, sequences expanded."""
     budget = _Budget(max_depth, max_elements)
     meta = getattr(dataset, "file_meta", None)
-    nodes = build_level(meta, 0, budget) if meta else []
-    return nodes + build_level(dataset, 0, budget)
+    return (build_level(meta, 0, budget) if meta else []), build_level(dataset, 0, budget)
 
 
 def _encodings(dataset: Dataset) -> tuple[str, ...]:

@@ -1,0 +1,360 @@
+"""Per-file effects of profiles: the ``effects`` table, de-identified copies, and a vectorized
+application to already-loaded header rows.
+
+:func:`apply_profiles` reads each file's header once (in parallel, like the headers ingest) and
+records, for every element and every profile, the engine's action, effect and (when asked) the
+original and resulting values. The record is the one :func:`deid.apply_profile` gives, element
+for element; it is computed from the element tree (:mod:`deid.ingest.fast_apply`), or by the
+engine itself when de-identified copies are written (``write_dicom``) or a long text value was
+deferred. :func:`apply_to_headers` decides actions for rows of the ``headers`` table in column
+form: one resolver call per distinct (tag, VR, private creator), mapped back by codes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pydicom
+
+from deid.actions import Action, effect_of
+from deid.engine import DeidResult, apply_profile
+from deid.errors import DeidError
+from deid.ingest.decode import BINARY_VRS
+from deid.ingest.fast_apply import Row, TreeApplier
+from deid.ingest.headers import error_row, problem_rows, tag_text, warning_rows
+from deid.ingest.kinds import severity
+from deid.ingest.reader import ArchiveCache, ReadResult, open_source, read_header
+from deid.ingest.runner import BatchOut, ErrorRow, Progress, run_job
+from deid.ingest.sources import IngestLimits, Source, Upload, collect_sources
+from deid.ingest.tables import TableSink, error_frame, frame_from_batches, table_schema
+from deid.ingest.tree import DEFERRED, Node
+from deid.profile_model import Profile
+from deid.resolver import resolver_for
+from deid.secret_store import DEFAULT_SECRET, Secrets
+
+#: Actions whose transform needs a secret (``dummy`` too: a dummy UID is a keyed UID).
+_SECRET_ACTIONS = frozenset({Action.UID, Action.HASH, Action.PSEUDONYM, Action.CLEAN,
+                             Action.SHIFT_DATE, Action.DUMMY})
+
+
+_DEFLATED = "1.2.840.10008.1.2.1.99"
+
+
+class OutputFolderError(DeidError):
+    """A folder for de-identified copies that could overwrite an input."""
+
+
+def required_secrets(profiles: Iterable[Profile]) -> tuple[str, ...]:
+    """Names of the secrets the profiles' rules may need (``default`` for UIDs always)."""
+    names = {DEFAULT_SECRET}
+    for profile in profiles:
+        for layer in resolver_for(profile).layers:
+            for rule in layer.rules:
+                if rule.enabled and rule.action in _SECRET_ACTIONS and not (
+                        rule.action is Action.SHIFT_DATE and rule.params.get("days")):
+                    names.add(str(rule.params.get("secret", DEFAULT_SECRET)))
+    return tuple(sorted(names))
+
+
+def check_secrets(profiles: Iterable[Profile], secrets: Secrets) -> None:
+    """Raise :class:`deid.SecretMissingError` for the first needed secret not given."""
+    for name in required_secrets(profiles):
+        secrets.get(name)
+
+
+def check_output_folder(out_dir: str | os.PathLike[str],
+                        inputs: Iterable[str | os.PathLike[str]]) -> Path:
+    """The resolved output folder, refused when it is an input folder, inside one, or an
+    input file."""
+    out = Path(out_dir).resolve()
+    for given in inputs:
+        path = Path(given).resolve()
+        if out == path or (path.is_dir() and out.is_relative_to(path)):
+            raise OutputFolderError(f"{out_dir}: the folder for de-identified copies must not "
+                                    f"be an input folder or inside one ({given})")
+        if path.is_file() and path.is_relative_to(out):
+            raise OutputFolderError(f"{out_dir}: the folder for de-identified copies holds an "
+                                    f"input file ({given})")
+    return out
+
+
+class EffectColumns:
+    """Column lists of the effects table for one batch."""
+
+    def __init__(self, include_values: bool) -> None:
+        self.include_values = include_values
+        self.files: list[str] = []
+        self.columns: dict[str, list[object]] = {name: [] for name in (
+            "file", "path", "tag", "keyword", "vr", "profile", "action", "effect", "before",
+            "after")}
+
+    def add(self, name: str, profile_id: str, rows: Iterable[Row]) -> None:
+        """Append one file's record under one profile."""
+        if not self.files or self.files[-1] != name:
+            self.files.append(name)
+        index = len(self.files) - 1
+        c = self.columns
+        values = self.include_values
+        for path, tag, keyword, vr, action, before, after in rows:
+            c["file"].append(index)
+            c["path"].append(path)
+            c["tag"].append(tag_text(tag))
+            c["keyword"].append(keyword)
+            c["vr"].append(vr)
+            c["profile"].append(profile_id)
+            c["action"].append(action.value)
+            c["effect"].append(effect_of(action).value)
+            c["before"].append(before if values else None)
+            c["after"].append(after if values else None)
+
+    def batch(self) -> pa.RecordBatch:
+        """The rows as an Arrow record batch with the table's schema."""
+        c = self.columns
+        files = pa.DictionaryArray.from_arrays(pa.array(c["file"], pa.int32()),
+                                               pa.array(self.files, pa.string()))
+        text = [pa.array(c[name], pa.string()).dictionary_encode() for name in (
+            "path", "tag", "keyword", "vr", "profile", "action", "effect", "before", "after")]
+        risk = pa.array(np.zeros(len(c["file"]), dtype=bool))
+        return pa.RecordBatch.from_arrays([files, *text, risk], schema=table_schema("effects"))
+
+
+def engine_rows(result: DeidResult) -> list[Row]:
+    """The engine's record as rows."""
+    return [(e.path, int(e.tag[1:5] + e.tag[6:10], 16), e.keyword, e.vr, e.action, e.before,
+             e.after) for e in result.effects]
+
+
+def _needs_engine(read: ReadResult) -> bool:
+    """True when the tree cannot give the engine's exact record: a deflated file (its pixel
+    data element is not located) or a long text value that was not read."""
+    meta = getattr(read.dataset, "file_meta", None)
+    deflated = meta is not None and meta.get("TransferSyntaxUID") == _DEFLATED
+    return deflated or _has_deferred_text(read.body)
+
+
+def _has_deferred_text(nodes: list[Node]) -> bool:
+    for node in nodes:
+        if node.flags & DEFERRED and node.vr not in BINARY_VRS:
+            return True
+        if node.items and any(_has_deferred_text(item) for item in node.items):
+            return True
+    return False
+
+
+@dataclass(frozen=True)
+class EffectsJob:
+    """Read each file's header and record what every profile does to every element."""
+
+    profiles: tuple[Profile, ...]
+    secrets: Secrets
+    include_values: bool = False
+    limits: IngestLimits = field(default_factory=IngestLimits)
+    write_dicom: str | None = None
+    inputs: tuple[str, ...] = ()
+
+    def process_batch(self, sources: Sequence[Source]) -> BatchOut:
+        columns = EffectColumns(self.include_values)
+        errors: list[ErrorRow] = []
+        archives = ArchiveCache()
+        appliers = [TreeApplier(profile, self.secrets) for profile in self.profiles]
+        for source in sources:
+            try:
+                read = read_header(source, self.limits, archives)
+            except Exception as error:  # noqa: BLE001 - one bad file never stops the run
+                errors.append(error_row(source.name, error))
+                continue
+            errors.extend(warning_rows(source.name, read))
+            try:
+                self._one(source, read, appliers, columns, archives)
+            except Exception as error:  # noqa: BLE001 - reported per file, the run goes on
+                errors.append((source.name, "apply_failed", f"{type(error).__name__}: {error}",
+                               severity("apply_failed")))
+        return BatchOut(columns.batch(), errors, len(sources))
+
+    def _one(self, source: Source, read: ReadResult, appliers: list[TreeApplier],
+             columns: EffectColumns, archives: ArchiveCache) -> None:
+        if self.write_dicom is None and not _needs_engine(read):
+            for applier in appliers:
+                columns.add(source.name, applier.profile.id, applier.rows(read.meta, read.body))
+            return
+        forced = any(kind == "no_preamble" for kind, _ in read.warnings)
+        for profile in self.profiles:
+            with open_source(source, self.limits, archives) as stream:
+                dataset = pydicom.dcmread(stream, defer_size=self.limits.defer_size,
+                                          force=forced)
+            result = apply_profile(dataset, profile, secrets=self.secrets)
+            if self.write_dicom is not None:
+                self._save(source, profile, result)
+            columns.add(source.name, profile.id, engine_rows(result))
+
+    def _save(self, source: Source, profile: Profile, result: DeidResult) -> None:
+        relative = Path(source.relative)
+        if relative.is_absolute() or ".." in relative.parts:
+            raise OutputFolderError(f"{source.name}: cannot mirror this name under the output "
+                                    "folder")
+        assert self.write_dicom is not None
+        target = Path(self.write_dicom) / profile.id / relative
+        inputs = [Path(path).resolve() for path in self.inputs]
+        if (source.path and target.resolve() == Path(source.path).resolve()) or \
+                target.resolve() in inputs:
+            raise OutputFolderError(f"{target}: would overwrite an input file")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        result.dataset.save_as(target, enforce_file_format=True)
+
+
+@dataclass
+class EffectsResult:
+    """The effects table and the load errors, as pandas frames."""
+
+    effects: pd.DataFrame
+    load_errors: pd.DataFrame
+
+
+def _prepare(paths: Iterable[str | os.PathLike[str]], profiles: Sequence[Profile],
+             secrets: Secrets, uploads: Iterable[Upload], include_values: bool,
+             limits: IngestLimits | None,
+             write_dicom: str | os.PathLike[str] | None) -> tuple[list[Source], list[ErrorRow],
+                                                                 EffectsJob]:
+    inputs = [os.fspath(path) for path in paths]
+    limits = limits or IngestLimits()
+    check_secrets(profiles, secrets)
+    out = None if write_dicom is None else str(check_output_folder(write_dicom, inputs))
+    sources, problems = collect_sources(inputs, uploads, limits)
+    errors = problem_rows(problems)
+    duplicates = _duplicate_targets(sources) if out is not None else set()
+    if duplicates:
+        errors += [(s.name, "output_refused", "another input has the same relative path: no "
+                    "de-identified copy written; its effects are recorded",
+                    severity("output_refused")) for s in sources if s.relative in duplicates]
+    job = EffectsJob(tuple(profiles), secrets, include_values, limits, out, tuple(inputs))
+    return sources, errors, job
+
+
+def _duplicate_targets(sources: Sequence[Source]) -> set[str]:
+    seen: set[str] = set()
+    duplicates: set[str] = set()
+    for source in sources:
+        (duplicates if source.relative in seen else seen).add(source.relative)
+    return duplicates
+
+
+def apply_profiles(paths: Iterable[str | os.PathLike[str]], profiles: Sequence[Profile], *,
+                   secrets: Secrets, uploads: Iterable[Upload] = (),
+                   include_values: bool = False, workers: int | None = None,
+                   progress: Progress | None = None, limits: IngestLimits | None = None,
+                   write_dicom: str | os.PathLike[str] | None = None) -> EffectsResult:
+    """Apply ``profiles`` to every file under ``paths`` and in ``uploads``.
+
+    Parameters
+    ----------
+    profiles
+        Profiles from :func:`deid.load_profile`.
+    secrets
+        :class:`deid.Secrets`; every secret the profiles need must be there (checked first).
+    include_values
+        Fill ``original_value`` and ``result_value`` (else null).
+    write_dicom
+        A folder for de-identified copies, ``<folder>/<profile id>/<relative path>``; refused
+        when it is (or is inside) an input folder. Inputs are never written.
+    workers, progress, limits
+        As for :func:`deid.ingest.load_headers`.
+    """
+    sources, errors, job = _prepare(paths, profiles, secrets, uploads, include_values, limits,
+                                    write_dicom)
+    batches = []
+    for out in run_job(sources, job, workers=workers, progress=progress):
+        if out.table is not None and out.table.num_rows:
+            batches.append(out.table)
+        errors.extend(out.errors)
+    return EffectsResult(frame_from_batches("effects", batches), error_frame(errors))
+
+
+def write_effects(paths: Iterable[str | os.PathLike[str]], profiles: Sequence[Profile],
+                  out_dir: str | Path, *, secrets: Secrets, uploads: Iterable[Upload] = (),
+                  include_values: bool = False, formats: Sequence[str] = ("parquet", "csv"),
+                  workers: int | None = None, progress: Progress | None = None,
+                  limits: IngestLimits | None = None,
+                  write_dicom: str | os.PathLike[str] | None = None) -> list[Path]:
+    """Stream ``effects`` and ``load_errors`` into ``out_dir``; arguments as for
+    :func:`apply_profiles`. Returns the table files written."""
+    sources, errors, job = _prepare(paths, profiles, secrets, uploads, include_values, limits,
+                                    write_dicom)
+    with TableSink("effects", out_dir, formats, profiles) as sink:
+        for out in run_job(sources, job, workers=workers, progress=progress):
+            if out.table is not None and out.table.num_rows:
+                sink.write(out.table)
+            errors.extend(out.errors)
+    return sink.paths + TableSink.write_frame("load_errors", error_frame(errors), out_dir,
+                                              formats, profiles)
+
+
+def apply_to_headers(headers: pd.DataFrame, profile: Profile) -> pd.DataFrame:
+    """Each row's action and effect under ``profile``, decided once per distinct
+    (tag, VR, private creator) and mapped back by categorical codes.
+
+    This is the profile's decision for the element itself (group lengths dropped,
+    SpecificCharacterSet kept, as the engine does; a private creator row gets the decision for
+    its own tag and creator). What depends on a file's structure (the items of a removed
+    sequence, cleaning inside a cleaned one, private creators following the elements kept in
+    their blocks) is in the per-file record of :func:`apply_profiles`.
+
+    Returns a frame with the headers' ``file``, ``element_path``, ``tag``, ``keyword`` and
+    ``vr``, and ``profile_id``, ``action``, ``effect`` (``category`` columns).
+    """
+    tag = _categorical(headers["tag"])
+    vr = _categorical(headers["vr"])
+    creator = _categorical(headers["private_creator"])
+    key = (tag.codes.astype(np.int64) * (len(vr.categories) + 1)
+           + vr.codes.astype(np.int64)) * (len(creator.categories) + 1) + creator.codes
+    codes, uniques = pd.factorize(key, sort=False)
+    resolver = resolver_for(profile)
+    vr_size, creator_size = len(vr.categories) + 1, len(creator.categories) + 1
+    actions = []
+    for value in uniques:
+        creator_code = int(value % creator_size)
+        rest = int(value // creator_size)
+        tag_text_ = str(tag.categories[rest // vr_size])
+        vr_code = rest % vr_size
+        vr_text = str(vr.categories[vr_code]) if vr_code < len(vr.categories) else "UN"
+        creator_text = (str(creator.categories[creator_code])
+                        if 0 <= creator_code < len(creator.categories) else None)
+        actions.append(_row_action(resolver, tag_text_, vr_text, creator_text).value)
+    action_names = sorted(set(actions))
+    position = np.array([action_names.index(a) for a in actions], dtype=np.int8)
+    action = pd.Categorical.from_codes(position[codes], categories=action_names)
+    effect_names = [effect_of(Action(a)).value for a in action_names]
+    effect_categories = sorted(set(effect_names))
+    effect_codes = np.array([effect_categories.index(e) for e in effect_names], dtype=np.int8)
+    effect = pd.Categorical.from_codes(effect_codes[position[codes]],
+                                       categories=effect_categories)
+    frame = headers[["file", "element_path", "tag", "keyword", "vr"]].copy()
+    frame["profile_id"] = pd.Categorical.from_codes(np.zeros(len(frame), dtype=np.int8),
+                                                    categories=[profile.id])
+    frame["action"] = action
+    frame["effect"] = effect
+    return frame
+
+
+def _categorical(column: pd.Series) -> pd.Categorical:
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        values = column.array
+        assert isinstance(values, pd.Categorical)
+        return values
+    return pd.Categorical(column.astype(object))
+
+
+def _row_action(resolver: object, tag: str, vr: str, creator: str | None) -> Action:
+    code = int(tag[1:5] + tag[6:10], 16)
+    if code & 0xFFFF == 0:
+        return Action.REMOVE
+    decision = resolver.decide(code, vr, creator)  # type: ignore[attr-defined]
+    action: Action = decision.action
+    if code == 0x00080005 and action is Action.REMOVE:
+        return Action.KEEP
+    return action
