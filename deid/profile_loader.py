@@ -41,7 +41,8 @@ _TOP_KEYS = {
     "unlisted", "private_tags", "standard_table", "params", "rules",
 }
 _MATCHER_KEYS = ("tag", "keyword", "vr", "private_creator", "pattern")
-_RULE_KEYS = {*_MATCHER_KEYS, "element", "action", "reason", "source", "enabled"}
+_RULE_KEYS = {*_MATCHER_KEYS, "element", "action", "reason", "source", "enabled", "decided_by",
+              "agreeing_profiles"}
 _TEMPLATE_BUILTINS = {"hash", "patient"}
 _INPUT_BUILTINS = {"value", "patient"}
 
@@ -309,9 +310,14 @@ def _rule(item: Mapping[str, Any], name: str, number: int, declared: set[str]) -
     enabled = item.get("enabled", True)
     if not isinstance(enabled, bool):
         raise ProfileError(name, "must be true or false", rule=number, field="enabled")
+    agreeing = item.get("agreeing_profiles", [])
+    if not isinstance(agreeing, list) or not all(isinstance(p, str) for p in agreeing):
+        raise ProfileError(name, "must be a list of profile ids", rule=number,
+                           field="agreeing_profiles")
     return Rule(number, matcher, action, MappingProxyType(params),
                 _text(item, "reason", name, required=True, rule=number),
-                _text(item, "source", name, required=True, rule=number), enabled)
+                _text(item, "source", name, required=True, rule=number), enabled,
+                _text(item, "decided_by", name, required=False, rule=number), tuple(agreeing))
 
 
 def _matcher(item: Mapping[str, Any], name: str, number: int) -> Matcher:

@@ -92,6 +92,8 @@ class Rule:
     reason: str
     source: str
     enabled: bool = True
+    decided_by: str = ""
+    agreeing_profiles: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, eq=False)

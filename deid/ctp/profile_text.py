@@ -45,6 +45,8 @@ class RuleText:
     source: str
     enabled: bool = True
     comment: str = ""
+    decided_by: str = ""
+    agreeing_profiles: tuple[str, ...] = ()
 
     def lines(self) -> list[str]:
         """The TOML lines of this rule (parameters equal to their default are left out)."""
@@ -57,6 +59,11 @@ class RuleText:
                 out.append(f"{key} = {toml_value(self.params[key])}")
         if not self.enabled:
             out.append("enabled = false")
+        if self.decided_by:
+            out.append(f"decided_by = {toml_string(self.decided_by)}")
+        if self.agreeing_profiles:
+            listed = ", ".join(toml_string(p) for p in self.agreeing_profiles)
+            out.append(f"agreeing_profiles = [{listed}]")
         out.append(f"reason = {toml_string(self.reason)}")
         out.append(f"source = {toml_string(self.source)}")
         return out
