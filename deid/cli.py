@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from deid import cli_ingest
 from deid.commands import compare, risk
 from deid.commands.common import UsageError, profiles_from
 from deid.ctp import export_ctp_script, import_ctp_script
@@ -164,6 +165,9 @@ COMMANDS: list[Command] = [
             _run_lint),
     Command("compare", compare.HELP, compare.add_arguments, compare.run),
     Command("risk", risk.HELP, risk.add_arguments, risk.run),
+    Command("scan", cli_ingest.SCAN_HELP, cli_ingest.add_scan_arguments, cli_ingest.run_scan),
+    Command("apply", cli_ingest.APPLY_HELP, cli_ingest.add_apply_arguments,
+            cli_ingest.run_apply),
 ]
 
 

@@ -32,7 +32,13 @@ from deid.ingest.kinds import severity
 from deid.ingest.reader import ArchiveCache, ReadResult, open_source, read_header
 from deid.ingest.runner import BatchOut, ErrorRow, Progress, run_job
 from deid.ingest.sources import IngestLimits, Source, Upload, collect_sources
-from deid.ingest.tables import TableSink, error_frame, frame_from_batches, table_schema
+from deid.ingest.tables import (
+    TableSink,
+    Written,
+    error_frame,
+    frame_from_batches,
+    table_schema,
+)
 from deid.ingest.tree import DEFERRED, Node
 from deid.profile_model import Profile
 from deid.resolver import resolver_for
@@ -280,18 +286,22 @@ def write_effects(paths: Iterable[str | os.PathLike[str]], profiles: Sequence[Pr
                   include_values: bool = False, formats: Sequence[str] = ("parquet", "csv"),
                   workers: int | None = None, progress: Progress | None = None,
                   limits: IngestLimits | None = None,
-                  write_dicom: str | os.PathLike[str] | None = None) -> list[Path]:
+                  write_dicom: str | os.PathLike[str] | None = None) -> Written:
     """Stream ``effects`` and ``load_errors`` into ``out_dir``; arguments as for
-    :func:`apply_profiles`. Returns the table files written."""
+    :func:`apply_profiles`. Returns the table files written and counts."""
     sources, errors, job = _prepare(paths, profiles, secrets, uploads, include_values, limits,
                                     write_dicom)
+    written = Written(files=len(sources) + sum(1 for row in errors if row[1] != "output_refused"))
     with TableSink("effects", out_dir, formats, profiles) as sink:
         for out in run_job(sources, job, workers=workers, progress=progress):
             if out.table is not None and out.table.num_rows:
                 sink.write(out.table)
+                written.rows += out.table.num_rows
             errors.extend(out.errors)
-    return sink.paths + TableSink.write_frame("load_errors", error_frame(errors), out_dir,
-                                              formats, profiles)
+    written.paths = sink.paths + TableSink.write_frame("load_errors", error_frame(errors),
+                                                       out_dir, formats, profiles)
+    written.load_errors = len(errors)
+    return written
 
 
 def apply_to_headers(headers: pd.DataFrame, profile: Profile) -> pd.DataFrame:

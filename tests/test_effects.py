@@ -86,7 +86,8 @@ def test_parallel_written_tables(tmp_path: Path, profiles: list[deid.Profile],
                                  secrets: deid.Secrets) -> None:
     written = write_effects([SAMPLE / "cohort"], profiles[:1], tmp_path / "out",
                             secrets=secrets, workers=2, formats=["parquet"])
-    assert [p.name for p in written] == ["effects.parquet", "load_errors.parquet"]
+    assert [p.name for p in written.paths] == ["effects.parquet", "load_errors.parquet"]
+    assert written.files == 300 and written.load_errors == 0 and written.rows > 300
     table = read_parquet_table(tmp_path / "out" / "effects.parquet")
     assert list(table.columns) == COLUMNS
     assert table["file"].nunique() == 300

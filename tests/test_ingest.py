@@ -89,7 +89,7 @@ def test_workers_give_the_same_rows_as_one_process() -> None:
 
 def test_written_tables_read_back_the_same(tmp_path: Path) -> None:
     written = write_headers([FILES], tmp_path, include_values=True, workers=2)
-    assert {p.name for p in written} == {"headers.parquet", "headers.csv",
+    assert {p.name for p in written.paths} == {"headers.parquet", "headers.csv",
                                          "load_errors.parquet", "load_errors.csv"}
     loaded = load_headers([FILES], include_values=True, workers=1).headers
     parquet = read_parquet_table(tmp_path / "headers.parquet")

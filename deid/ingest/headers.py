@@ -21,7 +21,13 @@ from deid.ingest.kinds import severity
 from deid.ingest.reader import ArchiveCache, ReadError, ReadResult, read_header
 from deid.ingest.runner import BatchOut, ErrorRow, Progress, run_job
 from deid.ingest.sources import IngestLimits, Source, SourceProblem, Upload, collect_sources
-from deid.ingest.tables import TableSink, error_frame, frame_from_batches, table_schema
+from deid.ingest.tables import (
+    TableSink,
+    Written,
+    error_frame,
+    frame_from_batches,
+    table_schema,
+)
 from deid.ingest.tree import Node
 
 _TAG_TEXT: dict[int, str] = {}
@@ -185,17 +191,21 @@ def write_headers(paths: Iterable[str | os.PathLike[str]], out_dir: str | Path, 
                   uploads: Iterable[Upload] = (), include_values: bool = False,
                   formats: Sequence[str] = ("parquet", "csv"), workers: int | None = None,
                   progress: Progress | None = None,
-                  limits: IngestLimits | None = None) -> list[Path]:
+                  limits: IngestLimits | None = None) -> Written:
     """Stream ``headers`` and ``load_errors`` into ``out_dir`` batch by batch; return the
-    files written. Arguments as for :func:`load_headers`."""
+    files written and counts. Arguments as for :func:`load_headers`."""
     limits = limits or IngestLimits()
     sources, problems = collect_sources(paths, uploads, limits)
     job = HeadersJob(include_values, limits)
     errors = problem_rows(problems)
+    written = Written(files=len(sources) + len(problems))
     with TableSink("headers", out_dir, formats) as sink:
         for out in run_job(sources, job, workers=workers, progress=progress):
             if out.table is not None and out.table.num_rows:
                 sink.write(out.table)
+                written.rows += out.table.num_rows
             errors.extend(out.errors)
-    return sink.paths + TableSink.write_frame("load_errors", error_frame(errors), out_dir,
-                                              formats)
+    written.paths = sink.paths + TableSink.write_frame("load_errors", error_frame(errors),
+                                                       out_dir, formats)
+    written.load_errors = len(errors)
+    return written

@@ -8,6 +8,7 @@ files. The Parquet files carry the same metadata as every other export.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
@@ -21,6 +22,16 @@ from deid.profile_model import Profile
 from deid.schema import TABLES
 
 _CSV_OPTIONS = pa_csv.WriteOptions(quoting_style="needed")
+
+
+@dataclass
+class Written:
+    """What a streamed export wrote: the files, and how many inputs, rows and load errors."""
+
+    paths: list[Path] = field(default_factory=list)
+    files: int = 0
+    rows: int = 0
+    load_errors: int = 0
 
 
 def table_schema(name: str) -> pa.Schema:

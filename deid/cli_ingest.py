@@ -1,0 +1,119 @@
+"""``python -m deid scan`` and ``python -m deid apply``: headers and per-file effects.
+
+Both stream their tables batch by batch (memory does not grow with the number of files), show
+a progress bar on stderr, and exit 0 when some inputs cannot be read (they are rows of
+``load_errors``); bad usage raises :class:`~deid.commands.common.UsageError`, which the command
+line reports as one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import TextIO
+
+from deid.commands.common import (
+    UsageError,
+    add_output_arguments,
+    add_profiles_argument,
+    formats_of,
+    profiles_from,
+    secrets_from,
+)
+from deid.effects import write_effects
+from deid.ingest import write_headers
+from deid.ingest.runner import Progress
+from deid.ingest.tables import Written
+
+SCAN_HELP = "read the headers of DICOM files, folders and zip archives (headers, load_errors)"
+APPLY_HELP = "apply profiles to DICOM files: what each does to every element (effects)"
+_BAR_WIDTH = 30
+_REDRAW_SECONDS = 0.2
+
+
+def progress_bar(stream: TextIO, label: str) -> Progress:
+    """A progress callback drawing ``label [#####.....] done/total files`` on ``stream``."""
+    last = [0.0]
+
+    def draw(done: int, total: int) -> None:
+        now = time.monotonic()
+        if done < total and now - last[0] < _REDRAW_SECONDS:
+            return
+        last[0] = now
+        filled = _BAR_WIDTH * done // total if total else _BAR_WIDTH
+        bar = "#" * filled + "." * (_BAR_WIDTH - filled)
+        stream.write(f"\r{label} [{bar}] {done:,}/{total:,} files")
+        if done >= total:
+            stream.write("\n")
+        stream.flush()
+
+    return draw
+
+
+def _common_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", metavar="PATH", nargs="+", type=Path,
+                        help="DICOM files, folders (searched recursively) or zip archives; "
+                             "never written to")
+    add_output_arguments(parser)
+    parser.add_argument("--include-values", action="store_true",
+                        help="include element values (they can identify; left out by default)")
+    parser.add_argument("--workers", type=int, default=None, metavar="N",
+                        help="worker processes (default: one per CPU; 1 reads in-process)")
+
+
+def add_scan_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``scan``."""
+    _common_arguments(parser)
+
+
+def add_apply_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``apply``."""
+    _common_arguments(parser)
+    add_profiles_argument(parser)
+    parser.add_argument("--write-dicom", type=Path, metavar="DIR", default=None,
+                        help="also write de-identified copies to DIR/<profile id>/<relative "
+                             "path> (refused inside an input folder; inputs are never touched)")
+    parser.add_argument("--ephemeral-secret", action="store_true",
+                        help="use random secrets for this run instead of DEID_SECRET / "
+                             "DEID_SECRET_<NAME>: pseudonyms, hashes, UIDs and date shifts then "
+                             "cannot be linked to any other run")
+
+
+def _workers(args: argparse.Namespace) -> int | None:
+    if args.workers is not None and args.workers < 1:
+        raise UsageError("--workers must be at least 1")
+    return int(args.workers) if args.workers is not None else None
+
+
+def _report(written: Written, what: str, stdout: TextIO) -> None:
+    stdout.write(f"{what}: {written.files:,} inputs, {written.rows:,} rows, "
+                 f"{written.load_errors:,} load_errors rows\n")
+    for path in written.paths:
+        stdout.write(f"wrote {path}\n")
+
+
+def run_scan(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    """Write headers and load_errors."""
+    formats = formats_of(args.format)
+    written = write_headers(args.paths, args.out, include_values=args.include_values,
+                            formats=formats, workers=_workers(args),
+                            progress=progress_bar(stderr, "scan"))
+    _report(written, "scan", stdout)
+    return 0
+
+
+def run_apply(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    """Write effects and load_errors (and de-identified copies when asked)."""
+    formats = formats_of(args.format)
+    workers = _workers(args)
+    profiles = profiles_from(args.profiles)
+    secrets = secrets_from(profiles, ephemeral=args.ephemeral_secret)
+    written = write_effects(args.paths, profiles, args.out, secrets=secrets,
+                            include_values=args.include_values, formats=formats,
+                            workers=workers, progress=progress_bar(stderr, "apply"),
+                            write_dicom=args.write_dicom)
+    _report(written, "apply " + ",".join(p.id for p in profiles), stdout)
+    if args.write_dicom is not None:
+        stdout.write(f"de-identified copies under {args.write_dicom}/<profile id>/\n")
+    return 0
