@@ -87,6 +87,10 @@ TABLES: Mapping[str, TableSpec] = MappingProxyType({spec.name: spec for spec in 
     _spec("aryanto_coverage",
           "profile_id:string n_attributes:int64 n_untouched:int64 n_modified:int64 "
           "untouched_keywords:string", "profile_id"),
+    _spec("decisions",
+          "decision_id:int64 consensus_id:string tag:string decider:string decided_at:string "
+          "previous_action:string new_action:string params:string reason:string "
+          "agreeing_profiles:string", "decision_id"),
     _spec("pairwise_diff",
           "tag:string keyword:string name:string profile_a:string profile_b:string "
           "action_a:string action_b:string effect_a:string effect_b:string reason_a:string "

@@ -135,6 +135,7 @@ class RiskResult:
 
     report: RiskReport
     load_errors: pd.DataFrame
+    n_files: int = 0
 
 
 def read_sources(paths: Iterable[str | os.PathLike[str]] = (), *, uploads: Iterable[Upload] = (),
@@ -160,9 +161,15 @@ def assess_paths(paths: Iterable[str | os.PathLike[str]], profiles: Sequence[Pro
                  limits: IngestLimits | None = None) -> RiskResult:
     """:func:`assess` over files, folders, zip archives and uploads."""
     errors: list[ErrorRow] = []
-    report = assess(read_sources(paths, uploads=uploads, limits=limits, errors=errors),
-                    profiles, secrets=secrets, k=k, qi_sets=qi_sets)
-    return RiskResult(report, error_frame(errors))
+    read: list[str] = []
+
+    def counted() -> Iterator[tuple[str, Dataset]]:
+        for name, dataset in read_sources(paths, uploads=uploads, limits=limits, errors=errors):
+            read.append(name)
+            yield name, dataset
+
+    report = assess(counted(), profiles, secrets=secrets, k=k, qi_sets=qi_sets)
+    return RiskResult(report, error_frame(errors), len(read) + len(errors))
 
 
 def _frame(rows: Sequence[Mapping[str, object]], table: str) -> pd.DataFrame:

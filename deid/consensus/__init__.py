@@ -1,0 +1,1 @@
+"""Committee consensus: a worklist of disagreements, a decision record, a consensus profile."""
