@@ -12,11 +12,11 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
-import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from deid import __version__
@@ -52,6 +52,11 @@ class SignOffReport:
     figures: dict[str, Any]
 
 
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_))
+
+
 def _table(frame: pd.DataFrame, css_column: str | None = None, table_class: str = "") -> str:
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
     rows = []
@@ -59,7 +64,7 @@ def _table(frame: pd.DataFrame, css_column: str | None = None, table_class: str 
         values = list(record)
         css = f' class="{html.escape(str(getattr(record, css_column)))}"' if css_column else ""
         cells = "".join(
-            f'<td class="n">{v}</td>' if isinstance(v, numbers.Number) and not isinstance(v, bool)
+            f'<td class="n">{v}</td>' if _is_number(v)
             else f"<td>{html.escape('' if v is None or v is pd.NA else str(v))}</td>"
             for v in values)
         rows.append(f"<tr{css}>{cells}</tr>")

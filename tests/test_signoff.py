@@ -33,7 +33,7 @@ def outputs(tmp_path_factory):  # type: ignore[no-untyped-def]
         status, _, err = run("risk", *FILES, "--profiles", "chaimeleon_images_w_ecrfs",
                              "--out", str(folder / "tables"))
         assert status == 0, err
-        status, out, err = run("signoff-report", "--profile", "chaimeleon_images_w_ecrfs",
+        status, _, err = run("signoff-report", "--profile", "chaimeleon_images_w_ecrfs",
                                *FILES, "--out", str(folder / "report.html"), "--reviewer",
                                "Dana Example", "--decision", "approved_with_conditions",
                                "--comments", "Ages in bands before release.",
