@@ -60,7 +60,7 @@ def collect_identifiers(dataset: Dataset) -> tuple[str, ...]:
     """Identifying strings found anywhere in ``dataset``: person names (and their parts) and
     the values of :data:`IDENTIFIER_KEYWORDS`, longest first."""
     found: set[str] = set()
-    for element in _safe_walk(dataset):
+    for element in readable_elements(dataset):
         value = element.value
         values = value if isinstance(value, (list, tuple)) else [value]
         if element.VR == "PN":
@@ -78,7 +78,7 @@ def collect_identifiers(dataset: Dataset) -> tuple[str, ...]:
     return tuple(sorted(tokens, key=lambda token: (-len(token), token)))
 
 
-def _safe_walk(dataset: Dataset) -> Iterator[DataElement]:
+def readable_elements(dataset: Dataset) -> Iterator[DataElement]:
     """Every readable element at any depth; values pydicom cannot decode are skipped."""
     for tag in list(dataset.keys()):
         try:
@@ -87,7 +87,7 @@ def _safe_walk(dataset: Dataset) -> Iterator[DataElement]:
             continue
         if element.VR == "SQ":
             for item in element.value or []:
-                yield from _safe_walk(item)
+                yield from readable_elements(item)
         else:
             yield element
 

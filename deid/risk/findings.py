@@ -25,7 +25,7 @@ from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 
 from deid.actions import Action
-from deid.clean import birth_date_spellings
+from deid.clean import birth_date_spellings, readable_elements
 from deid.engine import DeidResult, ElementEffect
 from deid.resolver import safe_private_meaning
 from deid.risk.catalogue import Catalogue, RiskKind, Severity, catalogue
@@ -79,7 +79,7 @@ def patient_identifiers(original: Dataset) -> tuple[_Identifier, ...]:
         if (len(text) >= shortest and not text.isdigit()) or len(text) >= 6:
             found.setdefault(text, what)
 
-    for element in _walk(original):
+    for element in readable_elements(original):
         keyword, value = element.keyword, element.value
         values = [str(v) for v in value] if isinstance(value, (list, tuple)) else [str(value)]
         for text in values:
@@ -108,19 +108,6 @@ def name_spellings(name: str) -> list[str]:
     return spellings
 
 
-def _walk(dataset: Dataset) -> Iterator[DataElement]:
-    for tag in list(dataset.keys()):
-        try:
-            element = dataset[tag]
-        except Exception:  # noqa: BLE001 - undecodable values are reported by the engine
-            continue
-        if element.VR == "SQ":
-            for item in element.value or []:
-                yield from _walk(item)
-        else:
-            yield element
-
-
 def output_values(dataset: Dataset, prefix: str = "") -> Iterator[tuple[str, DataElement]]:
     """Every element of an output data set (file meta first) with its element path."""
     if not prefix:
@@ -139,7 +126,7 @@ def output_values(dataset: Dataset, prefix: str = "") -> Iterator[tuple[str, Dat
 
 def _uids(dataset: Dataset) -> set[str]:
     found: set[str] = set()
-    for element in _walk(dataset):
+    for element in readable_elements(dataset):
         if element.VR == "UI" and element.value and int(element.tag) not in _NOT_INSTANCE_UIDS:
             values = element.value if isinstance(element.value, list) else [element.value]
             found.update(str(v) for v in values if not str(v).startswith(_WELL_KNOWN_UID_ROOT))
