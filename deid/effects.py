@@ -27,9 +27,9 @@ from deid.engine import DeidResult, apply_profile
 from deid.errors import DeidError
 from deid.ingest.decode import BINARY_VRS
 from deid.ingest.fast_apply import Row, TreeApplier
-from deid.ingest.headers import error_row, problem_rows, tag_text, warning_rows
+from deid.ingest.headers import error_row, problem_rows, warning_rows
 from deid.ingest.kinds import severity
-from deid.ingest.reader import ArchiveCache, ReadResult, open_source, read_header
+from deid.ingest.reader import ArchiveCache, Elements, open_source, read_elements
 from deid.ingest.runner import BatchOut, ErrorRow, Progress, run_job
 from deid.ingest.sources import IngestLimits, Source, Upload, collect_sources
 from deid.ingest.tables import (
@@ -90,6 +90,10 @@ def check_output_folder(out_dir: str | os.PathLike[str],
     return out
 
 
+_ACTION_NAMES = {action: action.value for action in Action}
+_EFFECT_NAMES = {action.value: effect_of(action).value for action in Action}
+
+
 class EffectColumns:
     """Column lists of the effects table for one batch."""
 
@@ -105,19 +109,23 @@ class EffectColumns:
         if not self.files or self.files[-1] != name:
             self.files.append(name)
         index = len(self.files) - 1
+        rows = list(rows)
         c = self.columns
-        values = self.include_values
-        for path, tag, keyword, vr, action, before, after in rows:
-            c["file"].append(index)
-            c["path"].append(path)
-            c["tag"].append(tag_text(tag))
-            c["keyword"].append(keyword)
-            c["vr"].append(vr)
-            c["profile"].append(profile_id)
-            c["action"].append(action.value)
-            c["effect"].append(effect_of(action).value)
-            c["before"].append(before if values else None)
-            c["after"].append(after if values else None)
+        count = len(rows)
+        c["file"].extend([index] * count)
+        c["profile"].extend([profile_id] * count)
+        if not rows:
+            return
+        paths, tags, keywords, vrs, actions, befores, afters = zip(*rows, strict=True)
+        c["path"].extend(paths)
+        c["tag"].extend(tags)
+        c["keyword"].extend(keywords)
+        c["vr"].extend(vrs)
+        names = [_ACTION_NAMES[action] for action in actions]
+        c["action"].extend(names)
+        c["effect"].extend([_EFFECT_NAMES[name] for name in names])
+        c["before"].extend(befores if self.include_values else [None] * count)
+        c["after"].extend(afters if self.include_values else [None] * count)
 
     def batch(self) -> pa.RecordBatch:
         """The rows as an Arrow record batch with the table's schema."""
@@ -132,14 +140,14 @@ class EffectColumns:
 
 def engine_rows(result: DeidResult) -> list[Row]:
     """The engine's record as rows."""
-    return [(e.path, int(e.tag[1:5] + e.tag[6:10], 16), e.keyword, e.vr, e.action, e.before,
-             e.after) for e in result.effects]
+    return [(e.path, e.tag, e.keyword, e.vr, e.action, e.before, e.after)
+            for e in result.effects]
 
 
-def _needs_engine(read: ReadResult) -> bool:
+def _needs_engine(read: Elements) -> bool:
     """True when the tree cannot give the engine's exact record: a deflated file (its pixel
     data element is not located) or a long text value that was not read."""
-    meta = getattr(read.dataset, "file_meta", None)
+    meta = getattr(read.dataset, "file_meta", None) if read.dataset is not None else None
     deflated = meta is not None and meta.get("TransferSyntaxUID") == _DEFLATED
     return deflated or _has_deferred_text(read.body)
 
@@ -171,7 +179,7 @@ class EffectsJob:
         appliers = [TreeApplier(profile, self.secrets) for profile in self.profiles]
         for source in sources:
             try:
-                read = read_header(source, self.limits, archives)
+                read = read_elements(source, self.limits, archives, show=self.include_values)
             except Exception as error:  # noqa: BLE001 - one bad file never stops the run
                 errors.append(error_row(source.name, error))
                 continue
@@ -183,7 +191,7 @@ class EffectsJob:
                                severity("apply_failed")))
         return BatchOut(columns.batch(), errors, len(sources))
 
-    def _one(self, source: Source, read: ReadResult, appliers: list[TreeApplier],
+    def _one(self, source: Source, read: Elements, appliers: list[TreeApplier],
              columns: EffectColumns, archives: ArchiveCache) -> None:
         if self.write_dicom is None and not _needs_engine(read):
             for applier in appliers:

@@ -21,6 +21,7 @@ from pydicom.datadict import (
     dictionary_VR,
     private_dictionary_VR,
 )
+from pydicom.tag import BaseTag
 
 #: Longest value text kept for display (the engine's record uses the same limit).
 DISPLAY_LIMIT = 200
@@ -162,6 +163,14 @@ def _numbers(data: bytes, fmt: str, little_endian: bool) -> Any:
     return values[0] if len(values) == 1 else list(values)
 
 
+def _tags(data: bytes, little_endian: bool) -> Any:
+    if len(data) % 4:
+        raise ValueError("AT length is not a multiple of 4")
+    halves = struct.unpack(f"{'<' if little_endian else '>'}{len(data) // 2}H", data)
+    tags = [BaseTag(halves[i] << 16 | halves[i + 1]) for i in range(0, len(halves), 2)]
+    return tags[0] if len(tags) == 1 else tags
+
+
 def decode_value(vr: str, data: bytes, encodings: Sequence[str], little_endian: bool) -> Any:
     """The value pydicom would hold for these bytes (``str`` or ``list[str]`` for text, numbers
     for binary numbers, ``bytes`` for OB/OW/UN...); raise ``ValueError`` or ``LookupError``
@@ -178,6 +187,8 @@ def decode_value(vr: str, data: bytes, encodings: Sequence[str], little_endian: 
     fmt = _NUMBERS.get(vr)
     if fmt is not None:
         return _numbers(data, fmt, little_endian)
+    if vr == "AT":
+        return _tags(data, little_endian)
     if vr in BINARY_VRS:
         return data
     raise ValueError(f"VR {vr} is decoded by pydicom")

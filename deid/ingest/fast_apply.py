@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterator
 from typing import Any, cast
 
+from pydicom.datadict import tag_for_keyword
 from pydicom.dataelem import DataElement
 
 from deid.actions import BINARY_VRS, DATE_VRS, TEXT_VRS, Action
@@ -27,7 +28,7 @@ from deid.secret_store import Secrets
 from deid.transform import TransformState, transform_value
 
 #: One record row: path, tag, keyword, vr, action, before, after.
-Row = tuple[str, int, str, str, Action, str | None, str | None]
+Row = tuple[str, str, str, str, Action, str | None, str | None]
 
 _REQUIRED_META = frozenset({0x00020000, 0x00020001, 0x00020002, 0x00020010, 0x00020012,
                             0x00020013})
@@ -37,6 +38,8 @@ _SPECIFIC_CHARACTER_SET = 0x00080005
 _PATIENT_ID, _PATIENT_NAME = 0x00100020, 0x00100010
 _MIN_TOKEN = 3
 _IDENTIFIER_KEYWORDS = frozenset(IDENTIFIER_KEYWORDS)
+_IDENTIFIER_TAGS = frozenset(int(tag_for_keyword(keyword) or 0)
+                             for keyword in (*IDENTIFIER_KEYWORDS, "PatientBirthDate"))
 _SEQUENCE_ITEMS = {Action.EMPTY: 0, Action.DUMMY: 1}
 
 
@@ -55,8 +58,14 @@ def _element(vr: str, value: Any) -> DataElement:
     return cast(DataElement, _Element(vr, value))
 
 
+_TAG_TEXT: dict[int, str] = {}
+
+
 def _tag_text(tag: int) -> str:
-    return f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+    text = _TAG_TEXT.get(tag)
+    if text is None:
+        text = _TAG_TEXT[tag] = f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+    return text
 
 
 def _multi_text(vr: str, items: list[Any]) -> str:
@@ -88,6 +97,8 @@ def identifiers(body: list[Node]) -> tuple[str, ...]:
     """:func:`deid.clean.collect_identifiers` over the tree."""
     found: set[str] = set()
     for node in _walk(body):
+        if node.vr != "PN" and node.tag not in _IDENTIFIER_TAGS:
+            continue
         value = _engine_value(node)
         values = value if isinstance(value, (list, tuple)) else [value]
         keyword = keyword_of(node.tag)
@@ -144,7 +155,7 @@ class TreeApplier:
         new_values: dict[int, Any] = {}
         self._level(body, "", False, state, out, new_values)
         meta_rows = self._meta(meta, state, new_values)
-        if meta_rows and out and _top_tag(out[0]) <= meta_rows[-1][1]:
+        if meta_rows and out and _top_tag(out[0]) <= _top_tag(meta_rows[-1]):
             return sorted(out + meta_rows, key=_top_tag)  # stable: the engine's order
         return meta_rows + out
 
@@ -174,10 +185,11 @@ class TreeApplier:
                 kept_blocks.add((tag & 0xFFFF0000) | ((tag & 0xFFFF) >> 8))
         for node in nodes:
             tag = node.tag
-            path = prefix + _tag_text(tag)
+            text = _tag_text(tag)
+            path = prefix + text
             if tag >> 16 & 1 and 0x10 <= tag & 0xFFFF <= 0xFF:
                 kept = tag in kept_blocks
-                out.append((path, tag, "PrivateCreator", "LO",
+                out.append((path, text, "PrivateCreator", "LO",
                             Action.KEEP if kept else Action.REMOVE, node.shown,
                             node.shown if kept else None))
                 continue
@@ -188,26 +200,27 @@ class TreeApplier:
     def _apply(self, node: Node, decision: Decision | None, path: str, cleaning: bool,
                state: TransformState, out: list[Row]) -> Any:
         tag, vr = node.tag, node.vr
+        text = _tag_text(tag)
         undecodable = bool(node.flags & UNDECODABLE)
         keyword = "" if undecodable else keyword_of(tag)
         before = UNDECODABLE_TEXT if undecodable else node.shown
         if decision is None:
-            out.append((path, tag, keyword, vr, Action.REMOVE, before, None))
+            out.append((path, text, keyword, vr, Action.REMOVE, before, None))
             return None
         action = decision.action
         if undecodable:
             keep = action is Action.KEEP
-            out.append((path, tag, "", vr, action if keep else Action.REMOVE, before,
+            out.append((path, text, "", vr, action if keep else Action.REMOVE, before,
                         before if keep else None))
             return None
         if node.items is not None:
             return self._sequence(node, action, path, cleaning, state, out)
         if action is Action.KEEP:  # as the engine: an element whose value is None is not kept
-            out.append((path, tag, keyword, vr, action, before,
+            out.append((path, text, keyword, vr, action, before,
                         None if node.value is None else before))
             return node.value
         if action is Action.REMOVE:
-            out.append((path, tag, keyword, vr, action, before, None))
+            out.append((path, text, keyword, vr, action, before, None))
             return None
         if action is Action.EMPTY:
             new_value: Any = b"" if vr in BINARY_VRS else ""
@@ -216,29 +229,30 @@ class TreeApplier:
                 new_value = transform_value(action, decision.params,
                                             _element(vr, node.value), state)
             except ValueError:
-                out.append((path, tag, keyword, vr, Action.REMOVE, before, None))
+                out.append((path, text, keyword, vr, Action.REMOVE, before, None))
                 return None
         after = None if new_value is None else display(_plain(new_value))
-        out.append((path, tag, keyword, vr, action, before, after))
+        out.append((path, text, keyword, vr, action, before, after))
         return new_value
 
     def _sequence(self, node: Node, action: Action, path: str, cleaning: bool,
                   state: TransformState, out: list[Row]) -> Any:
         tag, before = node.tag, node.shown
+        text = _tag_text(tag)
         keyword = keyword_of(tag)
         items = node.items or []
         if action is Action.REMOVE:
-            out.append((path, tag, keyword, "SQ", action, before, None))
+            out.append((path, text, keyword, "SQ", action, before, None))
         elif action in _SEQUENCE_ITEMS:
-            out.append((path, tag, keyword, "SQ", action, before,
+            out.append((path, text, keyword, "SQ", action, before,
                         f"<{_SEQUENCE_ITEMS[action]} item(s)>"))
         elif action in (Action.KEEP, Action.CLEAN, Action.UID):
-            out.append((path, tag, keyword, "SQ", action, before, f"<{len(items)} item(s)>"))
+            out.append((path, text, keyword, "SQ", action, before, f"<{len(items)} item(s)>"))
             for number, item in enumerate(items):
                 self._level(item, f"{path}[{number}].", cleaning or action is Action.CLEAN,
                             state, out, None)
         else:
-            out.append((path, tag, keyword, "SQ", Action.REMOVE, before, None))
+            out.append((path, text, keyword, "SQ", Action.REMOVE, before, None))
         return None
 
     def _meta(self, meta: list[Node], state: TransformState,
@@ -255,7 +269,7 @@ class TreeApplier:
             self._apply(node, decision, _tag_text(tag), False, state, out)
         if original is not None:
             out.extend(self._media_storage(original, state, new_values))
-        return sorted(out, key=lambda row: row[1])
+        return sorted(out, key=lambda row: row[1])  # top-level (gggg,eeee): text order
 
     def _media_storage(self, original: Node, state: TransformState,
                        new_values: dict[int, Any]) -> list[Row]:
@@ -266,7 +280,7 @@ class TreeApplier:
             return []
         old, new = _text(original.value), _text(new_value)
         action = Action.KEEP if old == new else Action.UID
-        return [(_tag_text(_MEDIA_SOP_INSTANCE), _MEDIA_SOP_INSTANCE,
+        return [(_tag_text(_MEDIA_SOP_INSTANCE), _tag_text(_MEDIA_SOP_INSTANCE),
                  "MediaStorageSOPInstanceUID", "UI", action, old, new)]
 
 

@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from deid.ingest.decode import keyword_of
 from deid.ingest.kinds import severity
-from deid.ingest.reader import ArchiveCache, ReadError, ReadResult, read_header
+from deid.ingest.reader import ArchiveCache, Elements, ReadError, ReadResult, read_elements
 from deid.ingest.runner import BatchOut, ErrorRow, Progress, run_job
 from deid.ingest.sources import IngestLimits, Source, SourceProblem, Upload, collect_sources
 from deid.ingest.tables import (
@@ -100,7 +100,7 @@ def _dict(values: Sequence[str | None]) -> pa.Array:
     return pa.array(values, pa.string()).dictionary_encode()
 
 
-def warning_rows(name: str, result: ReadResult) -> list[ErrorRow]:
+def warning_rows(name: str, result: ReadResult | Elements) -> list[ErrorRow]:
     """A file's read warnings as load_errors rows."""
     return [(name, kind, message, severity(kind)) for kind, message in result.warnings]
 
@@ -126,7 +126,8 @@ class HeadersJob:
         archives = ArchiveCache()
         for source in sources:
             try:
-                result = read_header(source, self.limits, archives)
+                result = read_elements(source, self.limits, archives,
+                                       show=self.include_values)
             except Exception as error:  # noqa: BLE001 - one bad file never stops the run
                 errors.append(error_row(source.name, error))
                 continue

@@ -8,6 +8,8 @@ headers of encapsulated data) so a file's elements are the ones the engine sees.
 from __future__ import annotations
 
 import io
+import mmap
+import os
 import signal
 import struct
 import threading
@@ -17,13 +19,14 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import pydicom
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.filereader import read_dataset
 
+from deid.ingest.parse import Fallback, parse
 from deid.ingest.sources import IngestLimits, Source, SourceError, read_member
 from deid.ingest.tree import PIXEL, Node, TreeLimitError, Unread, build_tree
 
@@ -34,6 +37,8 @@ _ITEM, _SEQUENCE_END = 0xFFFEE000, 0xFFFEE0DD
 _DEFLATED = "1.2.840.10008.1.2.1.99"
 _DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
 _MAX_WARNINGS = 3
+_DICOMDIR_NOTE = ("dicomdir", "a DICOMDIR media directory, not an image: its directory records "
+                  "were loaded")
 
 
 @dataclass
@@ -146,6 +151,68 @@ def read_header(source: Source, limits: IngestLimits, archives: ArchiveCache) ->
                 body.extend(_tree(trailing, limits)[1] if trailing is not None else ())
         notes = _warnings(dataset, caught, forced, pixel, size)
     return ReadResult(dataset, meta, body, notes)
+
+
+@dataclass
+class Elements:
+    """A source's element trees and read warnings; ``dataset`` when pydicom read it."""
+
+    meta: list[Node]
+    body: list[Node]
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+    dataset: Dataset | None = None
+
+    @property
+    def tree(self) -> list[Node]:
+        """Every top-level element, file meta first."""
+        return self.meta + self.body
+
+
+def read_elements(source: Source, limits: IngestLimits, archives: ArchiveCache, *,
+                  show: bool = True) -> Elements:
+    """A source's element trees, read by the fast reader (:mod:`deid.ingest.parse`) when it
+    can, else by :func:`read_header` (which also says why a damaged file cannot be read).
+    ``show=False``: values need not be displayed (``Node.shown`` may be None)."""
+    try:
+        with time_limit(limits.timeout_s), _buffer(source, limits, archives) as (buf, size):
+            if size == 0:
+                raise ReadError("empty_file", "zero-length file")
+            if size > limits.max_file_bytes:
+                raise ReadError("too_large", f"{size:,} bytes, more than the limit of "
+                                f"{limits.max_file_bytes:,}")
+            meta, body, _ = parse(buf, size, defer_size=limits.defer_size,
+                                  max_depth=limits.max_depth, max_elements=limits.max_elements,
+                                  show=show)
+            return Elements(meta, body, _meta_warnings(meta))
+    except TreeLimitError as error:
+        raise ReadError(error.kind, str(error)) from error
+    except (Fallback, RecursionError):
+        read = read_header(source, limits, archives)
+        return Elements(read.meta, read.body, read.warnings, read.dataset)
+
+
+@contextmanager
+def _buffer(source: Source, limits: IngestLimits,
+            archives: ArchiveCache) -> Iterator[tuple[Any, int]]:
+    """The source's bytes: memory-mapped for files on disk (pages never touched, such as the
+    pixel data, are never read)."""
+    with open_source(source, limits, archives) as stream:
+        if isinstance(stream, io.BytesIO):
+            data = stream.getvalue()
+            yield data, len(data)
+            return
+        size = os.fstat(stream.fileno()).st_size
+        if size == 0:
+            yield b"", 0
+            return
+        with mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+            yield mapped, size
+
+
+def _meta_warnings(meta: list[Node]) -> list[tuple[str, str]]:
+    if any(node.tag == 0x00020002 and node.value == _DICOMDIR_CLASS for node in meta):
+        return [_DICOMDIR_NOTE]
+    return []
 
 
 def _size(stream: BinaryIO) -> int:
@@ -279,8 +346,7 @@ def _warnings(dataset: Dataset, caught: list[warnings.WarningMessage], forced: b
         notes.append(("no_preamble", "no preamble or DICM prefix: read as a bare data set"))
     meta = getattr(dataset, "file_meta", None)
     if meta is not None and meta.get("MediaStorageSOPClassUID") == _DICOMDIR_CLASS:
-        notes.append(("dicomdir", "a DICOMDIR media directory, not an image: its directory "
-                      "records were loaded"))
+        notes.append(_DICOMDIR_NOTE)
     if pixel is not None and pixel[1] > size:
         notes.append(("pixel_data", f"the pixel data ends at byte {pixel[1]:,} but the file "
                       f"has {size:,}: truncated"))
