@@ -12,7 +12,10 @@ import pytest
 from deid.engine import _display
 from deid.export import read_csv_table, read_parquet_table
 from deid.ingest import IngestLimits, load_headers, write_headers
-from deid.ingest.sources import collect_sources
+from deid.ingest.parse import Fallback, parse
+from deid.ingest.reader import ArchiveCache, read_header
+from deid.ingest.sources import Source, collect_sources
+from deid.ingest.tree import Node
 from tests import badinput
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
@@ -146,3 +149,36 @@ def test_missing_path_is_one_row(tmp_path: Path, kind: str) -> None:
 
 def test_badinput_module_is_importable() -> None:
     assert "good" in badinput.BAD_INPUTS
+
+
+def _shape(nodes: list[Node]) -> list[tuple]:  # type: ignore[type-arg]
+    return [(n.tag, n.vr, n.creator, n.shown, n.flags,
+             [_shape(item) for item in n.items] if n.items is not None else None)
+            for n in nodes]
+
+
+PYDICOM_FILES = Path(pydicom.__file__).parent / "data" / "test_files"
+
+
+@pytest.mark.parametrize("path", [*sorted(FILES.glob("*.dcm")),
+                                  *(PYDICOM_FILES / name for name in (
+                                      "CT_small.dcm", "MR_small_implicit.dcm",
+                                      "MR_small_bigendian.dcm", "JPEG2000.dcm", "rtplan.dcm",
+                                      "waveform_ecg.dcm", "liver_1frame.dcm"))],
+                         ids=lambda p: p.name)
+def test_fast_reader_gives_pydicoms_tree(path: Path) -> None:
+    data = path.read_bytes()
+    try:
+        meta, body, _ = parse(data, len(data))
+    except Fallback:
+        pytest.skip("read by pydicom (escape sequences or another unusual encoding)")
+    reference = read_header(Source(str(path), path.name, path=str(path)), IngestLimits(),
+                            ArchiveCache())
+    assert _shape(meta) == _shape(reference.meta)
+    assert _shape(body) == _shape(reference.body)
+
+
+def test_pixel_data_is_listed_but_not_read() -> None:
+    result = load_headers([PYDICOM_FILES / "CT_small.dcm"], include_values=True, workers=1)
+    pixel = result.headers[result.headers["tag"] == "(7FE0,0010)"]
+    assert list(pixel["value"]) == ["<32768 bytes>"]
