@@ -89,3 +89,26 @@ def test_risk_refuses_a_bad_qi_set(tmp_path: Path) -> None:
     status, _, err = run("risk", str(SAMPLE / "files"), "--qi", "PatientShoeSize",
                          "--out", str(tmp_path))
     assert status == 2 and "unknown keyword" in err
+
+
+def test_report_writes_every_table_and_marks_risky_effects(tmp_path: Path,
+                                                          monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("DEID_SECRET", "cli-test")
+    status, out, err = run("report", str(SAMPLE / "files"), "--profiles",
+                           "ps315_basic,chaimeleon_images_w_ecrfs", "--out", str(tmp_path),
+                           "--format", "parquet")
+    assert status == 0, err
+    names = {path.stem for path in tmp_path.glob("*.parquet")}
+    assert names == {"headers", "load_errors", "effects", "profile_actions", "tag_matrix",
+                     "modified_by_all_profiles", "differences_among_profiles",
+                     "profile_summary", "residual_risk", "k_anonymity", "aryanto_coverage"}
+    effects = pd.read_parquet(tmp_path / "effects.parquet")
+    findings = pd.read_parquet(tmp_path / "residual_risk.parquet")
+    risky = effects[effects["residual_risk"]]
+    keys = set(zip(findings["file"], findings["element_path"], findings["profile_id"],
+                   strict=True))
+    assert len(risky) > 0
+    assert all(key in keys for key in zip(risky["file"], risky["element_path"],
+                                          risky["profile_id"], strict=True))
+    assert effects["original_value"].isna().all()  # values only when asked
+    assert "residual-risk findings" in out

@@ -172,6 +172,20 @@ def assess_paths(paths: Iterable[str | os.PathLike[str]], profiles: Sequence[Pro
     return RiskResult(report, error_frame(errors), len(read) + len(errors))
 
 
+def mark_residual_risk(effects: pd.DataFrame, findings: pd.DataFrame) -> pd.DataFrame:
+    """``effects`` with ``residual_risk`` true where a finding names the same file, element
+    path and profile."""
+    if effects.empty:
+        return effects
+    risky = set(zip(findings["file"].astype(str), findings["element_path"].astype(str),
+                    findings["profile_id"].astype(str), strict=True))
+    keys = zip(effects["file"].astype(str), effects["element_path"].astype(str),
+               effects["profile_id"].astype(str), strict=True)
+    marked = effects.copy()
+    marked["residual_risk"] = pd.array([key in risky for key in keys], dtype="boolean")
+    return marked
+
+
 def _frame(rows: Sequence[Mapping[str, object]], table: str) -> pd.DataFrame:
     from deid.schema import TABLES
 
