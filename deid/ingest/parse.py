@@ -193,11 +193,12 @@ def _element(reader: _Reader, pos: int, depth: int, level: _Level) -> tuple[Node
     if tag >> 16 & 1 and low >= 0x1000:
         creator = level.names.get((tag & 0xFFFF0000) | (low >> 8), "")
     vr = resolve_vr(tag, stored, length if length != _UNDEFINED else 0, creator)
-    if stored == "UN" and vr != "UN":
-        raise Fallback  # pydicom decodes these bytes as implicit VR little endian
     if vr == "SQ":
+        if stored == "UN":
+            raise Fallback  # pydicom reads these items as implicit VR little endian
         return _sequence(reader, tag, creator, length, start, depth, level)
-    if length == _UNDEFINED or tag in _LUT_DESCRIPTOR_TAGS:
+    lut = tag in _LUT_DESCRIPTOR_TAGS
+    if length == _UNDEFINED or (lut and stored is None):
         raise Fallback
     end = start + length
     if end > reader.size:
@@ -219,6 +220,9 @@ def _element(reader: _Reader, pos: int, depth: int, level: _Level) -> tuple[Node
     elif vr in ("SH", "LO", "UC", "ST", "LT", "UT", "PN"):
         level.text_seen = True
     node = _value_node(reader, tag, vr, creator, data, encodings)
+    if lut and isinstance(node.value, list) and node.value and node.value[0] < 0:
+        value = [node.value[0] + 65536, *node.value[1:]]  # as pydicom reads LUT descriptors
+        node = node._replace(value=value, shown=display(value) if reader.show else None)
     if tag >> 16 & 1 and 0x10 <= low <= 0xFF:
         if not isinstance(node.value, str):
             raise Fallback
