@@ -144,3 +144,22 @@ def test_vectorized_actions_agree_with_the_record(profiles: list[deid.Profile],
     merged = top.merge(per_file, on=["file", "element_path"], suffixes=("", "_file"))
     assert len(merged) == len(top)
     assert (merged["action"].astype(str) == merged["action_file"].astype(str)).all()
+
+
+def test_bad_inputs_are_load_errors_and_the_rest_is_applied(
+        tmp_path: Path, profiles: list[deid.Profile], secrets: deid.Secrets) -> None:
+    from tests import badinput
+
+    made = badinput.make_all(tmp_path, unreadable_file=False)
+    result = apply_profiles([tmp_path], profiles[:1], secrets=secrets, include_values=True,
+                            workers=2, limits=IngestLimits(max_archive_bytes=16 << 20))
+    files = set(result.effects["file"].astype(str))
+    for name in ("good", "deflated", "big_endian", "implicit", "latin1", "iso2022_japanese"):
+        assert made[name].as_posix() in files, name
+    errors = set(zip(result.load_errors["file"], result.load_errors["error_kind"],
+                     strict=True))
+    assert (made["truncated"].as_posix(), "truncated") in errors
+    assert (made["zip_bomb"].as_posix(), "archive_too_large") in errors
+    for name in ("deflated", "big_endian", "latin1"):
+        path = made[name]
+        assert _mine(result.effects, path, "ps315_basic") == _engine(path, profiles[0], secrets)
