@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
+from pydicom.multival import MultiValue
 
 REDACTED = "***"
 #: Keywords whose values identify the patient or the encounter when they recur in free text.
@@ -62,7 +63,7 @@ def collect_identifiers(dataset: Dataset) -> tuple[str, ...]:
     found: set[str] = set()
     for element in readable_elements(dataset):
         value = element.value
-        values = value if isinstance(value, (list, tuple)) else [value]
+        values = list(value) if isinstance(value, (list, tuple, MultiValue)) else [value]
         if element.VR == "PN":
             for item in values:
                 found.update(_name_tokens(str(item)))

@@ -25,10 +25,10 @@ from deid.clean import collect_identifiers
 from deid.errors import DeidError, DicomInputError
 from deid.markers import add_markers
 from deid.profile_model import Profile
-from deid.resolver import Decision, resolver_for
+from deid.resolver import Decision, Resolver, resolver_for
 from deid.secret_store import Secrets
 from deid.tags import format_tag, is_private_creator, is_private_group, private_creator_tag
-from deid.transform import TransformState, transform_value
+from deid.transform import REMOVE_ELEMENT, TransformState, transform_value
 
 #: File meta elements a readable file needs; they are always kept.
 _REQUIRED_META = frozenset({0x00020000, 0x00020001, 0x00020002, 0x00020010, 0x00020012,
@@ -76,6 +76,7 @@ class _Walk:
 
     profile: Profile
     state: TransformState
+    resolver: Resolver
     effects: list[ElementEffect] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -99,7 +100,7 @@ def apply_profile(dataset: Dataset, profile: Profile, *, secrets: Secrets) -> De
         patient_key=_patient_key(dataset),
         identifiers=collect_identifiers(dataset),
         params=profile.params,
-    ))
+    ), resolver_for(profile))
     output = Dataset()
     _walk_dataset(dataset, output, walk, prefix="", depth=0, cleaning=False)
     output.file_meta = _file_meta(dataset, output, walk)
@@ -191,7 +192,7 @@ def _decide(source: Dataset, tag: int, creators: dict[int, str], walk: _Walk,
     if (tag & 0xFFFF) == 0:
         return None  # group lengths are dropped: removing elements makes them wrong
     vr = _element_vr(source, tag)
-    decision = resolver_for(walk.profile).decide(tag, vr, creators.get(tag))
+    decision = walk.resolver.decide(tag, vr, creators.get(tag))
     if cleaning and not decision.explicit and (vr in TEXT_VRS or vr in DATE_VRS):
         return Decision(Action.CLEAN, decision.params,
                         "Inside a sequence the profile cleans: text and dates are cleaned.",
@@ -244,17 +245,25 @@ def _apply(source: Dataset, target: Dataset, tag: int, decision: Decision | None
         _apply_sequence(element, target, decision, walk, path, depth, creator, cleaning)
         return
     try:
-        new_value = transform_value(decision.action, decision.params, element, walk.state)
+        new_element = _new_element(element, tag, vr, decision, walk)
     except ValueError as error:
         _fail_closed(walk, path, tag, keyword, vr, depth, creator, decision, before, str(error))
         return
     after: str | None = None
-    if new_value is not None:
-        new_element = DataElement(tag, vr, new_value)
+    if new_element is not None:
         target.add(new_element)
         after = _display(new_element)
     _record(walk, path, tag, keyword, vr, depth, creator, decision.action, before, after,
             decision.reason, decision.source, decision.origin, decision.explicit)
+
+
+def _new_element(element: DataElement, tag: int, vr: str, decision: Decision,
+                 walk: _Walk) -> DataElement | None:
+    """The element after the decision's action (a copy when kept), or None when removed."""
+    if decision.action is Action.KEEP:
+        return _copy_element(element)
+    new_value = transform_value(decision.action, decision.params, element, walk.state)
+    return None if new_value is REMOVE_ELEMENT else DataElement(tag, vr, new_value)
 
 
 def _undecodable(target: Dataset, tag: int, raw: RawDataElement | DataElement,
@@ -341,7 +350,7 @@ def _file_meta(source: Dataset, output: Dataset, walk: _Walk) -> FileMetaDataset
             if tag != 0x00020000:
                 meta.add(_copy_element(element))
             continue
-        decision = resolver_for(walk.profile).decide(tag, element.VR, None)
+        decision = walk.resolver.decide(tag, element.VR, None)
         _apply(source_meta, meta, tag, decision, walk, path, 0, None, False)
     _media_storage_uid(source_meta, output, meta, walk)
     if "MediaStorageSOPClassUID" not in meta and "SOPClassUID" in output:
@@ -370,7 +379,8 @@ def _media_storage_uid(source_meta: Dataset, output: Dataset, meta: FileMetaData
 
 
 def _copy_element(element: DataElement) -> DataElement:
-    return DataElement(element.tag, element.VR, copy.deepcopy(element.value))
+    """An independent copy (the output never shares a value with the input)."""
+    return copy.deepcopy(element)
 
 
 def _display(element: DataElement | None, limit: int = 200) -> str | None:

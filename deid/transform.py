@@ -1,8 +1,9 @@
 """Dispatch a canonical action on one (non-sequence) element's value.
 
 Each action is a small function ``(params, vr, value, state) -> new value`` in one table;
-``None`` means the element is removed. A ``ValueError`` means the value cannot be transformed
-and the engine removes the element instead (fail closed).
+:data:`REMOVE_ELEMENT` means the element is removed (``None`` is an empty value). A
+``ValueError`` means the value cannot be transformed and the engine removes the element
+instead (fail closed).
 """
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from pydicom.dataelem import DataElement
+from pydicom.multival import MultiValue
 from pydicom.valuerep import MAX_VALUE_LEN
 
 from deid.actions import ACTIONS, BINARY_VRS, DATE_VRS, NUMBER_VRS, TEXT_VRS, Action
@@ -47,12 +48,23 @@ class TransformState:
 
 
 _ANY_VR = frozenset({Action.KEEP, Action.REMOVE, Action.EMPTY, Action.DUMMY, Action.CLEAN})
+#: Returned instead of a value when the element is removed.
+REMOVE_ELEMENT: Any = object()
+
+
+class ValueHolder(Protocol):
+    """What a transform reads of an element: its VR and value (a pydicom DataElement fits)."""
+
+    VR: str
+    value: Any
+
+
 Handler = Callable[[Mapping[str, Any], str, Any, TransformState], Any]
 
 
-def transform_value(action: Action, params: Mapping[str, Any], element: DataElement,
+def transform_value(action: Action, params: Mapping[str, Any], element: ValueHolder,
                     state: TransformState) -> Any:
-    """The element's new value under ``action``, or ``None`` to remove it."""
+    """The element's new value under ``action``, or :data:`REMOVE_ELEMENT`."""
     vr = element.VR.split(" or ")[0]
     if action not in _ANY_VR and vr not in ACTIONS[action].vrs:
         raise ValueError(f"action {action.value} does not apply to VR {vr}")
@@ -66,9 +78,14 @@ def _defaults(action: Action) -> dict[str, Any]:
 
 def _each(value: Any, function: Callable[[Any], Any]) -> Any:
     """Apply ``function`` to every value of a multi-valued element."""
-    if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
+    if is_multi(value):
         return [function(item) for item in value]
     return function(value)
+
+
+def is_multi(value: Any) -> bool:
+    """True for a multi-valued element's value (a list, tuple or pydicom MultiValue)."""
+    return isinstance(value, (list, tuple, MultiValue))
 
 
 def _is_empty(value: Any) -> bool:
@@ -77,13 +94,13 @@ def _is_empty(value: Any) -> bool:
 
 
 def _keep(params: Mapping[str, Any], vr: str, value: Any, state: TransformState) -> Any:
-    if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
+    if is_multi(value):
         return list(value)
     return value
 
 
 def _remove(params: Mapping[str, Any], vr: str, value: Any, state: TransformState) -> Any:
-    return None
+    return REMOVE_ELEMENT
 
 
 def _empty(params: Mapping[str, Any], vr: str, value: Any, state: TransformState) -> Any:

@@ -313,3 +313,23 @@ def test_disabled_rules_are_kept_but_not_applied() -> None:
     output = apply_profile(sample_dataset(), loaded, secrets=SECRETS).dataset
     assert output.PatientName == "SITE-7"
     assert output.SOPInstanceUID.startswith("1.2.826.0.1.3680043.10.9.")
+
+
+def test_kept_elements_keep_empty_and_invalid_values_as_they_are() -> None:
+    dataset = sample_dataset()
+    dataset.add_new(0x00181050, "DS", None)  # SpatialResolution, empty
+    number = Tag(0x00200013)  # InstanceNumber, read from a file as the invalid IS "1A"
+    dataset[number] = RawDataElement(number, "IS", 2, b"1A", 0, False, True)
+    keep_all = profile('unlisted = "keep"\nprivate_tags = "keep"\n')
+    result = apply_profile(dataset, keep_all, secrets=SECRETS)
+    assert 0x00181050 in result.dataset and result.dataset[0x00181050].value in (None, "")
+    assert str(result.dataset[0x00200013].value) == "1A"
+    assert effects_by_path(result)["(0018,1050)"].after == ""
+
+
+def test_multi_valued_identifiers_are_scrubbed_one_by_one() -> None:
+    dataset = sample_dataset()
+    dataset.OtherPatientIDs = ["OTHER-ID-11111", "OTHER-ID-22222"]
+    dataset.StudyDescription = "Also known as OTHER-ID-22222"
+    result = apply_profile(dataset, basic("clean_descriptors"), secrets=SECRETS)
+    assert "OTHER-ID-22222" not in result.dataset.StudyDescription

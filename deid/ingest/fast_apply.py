@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any, cast
+from typing import Any
 
 from pydicom.datadict import tag_for_keyword
-from pydicom.dataelem import DataElement
 
 from deid.actions import BINARY_VRS, DATE_VRS, TEXT_VRS, Action
 from deid.clean import IDENTIFIER_KEYWORDS, _name_tokens, birth_date_spellings
@@ -25,7 +24,7 @@ from deid.ingest.tree import UNDECODABLE, UNDECODABLE_TEXT, Node
 from deid.profile_model import Profile
 from deid.resolver import Decision, resolver_for
 from deid.secret_store import Secrets
-from deid.transform import TransformState, transform_value
+from deid.transform import REMOVE_ELEMENT, TransformState, transform_value
 
 #: One record row: path, tag, keyword, vr, action, before, after.
 Row = tuple[str, str, str, str, Action, str | None, str | None]
@@ -53,9 +52,9 @@ class _Element:
         self.value = value
 
 
-def _element(vr: str, value: Any) -> DataElement:
-    """A stand-in for the two attributes the transforms read (typed as what they accept)."""
-    return cast(DataElement, _Element(vr, value))
+def _element(vr: str, value: Any) -> _Element:
+    """A stand-in for the two attributes the transforms read."""
+    return _Element(vr, value)
 
 
 _TAG_TEXT: dict[int, str] = {}
@@ -215,9 +214,8 @@ class TreeApplier:
             return None
         if node.items is not None:
             return self._sequence(node, action, path, cleaning, state, out)
-        if action is Action.KEEP:  # as the engine: an element whose value is None is not kept
-            out.append((path, text, keyword, vr, action, before,
-                        None if node.value is None else before))
+        if action is Action.KEEP:
+            out.append((path, text, keyword, vr, action, before, before))
             return node.value
         if action is Action.REMOVE:
             out.append((path, text, keyword, vr, action, before, None))
@@ -231,7 +229,10 @@ class TreeApplier:
             except ValueError:
                 out.append((path, text, keyword, vr, Action.REMOVE, before, None))
                 return None
-        after = None if new_value is None else display(_plain(new_value))
+        if new_value is REMOVE_ELEMENT:
+            out.append((path, text, keyword, vr, action, before, None))
+            return None
+        after = display(_plain(new_value))
         out.append((path, text, keyword, vr, action, before, after))
         return new_value
 
