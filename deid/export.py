@@ -22,6 +22,8 @@ from deid.standard import dicom_edition
 
 FORMATS = ("parquet", "csv")
 METADATA_PREFIX = "deid."
+#: How every CSV is written: UTF-8, a header line, quotes only where needed.
+CSV_OPTIONS = pa_csv.WriteOptions(quoting_style="needed")
 
 
 def export_metadata(profiles: Iterable[Profile] = ()) -> dict[str, str]:
@@ -71,9 +73,24 @@ def write_tables(tables: Mapping[str, pd.DataFrame], out_dir: str | Path, *,
             written.append(path)
         if "csv" in formats:
             path = directory / f"{name}.csv"
-            pa_csv.write_csv(arrow, path, pa_csv.WriteOptions(quoting_style="needed"))
+            pa_csv.write_csv(arrow, path, CSV_OPTIONS)
             written.append(path)
     return written
+
+
+def table_bytes(table: str, frame: pd.DataFrame, fmt: str,
+                metadata: Mapping[str, str] | None = None) -> bytes:
+    """The table as the bytes of ``<table>.parquet`` or ``<table>.csv``, exactly as
+    :func:`write_tables` writes the file (for downloads, without touching the disk)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; use parquet or csv")
+    arrow = to_arrow(table, frame, metadata or {})
+    sink = pa.BufferOutputStream()
+    if fmt == "parquet":
+        pq.write_table(arrow, sink)
+    else:
+        pa_csv.write_csv(arrow, sink, CSV_OPTIONS)
+    return bytes(sink.getvalue().to_pybytes())
 
 
 def read_csv_table(path: str | Path, table: str) -> pd.DataFrame:

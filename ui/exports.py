@@ -1,0 +1,99 @@
+"""The Export page's tables: the CLI's tables and columns, values left out unless asked for.
+
+``headers.value`` and ``effects.original_value``/``result_value`` are nulled unless the user
+ticks the checkbox that says what including them means. Bytes are made by
+:func:`deid.export.table_bytes`, exactly as ``python -m deid … --out DIR`` writes the files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from deid.export import table_bytes
+
+#: Columns that hold header values, per table.
+VALUE_COLUMNS: Mapping[str, tuple[str, ...]] = {
+    "headers": ("value",),
+    "effects": ("original_value", "result_value"),
+}
+#: Tables in the order the Export page lists them, with what each holds.
+TABLE_NOTES: Mapping[str, str] = {
+    "headers": "every element of every loaded file",
+    "load_errors": "files that could not be read, and warnings",
+    "effects": "element x profile: action, effect, residual risk",
+    "profile_actions": "profile x tag of the dictionary: action, reason, source",
+    "tag_matrix": "tag x one action column per profile",
+    "modified_by_all_profiles": "tags every active profile modifies",
+    "differences_among_profiles": "tags not treated alike (modify/keep)",
+    "profile_summary": "per profile: modified, kept, explicit, published figures",
+    "residual_risk": "findings: kind, severity, reason, masked evidence",
+    "k_anonymity": "profile x quasi-identifier set: k, records below k",
+    "aryanto_coverage": "per profile: Aryanto et al. (2015) attributes untouched",
+}
+MIME = {"parquet": "application/vnd.apache.parquet", "csv": "text/csv"}
+VALUES_LABEL = ("Include original header values: these can identify patients; only share the "
+                "files under your DPO's rules")
+
+
+def without_values(table: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its value columns nulled (same columns and types)."""
+    columns = [c for c in VALUE_COLUMNS.get(table, ()) if c in frame.columns]
+    if not columns:
+        return frame
+    nulled = frame.copy()
+    for column in columns:
+        nulled[column] = pd.Categorical.from_codes(np.full(len(frame), -1, dtype=np.int8),
+                                                   categories=pd.Index([], dtype=object))
+    return nulled
+
+
+def mark_residual_risk(effects: pd.DataFrame, findings: pd.DataFrame | None) -> pd.DataFrame:
+    """``effects`` with ``residual_risk`` True where the element has a finding under the
+    profile (``deid.effects`` leaves the column False; the findings come from ``deid.risk``)."""
+    if findings is None or findings.empty or effects.empty:
+        return effects
+    element = findings[findings["element_path"].astype(str) != ""]
+    keys = pd.MultiIndex.from_arrays([element["profile_id"].astype(str),
+                                      element["file"].astype(str),
+                                      element["element_path"].astype(str)])
+    rows = pd.MultiIndex.from_arrays([effects["profile_id"].astype(str),
+                                      effects["file"].astype(str),
+                                      effects["element_path"].astype(str)])
+    marked = effects.copy()
+    marked["residual_risk"] = pd.array(rows.isin(keys), dtype="boolean")
+    return marked
+
+
+@dataclass(frozen=True)
+class Download:
+    """One download button's file: its name, MIME type and a deferred maker of its bytes."""
+
+    table: str
+    fmt: str
+    file_name: str
+    mime: str
+    make: Callable[[], bytes]
+
+
+def downloads(tables: Mapping[str, pd.DataFrame], metadata: Mapping[str, str],
+              include_values: bool) -> list[Download]:
+    """Parquet and CSV downloads of every table (values nulled unless ``include_values``)."""
+    out = []
+    for name, frame in tables.items():
+        shared = frame if include_values else without_values(name, frame)
+        for fmt in ("parquet", "csv"):
+            out.append(Download(name, fmt, f"{name}.{fmt}", MIME[fmt],
+                                _maker(name, shared, fmt, dict(metadata))))
+    return out
+
+
+def _maker(name: str, frame: pd.DataFrame, fmt: str,
+           metadata: Mapping[str, str]) -> Callable[[], bytes]:
+    def make() -> bytes:
+        return table_bytes(name, frame, fmt, metadata)
+
+    return make
