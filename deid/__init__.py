@@ -4,8 +4,12 @@ The public API: load profiles, apply them to pydicom data sets, and read the sta
 """
 
 from deid.actions import ACTIONS, Action, Effect
+from deid.ctp import export_ctp_script, import_ctp_script
+from deid.effects import apply_profiles
 from deid.engine import DeidResult, ElementEffect, apply_profile, read_dataset
 from deid.errors import DeidError, DicomInputError, ProfileError, SecretMissingError
+from deid.ingest import load_headers
+from deid.lint import lint_profile
 from deid.profile_loader import (
     ProfileInfo,
     list_profiles,
@@ -15,6 +19,7 @@ from deid.profile_loader import (
 )
 from deid.profile_model import Profile, Rule
 from deid.resolver import Decision, Resolver, resolver_for
+from deid.risk.report import assess, assess_paths
 from deid.secret_store import Secrets
 
 __version__ = "0.1.0"
@@ -37,7 +42,14 @@ __all__ = [
     "Secrets",
     "__version__",
     "apply_profile",
+    "apply_profiles",
+    "assess",
+    "assess_paths",
+    "export_ctp_script",
+    "import_ctp_script",
+    "lint_profile",
     "list_profiles",
+    "load_headers",
     "load_profile",
     "load_profile_text",
     "load_profiles",
