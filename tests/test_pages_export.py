@@ -9,12 +9,14 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from streamlit.testing.v1 import AppTest
 
 import deid
 from deid.export import export_metadata, read_csv_table, table_bytes, write_tables
 from deid.ingest import load_headers
 from deid.schema import TABLES
-from ui import exports
+from tests.test_pages_support import app_test, page, problems, seeded
+from ui import exports, state
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_FILES = REPO_ROOT / "data" / "sample" / "files"
@@ -75,3 +77,43 @@ def test_residual_risk_is_marked_from_the_findings() -> None:
     marked = exports.mark_residual_risk(effects, findings)
     assert marked["residual_risk"].tolist() == [True, False, False]
     assert exports.mark_residual_risk(effects, None) is effects
+
+
+# -- the Export page -------------------------------------------------------------------------
+
+ALL_TABLES = list(exports.TABLE_NOTES)
+COMPARISON_TABLES = ["profile_actions", "tag_matrix", "modified_by_all_profiles",
+                     "differences_among_profiles", "profile_summary"]
+
+
+def _buttons(at: AppTest) -> set[tuple[str, str]]:
+    found = set()
+    for table in ALL_TABLES:
+        for fmt in ("parquet", "csv"):
+            try:
+                at.download_button(key=state.download_key(table, fmt))
+            except KeyError:
+                continue
+            found.add((table, fmt))
+    return found
+
+
+def test_every_table_in_both_formats() -> None:
+    at = seeded(page("export")).run()
+    assert not problems(at), problems(at)
+    assert _buttons(at) == {(t, f) for t in ALL_TABLES for f in ("parquet", "csv")}
+    box = at.checkbox(key=state.EXPORT_VALUES)
+    assert box.label == exports.VALUES_LABEL and not box.value
+    assert "these can identify patients" in box.label
+    assert any("left out" in c.value for c in at.caption)
+    box.check().run()
+    assert any("hold the original header values" in w.value for w in at.warning)
+
+
+def test_without_headers_the_comparison_tables_are_exported() -> None:
+    at = app_test(page("export"))
+    at.session_state[state.ACTIVE_PROFILES] = ["ps315_basic", "eucanimage"]
+    at.run()
+    assert not problems(at), problems(at)
+    assert any("No DICOM headers are loaded" in i.value for i in at.info)
+    assert _buttons(at) == {(t, f) for t in COMPARISON_TABLES for f in ("parquet", "csv")}

@@ -1,20 +1,14 @@
-"""Cached calls into ``deid``, shaped for display. Pages call these, not ``deid`` directly."""
+"""Where things are: repository paths for display, and the bundled sample."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
 import streamlit as st
-
-import deid
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_DIR = REPO_ROOT / "data" / "sample"
-
-#: Columns of the profile table, in display order.
-PROFILE_COLUMNS = ("id", "title", "provenance", "file")
 
 _DICM_OFFSET = 128  # PS3.10 7.1: 128-byte preamble, then the "DICM" prefix
 
@@ -26,22 +20,6 @@ def display_path(path: Path) -> str:
         return resolved.relative_to(REPO_ROOT).as_posix()
     except ValueError:
         return resolved.as_posix()
-
-
-@st.cache_data(show_spinner=False)
-def profiles_table() -> pd.DataFrame:
-    """One row per profile ``deid`` knows: id, title, provenance and file.
-
-    Raises
-    ------
-    deid.ProfileError
-        A profile file is missing or invalid (not cached: the next call tries again).
-    """
-    rows = [
-        (info.id, info.title, info.provenance, display_path(info.path))
-        for info in deid.list_profiles()
-    ]
-    return pd.DataFrame(rows, columns=list(PROFILE_COLUMNS))
 
 
 @dataclass(frozen=True)

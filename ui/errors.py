@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -13,6 +14,19 @@ import deid
 #: Anything else is a bug and reaches Streamlit's generic error box, without a traceback
 #: (``client.showErrorDetails = "none"``).
 DEID_ERRORS: tuple[type[Exception], ...] = (deid.DeidError,)
+#: Errors from bad input that do not come from ``deid``: a value the user typed that does not
+#: parse (``ValueError``), a file or archive that cannot be opened.
+INPUT_ERRORS: tuple[type[Exception], ...] = (
+    *DEID_ERRORS, ValueError, OSError, zipfile.BadZipFile, KeyError,
+)
+
+
+def show_error(doing: str, exc: BaseException) -> None:
+    """One error message: what failed (the title) and why (the library's message)."""
+    message = str(exc) or type(exc).__name__
+    if isinstance(exc, KeyError):
+        message = f"not found: {exc.args[0] if exc.args else ''}"
+    st.error(message, title=doing, icon="⚠️")
 
 
 @contextmanager
@@ -27,5 +41,24 @@ def stop_on_deid_error(doing: str) -> Iterator[None]:
     try:
         yield
     except DEID_ERRORS as exc:
-        st.error(str(exc), title=doing, icon=":material/error:")
+        show_error(doing, exc)
         st.stop()
+
+
+@contextmanager
+def stop_on_input_error(doing: str) -> Iterator[None]:
+    """Like :func:`stop_on_deid_error`, also for bad typed values and unreadable files."""
+    try:
+        yield
+    except INPUT_ERRORS as exc:
+        show_error(doing, exc)
+        st.stop()
+
+
+@contextmanager
+def report_input_error(doing: str) -> Iterator[None]:
+    """Show an input error and carry on with the rest of the page (no stop)."""
+    try:
+        yield
+    except INPUT_ERRORS as exc:
+        show_error(doing, exc)

@@ -1,8 +1,102 @@
-"""Session-state and widget keys, defined once so pages and tests agree on them."""
+"""Session-state and widget keys, defined once so pages and tests agree on them.
+
+Keys are ``<page>.<what>``. Values the whole session shares (the loaded headers, the active
+profiles, uploaded profiles, secrets) live under ``session.*`` and ``profiles.*``; widgets
+whose choice should survive a page switch are created with ``persist_state="session"``.
+"""
 
 from __future__ import annotations
 
 from typing import Final
 
-#: The profile table on the Profiles page.
+# -- shared by every page ------------------------------------------------------------------
+#: The loaded headers (:class:`ui.session.Loaded`), or absent.
+LOADED: Final = "session.loaded"
+#: True once the bundled sample was offered (loaded at the first start of a session).
+SAMPLE_OFFERED: Final = "session.sample_offered"
+#: The session's secrets (:class:`ui.session.SessionSecrets`).
+SECRETS: Final = "session.secrets"
+#: Ids of the active profiles (the multiselect on the Load page).
+ACTIVE_PROFILES: Final = "profiles.active"
+#: Profiles uploaded in this session: id -> :class:`ui.profiles.UploadedProfile`.
+UPLOADED_PROFILES: Final = "profiles.uploaded"
+#: True when the user asked for the residual-risk assessment of a large load.
+RISK_REQUESTED: Final = "risk.requested"
+
+# -- Load ------------------------------------------------------------------------------------
+LOAD_FOLDER: Final = "load.folder"
+LOAD_FOLDER_BUTTON: Final = "load.folder_button"
+LOAD_ZIP: Final = "load.zip"
+LOAD_ZIP_BUTTON: Final = "load.zip_button"
+LOAD_UPLOADS: Final = "load.uploads"
+LOAD_UPLOADS_BUTTON: Final = "load.uploads_button"
+LOAD_SAMPLE_BUTTON: Final = "load.sample_button"
+LOAD_CLEAR_BUTTON: Final = "load.clear_button"
+LOAD_ERRORS_TABLE: Final = "load.errors_table"
+LOAD_FILES_TABLE: Final = "load.files_table"
+
+# -- Tag effects -----------------------------------------------------------------------------
+TAG_PROFILES: Final = "tags.profiles"
+TAG_GROUPS: Final = "tags.groups"
+TAG_SEARCH: Final = "tags.search"
+TAG_VRS: Final = "tags.vrs"
+TAG_DEPTH: Final = "tags.depth"
+TAG_PRIVATE: Final = "tags.private"
+TAG_DISAGREE: Final = "tags.disagree"
+TAG_RISKY: Final = "tags.risky"
+TAG_TABLE: Final = "tags.table"
+TAG_DETAIL: Final = "tags.detail"
+TAG_DETAIL_TABLE: Final = "tags.detail_table"
+TAG_FINDINGS_TABLE: Final = "tags.findings_table"
+TAG_FILE: Final = "tags.file"
+TAG_FILE_TABLE: Final = "tags.file_table"
+TAG_FILE_FINDINGS: Final = "tags.file_findings"
+TAG_RISK_BUTTON: Final = "tags.risk_button"
+
+# -- Compare profiles ------------------------------------------------------------------------
+CMP_PROFILES: Final = "compare.profiles"
+CMP_STATES: Final = "compare.states"
+CMP_HEATMAP: Final = "compare.heatmap"
+CMP_HEATMAP_MODE: Final = "compare.heatmap_mode"
+CMP_COUNTS: Final = "compare.counts"
+CMP_SUMMARY_TABLE: Final = "compare.summary_table"
+CMP_PUBLISHED_TABLE: Final = "compare.published_table"
+CMP_MODIFIED_TABLE: Final = "compare.modified_by_all_table"
+CMP_DIFFERENCES_TABLE: Final = "compare.differences_table"
+CMP_PAIR_A: Final = "compare.pair_a"
+CMP_PAIR_B: Final = "compare.pair_b"
+CMP_PAIR_TABLE: Final = "compare.pair_table"
+
+# -- Residual risk ---------------------------------------------------------------------------
+RISK_K: Final = "risk.k"
+RISK_QI_SETS: Final = "risk.qi_sets"
+RISK_QI_EXTRA: Final = "risk.qi_extra"
+RISK_PROFILE_FILTER: Final = "risk.profile_filter"
+RISK_KIND_FILTER: Final = "risk.kind_filter"
+RISK_BUTTON: Final = "risk.button"
+RISK_BY_KIND: Final = "risk.by_kind"
+RISK_BY_SEVERITY: Final = "risk.by_severity"
+RISK_FINDINGS_TABLE: Final = "risk.findings_table"
+RISK_KANON_TABLE: Final = "risk.kanon_table"
+RISK_KANON_SET: Final = "risk.kanon_set"
+RISK_CLASS_SIZES: Final = "risk.class_sizes"
+RISK_ARYANTO_TABLE: Final = "risk.aryanto_table"
+RISK_ARYANTO_CHART: Final = "risk.aryanto_chart"
+
+# -- Profiles --------------------------------------------------------------------------------
 PROFILES_TABLE: Final = "profiles.table"
+PROFILE_READ: Final = "profiles.read"
+PROFILE_RULES_TABLE: Final = "profiles.rules_table"
+PROFILE_LINT_TABLE: Final = "profiles.lint_table"
+PROFILE_UPLOAD: Final = "profiles.upload"
+PROFILE_CTP_ID: Final = "profiles.ctp_id"
+PROFILE_ADD_BUTTON: Final = "profiles.add_button"
+PROFILE_TOML_DOWNLOAD: Final = "profiles.toml_download"
+
+# -- Export ----------------------------------------------------------------------------------
+EXPORT_VALUES: Final = "export.include_values"
+
+
+def download_key(table: str, fmt: str) -> str:
+    """The key of the download button of one table in one format."""
+    return f"export.{table}.{fmt}"

@@ -1,0 +1,159 @@
+"""Compare profiles: what each does to every tag of the DICOM dictionary, where they differ,
+the published AI4HI figures beside ours, and a pairwise diff with reasons and sources."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from deid.compare import PUBLISHED_DIFFERENCES, PUBLISHED_FIGURES, PUBLISHED_MODIFIED_BY_ALL
+from ui import charts, compute, profiles, state, widgets
+from ui.errors import stop_on_input_error
+
+AI4HI = tuple(PUBLISHED_FIGURES)
+STATE_LABELS = {2: "2 states: modify / keep",
+                3: "3 states: modify / keep / unspecified (left to the profile's default)"}
+HEATMAP_MODES = {"group": "by DICOM group", "tag": "every tag"}
+
+st.title("Compare profiles")
+st.write(
+    "What each profile would do to every tag of the DICOM data dictionary (not only the tags "
+    "in your files), reduced to **modify** (any action but keep) or **keep**: the tags all "
+    "profiles modify, the tags they treat differently, and two profiles side by side with "
+    "each rule's reason and source."
+)
+
+with stop_on_input_error("Could not list the profiles"):
+    available = profiles.available_ids()
+widgets.keep_valid(state.CMP_PROFILES, available)
+if state.CMP_PROFILES not in st.session_state:
+    st.session_state[state.CMP_PROFILES] = profiles.active_ids()
+
+
+def _choose_ai4hi() -> None:
+    st.session_state[state.CMP_PROFILES] = [pid for pid in AI4HI if pid in available]
+
+
+left, right = st.columns([5, 1])
+chosen_ids = left.multiselect("Profiles compared", available, key=state.CMP_PROFILES,
+                              format_func=profiles.label, persist_state="session")
+right.button("The six AI4HI profiles", key=f"{state.CMP_PROFILES}.ai4hi",
+             on_click=_choose_ai4hi, help="The six methods of the published comparison")
+states = st.radio("States", list(STATE_LABELS), format_func=STATE_LABELS.get,
+                  key=state.CMP_STATES, horizontal=True, persist_state="session") or 2
+chosen = widgets.require_profiles(chosen_ids)
+widgets.profile_note(chosen_ids)
+
+with stop_on_input_error("Could not compare the profiles"), st.spinner(
+        f"Comparing {len(chosen)} profiles over the dictionary…"):
+    result = compute.comparison(profiles.key_of(chosen), int(states), chosen)
+tables = result.tables
+st.caption(f"Universe: {result.universe_size:,} tags — {result.universe_source}.")
+
+summary = tables["profile_summary"]
+modified_all = tables["modified_by_all_profiles"]
+differences = tables["differences_among_profiles"]
+columns = st.columns(3)
+columns[0].metric("Tags compared", f"{result.universe_size:,}")
+columns[1].metric("Modified by all profiles", f"{len(modified_all):,}")
+columns[2].metric("Treated differently", f"{len(differences):,}",
+                  help="Not the same effect under every profile "
+                       + ("(3 states)" if states == 3 else "(modify/keep)"))
+
+heat, overview, agreed, differ, published, pair = st.tabs([
+    "Heat map", "Counts", "Modified by all", "Differences", "Published figures", "Two profiles"])
+
+with overview:
+    st.plotly_chart(charts.modified_kept_bars(summary), key=state.CMP_COUNTS)
+    widgets.table(summary, state.CMP_SUMMARY_TABLE)
+
+with heat:
+    mode = st.radio("Heat map", list(HEATMAP_MODES), format_func=HEATMAP_MODES.get,
+                    key=state.CMP_HEATMAP_MODE, horizontal=True, persist_state="session",
+                    help="About 5,200 tags do not fit on a screen: by group, each cell is the "
+                         "share of the group's tags the profile modifies.")
+    actions = tables["profile_actions"]
+    figure = (charts.heatmap_by_tag(actions, result.profile_ids, int(states))
+              if mode == "tag" else charts.heatmap_by_group(actions, result.profile_ids,
+                                                            int(states)))
+    st.plotly_chart(figure, key=state.CMP_HEATMAP)
+
+with agreed:
+    st.write(f"**ModifiedByAllProfiles**: {len(modified_all):,} tags every compared profile "
+             "modifies, with each profile's action.")
+    widgets.table(widgets.shown(modified_all, "tags"), state.CMP_MODIFIED_TABLE)
+
+with differ:
+    st.write(f"**DifferencesAmongProfiles**: {len(differences):,} tags not treated the same "
+             "by every compared profile.")
+    widgets.table(widgets.shown(differences, "tags"), state.CMP_DIFFERENCES_TABLE)
+
+with published:
+    st.write(
+        "Kondylakis et al. (2024, Insights Imaging 15:130) compared the six AI4HI methods "
+        f"over the DICOM tags, reduced to Modify or Keep: **{PUBLISHED_MODIFIED_BY_ALL}** tags "
+        f"modified by all (ModifiedByAllProfiles) and **{PUBLISHED_DIFFERENCES:,}** treated "
+        "differently (DifferencesAmongProfiles). Ours, for the profiles compared above: "
+        f"**{len(modified_all):,}** and **{len(differences):,}**."
+    )
+    if set(chosen_ids) != set(AI4HI):
+        st.warning("The published figures are for exactly the six AI4HI profiles; use "
+                   "**The six AI4HI profiles** above to compare like with like.", icon="⚖️")
+    rows = []
+    for record in summary.itertuples(index=False):
+        if record.profile_id in PUBLISHED_FIGURES:
+            rows.append({
+                "profile": profiles.label(str(record.profile_id)),
+                "modified (all tags)": record.n_modified,
+                "modified in the differences: ours": record.n_modified_in_differences,
+                "modified in the differences: published":
+                    record.published_n_modified_in_differences,
+                "only this profile modifies: ours": record.n_only_modified_by_this_profile,
+                "only this profile modifies: published": record.published_n_only_modified,
+            })
+    if rows:
+        widgets.table(pd.DataFrame(rows), state.CMP_PUBLISHED_TABLE)
+    procancer = PUBLISHED_FIGURES["procancer_i"][0]
+    others = sum(figure[0] for pid, figure in PUBLISHED_FIGURES.items() if pid != "procancer_i")
+    st.markdown(
+        "**Why they differ, and why they must.**\n"
+        "- *The profiles are reconstructions.* No script was published for five of the six "
+        "projects; ours rebuild them from the publications' sentences and are never tuned to "
+        "hit the published counts.\n"
+        "- *Faithful reconstructions modify more.* PS3.15 Basic changes every one of the 656 "
+        "Table E.1-1 attributes and the documented options still change most of them, so many "
+        f"more than {PUBLISHED_MODIFIED_BY_ALL} tags are modified by all six.\n"
+        "- *The dictionary edition differs* (pydicom's dictionary plus PS3.15 2026c).\n"
+        "- *The published figures cannot all hold in two states.* The other five profiles "
+        f"modify at most {' + '.join(str(PUBLISHED_FIGURES[p][0]) for p in AI4HI[1:])} = "
+        f"**{others:,}** of the {PUBLISHED_DIFFERENCES:,} differing tags, so at least "
+        f"{procancer:,} - {others:,} = **{procancer - others:,}** of ProCancer-I's modified "
+        f"tags are modified by no one else — not {PUBLISHED_FIGURES['procancer_i'][1]:,}. The "
+        "analysis probably had a third state for tags a profile does not mention: switch to "
+        "**3 states** above for that view."
+    )
+
+with pair:
+    if len(chosen_ids) < 2:
+        st.info("Compare at least two profiles to see them side by side.", icon="⚖️")
+    else:
+        widgets.keep_valid(state.CMP_PAIR_A, chosen_ids)
+        widgets.keep_valid(state.CMP_PAIR_B, chosen_ids)
+        st.session_state.setdefault(state.CMP_PAIR_A, chosen_ids[0])
+        st.session_state.setdefault(state.CMP_PAIR_B, chosen_ids[1])
+        first, second = st.columns(2)
+        a = first.selectbox("Profile A", chosen_ids, key=state.CMP_PAIR_A,
+                            format_func=profiles.label, persist_state="session")
+        b = second.selectbox("Profile B", chosen_ids, key=state.CMP_PAIR_B,
+                             format_func=profiles.label, persist_state="session")
+        if a == b:
+            st.info("Choose two different profiles.", icon="⚖️")
+        else:
+            with stop_on_input_error("Could not compare the two profiles"):
+                diff = compute.pairwise(profiles.key_of(chosen), int(states), str(a), str(b),
+                                        chosen)
+            st.write(f"{len(diff):,} tags where **{a}** and **{b}** take different actions "
+                     "(of which "
+                     f"{int((diff['effect_a'] != diff['effect_b']).sum()):,} differ in "
+                     "modify/keep).")
+            widgets.table(widgets.shown(diff, "tags"), state.CMP_PAIR_TABLE)

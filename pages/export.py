@@ -1,0 +1,79 @@
+"""Export: every table as Parquet and CSV, with the command line's columns; original header
+values left out unless asked for."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from deid.export import export_metadata
+from ui import compute, exports, profiles, session, state, widgets
+from ui.errors import stop_on_input_error
+
+st.title("Export")
+st.write(
+    "Every table as Parquet and as CSV, with the same columns, order and rows as "
+    "`python -m deid … --out DIR` writes them (Parquet files also carry the tool version, the "
+    "DICOM edition and each profile's id and sha256). Tables are for the loaded files and "
+    "the active profiles."
+)
+
+include_values = st.checkbox(exports.VALUES_LABEL, key=state.EXPORT_VALUES, value=False)
+if include_values:
+    st.warning("Exports now hold the original header values (headers.value, "
+               "effects.original_value and effects.result_value).", icon="⚠️")
+else:
+    st.caption("Original header values are left out: the value columns are empty (null).")
+
+data = session.loaded()
+active = widgets.require_profiles()
+tables: dict[str, pd.DataFrame] = {}
+missing: list[str] = []
+with stop_on_input_error("Could not prepare the secrets"):
+    secrets = session.secrets_for(active)
+
+if data is None:
+    st.info(widgets.NO_DATA + " The comparison tables below need no files.", icon="⬆️")
+else:
+    tables["headers"] = data.headers
+    risk = None
+    if compute.risk_wanted(data):
+        with stop_on_input_error("Could not assess the residual risk"), st.spinner(
+                "Assessing residual risk…"):
+            risk = compute.risk_for(data, active, secrets)
+    with stop_on_input_error("Could not apply the profiles"), st.spinner(
+            f"Applying {len(active)} profiles to {data.n_loaded:,} files…"):
+        effects = compute.effects(data.key, profiles.key_of(active), secrets.token,
+                                  data.n_loaded, data.inputs, active, secrets.secrets)
+    errors = data.load_errors
+    tables["load_errors"] = errors
+    tables["effects"] = exports.mark_residual_risk(
+        effects, risk.residual_risk if risk is not None else None)
+    if risk is None:
+        missing += ["residual_risk", "k_anonymity", "aryanto_coverage"]
+
+with stop_on_input_error("Could not compare the profiles"), st.spinner("Comparing…"):
+    comparison = compute.comparison(profiles.key_of(active), 2, active)
+tables.update(comparison.tables)
+if data is not None and not missing:
+    tables["residual_risk"] = risk.residual_risk
+    tables["k_anonymity"] = risk.k_anonymity
+    tables["aryanto_coverage"] = risk.aryanto_coverage
+
+order = [name for name in exports.TABLE_NOTES if name in tables]
+if missing:
+    st.caption("Not ready: " + ", ".join(missing) + " - assess the residual risk on "
+               "**Residual risk** first (a large load waits for your click).")
+
+metadata = export_metadata(active)
+buttons = exports.downloads({name: tables[name] for name in order}, metadata,
+                            bool(include_values))
+for name in order:
+    row = st.columns([6, 1, 1], vertical_alignment="center")
+    row[0].markdown(f"**{name}** ({len(tables[name]):,} rows): {exports.TABLE_NOTES[name]}")
+    for column, download in zip(row[1:], [b for b in buttons if b.table == name],
+                                strict=True):
+        column.download_button(download.fmt.upper(), download.make,
+                               file_name=download.file_name, mime=download.mime,
+                               key=state.download_key(name, download.fmt),
+                               on_click="ignore", icon="⬇️")

@@ -1,0 +1,140 @@
+"""Tag effects page: the per-tag table over the sample, each filter, a tag's decisions and
+findings, and one file element by element."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import deid
+from deid.effects import apply_to_headers
+from tests.test_pages_support import (
+    PROFILES,
+    frame_by_key,
+    page,
+    problems,
+    sample,
+    seeded,
+)
+from ui import compute, state, tagview
+
+TAGS = page("tag_effects")
+
+
+def _run(**extra: object) -> AppTest:
+    at = seeded(TAGS, **extra).run()
+    assert not problems(at), problems(at)
+    return at
+
+
+@pytest.fixture(scope="module")
+def table() -> pd.DataFrame:
+    return frame_by_key(_run(), state.TAG_TABLE)
+
+
+def test_one_row_per_tag_with_each_profiles_action(table: pd.DataFrame) -> None:
+    headers = sample().headers
+    assert sorted(table["tag"]) == sorted(headers["tag"].astype(str).unique())
+    assert list(table.columns[:9]) == list(tagview.TAG_COLUMNS)
+    assert set(PROFILES) <= set(table.columns)
+    sex = table[table["tag"] == "(0010,0040)"].iloc[0]
+    assert sex["n_files"] == headers.loc[headers["tag"] == "(0010,0040)", "file"].nunique()
+    actions = apply_to_headers(headers, deid.load_profile("ps315_basic"))
+    assert sex["ps315_basic"] == " / ".join(
+        sorted(actions.loc[headers["tag"] == "(0010,0040)", "action"].astype(str).unique()))
+    # eucanimage keeps PatientSex: a residual risk, marked in the cell
+    assert sex["eucanimage"] == f"keep {tagview.RISK_MARK}"
+    assert sex["risky_in"] == 2 and sex["profiles_disagree"]
+
+
+@pytest.mark.parametrize(("key", "value", "check"), [
+    (state.TAG_SEARCH, "patient", lambda t: t["keyword"].str.lower().str.contains("patient")),
+    (state.TAG_GROUPS, ["0010"], lambda t: t["group"] == "0010"),
+    (state.TAG_VRS, ["DA"], lambda t: t["vr"].str.contains("DA")),
+    (state.TAG_PRIVATE, "private", lambda t: t["tag"].str[4].isin(list("13579BDF"))),
+    (state.TAG_PRIVATE, "standard", lambda t: ~t["tag"].str[4].isin(list("13579BDF"))),
+    (state.TAG_DISAGREE, True, lambda t: t["profiles_disagree"]),
+    (state.TAG_RISKY, True, lambda t: t["risky_in"] > 0),
+    (state.TAG_DEPTH, (2, 5), lambda t: ~t["depth"].isin(["0", "1", "0-1"])),
+])
+def test_a_filter_keeps_only_matching_tags(key: str, value: object, check: object,
+                                           table: pd.DataFrame) -> None:
+    at = _run(**{key: value})
+    filtered = frame_by_key(at, state.TAG_TABLE)
+    assert 0 < len(filtered) < len(table)
+    assert check(filtered).all()  # type: ignore[operator]
+    assert f"{len(filtered):,} of {len(table):,} tags" in at.caption[0].value \
+        or any(f"{len(filtered):,} of {len(table):,} tags" in c.value for c in at.caption)
+
+
+def test_changing_a_filter_on_the_page(table: pd.DataFrame) -> None:
+    at = _run()
+    at.text_input(key=state.TAG_SEARCH).input("PatientAge").run()
+    assert frame_by_key(at, state.TAG_TABLE)["keyword"].tolist() == ["PatientAge"]
+    at.checkbox(key=state.TAG_DISAGREE).check().run()
+    assert frame_by_key(at, state.TAG_TABLE)["keyword"].tolist() == ["PatientAge"]
+    at.text_input(key=state.TAG_SEARCH).input("no such keyword").run()
+    assert not at.exception and any("No tag passes" in i.value for i in at.info)
+
+
+def test_picking_profiles_changes_the_columns() -> None:
+    at = _run()
+    at.multiselect(key=state.TAG_PROFILES).set_value(["ps315_basic"]).run()
+    assert not problems(at)
+    table = frame_by_key(at, state.TAG_TABLE)
+    assert "ps315_basic" in table.columns and "eucanimage" not in table.columns
+    assert not table["profiles_disagree"].any()
+
+
+def test_a_tags_decisions_and_findings() -> None:
+    at = _run(**{state.TAG_DETAIL: "(0010,0040)"})
+    decisions = frame_by_key(at, state.TAG_DETAIL_TABLE)
+    assert len(decisions) == len(PROFILES)
+    by_profile = decisions.set_index("profile")
+    assert by_profile.loc["eucanimage (reconstructed)", "action in the files"] == "keep"
+    assert by_profile.loc["eucanimage (reconstructed)", "files at risk"] > 0
+    assert "quasi_identifier" in by_profile.loc["eucanimage (reconstructed)", "risk"]
+    assert by_profile.loc["ps315_basic", "files at risk"] == 0
+    assert by_profile["reason"].str.len().min() > 0 and by_profile["source"].str.len().min() > 0
+    findings = frame_by_key(at, state.TAG_FINDINGS_TABLE)
+    assert set(findings["tag"]) == {"(0010,0040)"}
+    assert set(findings["profile_id"]) == {"chaimeleon_images_w_ecrfs", "eucanimage"}
+
+
+def test_one_file_element_by_element() -> None:
+    file = next(f for f in sample().files if f.endswith("ct_series_slice1.dcm"))
+    at = _run(**{state.TAG_DETAIL: "(0010,0010)", state.TAG_FILE: file})
+    view = frame_by_key(at, state.TAG_FILE_TABLE)
+    assert list(view.columns[:4]) == ["element_path", "keyword", "vr", "original_value"]
+    name = view[view["keyword"] == "PatientName"].iloc[0]
+    original = sample().headers
+    assert name["original_value"] == original.loc[
+        (original["file"] == file) & (original["tag"] == "(0010,0010)"), "value"].iloc[0]
+    assert name["ps315_basic: action"] in {"empty", "dummy", "remove"}
+    assert name["ps315_basic: result"] != name["original_value"]
+    patient_id = view[view["keyword"] == "PatientID"].iloc[0]
+    decided = deid.resolver_for(deid.load_profile("eucanimage")).decide(0x00100020, "LO")
+    assert patient_id["eucanimage: action"] == decided.action.value == "hash"
+    assert len(patient_id["eucanimage: result"]) == 64  # SHA-512/256 in hex
+    findings = frame_by_key(at, state.TAG_FILE_FINDINGS)
+    assert set(findings["file"]) == {file}
+
+
+def test_a_large_load_waits_for_the_risk_assessment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(compute, "RISK_AUTO_MAX_FILES", 10)
+    at = seeded(TAGS).run()
+    assert not problems(at), problems(at)
+    assert any("waits for you" in i.value for i in at.info)
+    assert at.checkbox(key=state.TAG_RISKY).disabled
+    table = frame_by_key(at, state.TAG_TABLE)
+    assert (table["risky_in"] == 0).all()
+    at.button(key=state.TAG_RISK_BUTTON).click().run()
+    assert at.session_state[state.RISK_REQUESTED]
+    assert (frame_by_key(at, state.TAG_TABLE)["risky_in"] > 0).any()
+
+
+def test_no_profile_active_says_what_to_do() -> None:
+    at = seeded(TAGS, []).run()
+    assert not problems(at)
+    assert any("No profile is active" in i.value for i in at.info)

@@ -1,0 +1,211 @@
+"""What one dashboard session holds: the loaded headers, the inputs they came from, secrets.
+
+Headers are loaded explicitly (with a progress bar) and kept in ``st.session_state``; what is
+derived from them is cached in :mod:`ui.compute`, keyed by :attr:`Inputs.key`, a random token
+drawn at each load (never derived from file content or paths).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import secrets as _random
+import time
+import zipfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+import deid
+from deid.effects import required_secrets
+from deid.ingest import load_headers
+from deid.secret_store import env_var_for
+from ui import state
+from ui.data import SAMPLE_DIR
+
+#: Folders of the bundled sample that hold DICOM files (its README and CSVs are not DICOM).
+SAMPLE_FOLDERS = ("files", "cohort")
+#: Below this many inputs headers are read in this process (a worker pool costs ~0.5 s).
+PARALLEL_FROM = 1000
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, eq=False)
+class Inputs:
+    """Where the loaded headers come from: paths on this machine and uploaded files."""
+
+    paths: tuple[str, ...]
+    uploads: tuple[tuple[str, bytes], ...]
+    label: str
+    key: str
+
+    def upload_bytes(self, name: str) -> bytes | None:
+        for upload_name, data in self.uploads:
+            if upload_name.lstrip("/") == name:
+                return data
+        return None
+
+    def single(self, file: str) -> tuple[list[str], list[tuple[str, bytes]]]:
+        """``(paths, uploads)`` that read only ``file`` (a name of the headers table), so
+        one file can be applied and assessed without re-reading the others."""
+        data = self.upload_bytes(file)
+        if data is not None:
+            return [], [(file, data)]
+        if "!" in file:
+            archive, member = file.split("!", 1)
+            blob = self.upload_bytes(archive)
+            with zipfile.ZipFile(archive if blob is None else io.BytesIO(blob)) as opened:
+                return [], [(file, opened.read(member))]
+        return [file], []
+
+
+@dataclass(frozen=True, eq=False)
+class Loaded:
+    """Headers and load errors of one load."""
+
+    inputs: Inputs
+    headers: pd.DataFrame
+    load_errors: pd.DataFrame
+    n_files: int
+    seconds: float
+
+    @property
+    def key(self) -> str:
+        return self.inputs.key
+
+    @property
+    def files(self) -> list[str]:
+        """Loaded files in load order."""
+        column = self.headers["file"]
+        return [str(name) for name in pd.unique(column.astype(object))] if len(column) else []
+
+    @property
+    def n_loaded(self) -> int:
+        return int(self.headers["file"].nunique()) if len(self.headers) else 0
+
+
+def loaded() -> Loaded | None:
+    """The session's loaded headers, or ``None``."""
+    value = st.session_state.get(state.LOADED)
+    return value if isinstance(value, Loaded) else None
+
+
+def shown_path(path: Path | str) -> str:
+    """A path relative to the working folder when inside it (shorter names in tables)."""
+    resolved = Path(path).resolve()
+    try:
+        return resolved.relative_to(Path.cwd().resolve()).as_posix() or "."
+    except ValueError:
+        return resolved.as_posix()
+
+
+def sample_paths() -> list[str]:
+    return [shown_path(SAMPLE_DIR / name) for name in SAMPLE_FOLDERS]
+
+
+def _count_inputs(paths: Sequence[str]) -> int:
+    count = 0
+    for path in paths:
+        if os.path.isdir(path):
+            for _, _, files in os.walk(path):
+                count += len(files)
+                if count >= PARALLEL_FROM:
+                    return count
+        else:
+            count += 1
+    return count
+
+
+def load(paths: Sequence[str], uploads: Sequence[tuple[str, bytes]], label: str,
+         progress: Progress | None = None) -> Loaded:
+    """Read the headers (values included: the dashboard shows them) and keep them in the
+    session. Unreadable inputs become load_errors rows; nothing is written anywhere."""
+    started = time.perf_counter()
+    many = _count_inputs(paths) + len(uploads) >= PARALLEL_FROM
+    result = load_headers(list(paths), uploads=list(uploads), include_values=True,
+                          workers=None if many else 1, progress=progress)
+    inputs = Inputs(tuple(paths), tuple(uploads), label, _random.token_hex(8))
+    data = Loaded(inputs, result.headers, result.load_errors, result.n_files,
+                  time.perf_counter() - started)
+    st.session_state[state.LOADED] = data
+    st.session_state.pop(state.RISK_REQUESTED, None)
+    return data
+
+
+def clear() -> None:
+    st.session_state.pop(state.LOADED, None)
+    st.session_state.pop(state.RISK_REQUESTED, None)
+
+
+def progress_bar(what: str) -> Progress:
+    """A progress bar on the page and a ``progress(done, total)`` callback updating it."""
+    bar = st.progress(0.0, text=f"{what}…")
+
+    def update(done: int, total: int) -> None:
+        fraction = done / total if total else 1.0
+        bar.progress(min(1.0, fraction), text=f"{what}: {done:,} of {total:,} files")
+
+    return update
+
+
+def start() -> None:
+    """First run of a session: load the bundled sample so the dashboard opens with data."""
+    if state.SAMPLE_OFFERED in st.session_state:
+        return
+    st.session_state[state.SAMPLE_OFFERED] = True
+    if loaded() is None and all(Path(p).is_dir() for p in sample_paths()):
+        with st.spinner("Loading the bundled sample…"):
+            load(sample_paths(), [], "bundled sample (data/sample/)")
+
+
+@dataclass(frozen=True, eq=False)
+class SessionSecrets:
+    """The secrets pseudonyms, keyed hashes, new UIDs and date shifts use in this session."""
+
+    secrets: deid.Secrets
+    origin: str  # "environment" or "ephemeral"
+    token: str  # random; keys caches, never derived from the secrets
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return self.secrets.names()
+
+
+def secrets_for(profiles: Sequence[deid.Profile]) -> SessionSecrets:
+    """The environment's secrets (``DEID_SECRET``, ``DEID_SECRET_<NAME>``) when every secret
+    the profiles need is set there; otherwise random secrets drawn once per session (and
+    extended, never redrawn, when a profile needs another name)."""
+    needed = set(required_secrets(profiles))
+    current = st.session_state.get(state.SECRETS)
+    env = deid.Secrets.from_env()
+    if needed <= set(env.names()):
+        if not (isinstance(current, SessionSecrets) and current.origin == "environment"
+                and set(current.names) == set(env.names())):
+            current = SessionSecrets(env, "environment", _random.token_hex(8))
+            st.session_state[state.SECRETS] = current
+        return current
+    if isinstance(current, SessionSecrets) and current.origin == "ephemeral" \
+            and needed <= set(current.names):
+        return current
+    values: dict[str, bytes] = {}
+    if isinstance(current, SessionSecrets) and current.origin == "ephemeral":
+        values = {name: current.secrets.get(name) for name in current.names}
+    fresh = deid.Secrets.ephemeral(*sorted(needed - set(values)))
+    values.update({name: fresh.get(name) for name in fresh.names()})
+    current = SessionSecrets(deid.Secrets(values), "ephemeral", _random.token_hex(8))
+    st.session_state[state.SECRETS] = current
+    return current
+
+
+def secrets_note(current: SessionSecrets) -> str:
+    """One sentence for the sidebar on where this session's secrets come from."""
+    if current.origin == "environment":
+        names = ", ".join(env_var_for(name) for name in current.names)
+        return f"Secrets come from the environment ({names}): pseudonyms match other runs " \
+               "that use the same secrets."
+    return ("Secrets: none set in the environment, so random ones were drawn for this session: "
+            "pseudonyms in this session are random and cannot be linked to any other run.")

@@ -1,0 +1,130 @@
+"""Widgets and messages shared by the pages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+import deid
+from ui import profiles, session
+from ui.errors import stop_on_deid_error
+
+#: The "i" emoji, written with escapes (ruff flags the character as a confusable letter).
+INFO_ICON = "\N{INFORMATION SOURCE}\N{VARIATION SELECTOR-16}"
+#: Cell style of a residual risk.
+RISK_STYLE = "background-color: #fde0dd; color: #67000d; font-weight: 600"
+#: Tables longer than this are cut for display (the export has every row).
+MAX_SHOWN_ROWS = 5000
+
+NO_DATA = ("No DICOM headers are loaded. Open **Load** in the sidebar: load the bundled sample, "
+           "a folder or a zip on this machine, or upload files.")
+NO_PROFILES = ("No profile is active. Choose profiles on the **Load** page (or upload one on "
+               "**Profiles**).")
+
+
+def require_data() -> session.Loaded:
+    """The loaded headers; otherwise say what to do and stop the page."""
+    data = session.loaded()
+    if data is None:
+        st.info(NO_DATA, icon="⬆️")
+        st.stop()
+    if data.headers.empty:
+        st.warning("The last load read no DICOM headers: see the load errors on **Load**.",
+                   icon="⚠️")
+        st.stop()
+    return data
+
+
+def require_profiles(ids: Sequence[str] | None = None) -> list[deid.Profile]:
+    """The profiles (default: the active ones); otherwise say what to do and stop."""
+    chosen = list(profiles.active_ids() if ids is None else ids)
+    if not chosen:
+        st.info(NO_PROFILES, icon="✏️")
+        st.stop()
+    with stop_on_deid_error("Could not load a profile"):
+        return profiles.get_many(chosen)
+
+
+def profile_note(ids: Sequence[str]) -> None:
+    """Say which of these profiles are reconstructions, once per page."""
+    rebuilt = [pid for pid in ids if profiles.provenance_of(pid) == profiles.RECONSTRUCTED]
+    if rebuilt:
+        st.caption(
+            f"Reconstructed from published descriptions (not the projects' own scripts): "
+            f"{', '.join(rebuilt)}. Every rule cites the sentence or PS3.15 option it follows."
+        )
+
+
+def shown(frame: pd.DataFrame, what: str = "rows") -> pd.DataFrame:
+    """The first :data:`MAX_SHOWN_ROWS` rows, with a caption when rows were left out."""
+    if len(frame) > MAX_SHOWN_ROWS:
+        st.caption(f"Showing the first {MAX_SHOWN_ROWS:,} of {len(frame):,} {what}; "
+                   "the Export page has them all.")
+        return frame.head(MAX_SHOWN_ROWS)
+    return frame
+
+
+def highlight(frame: pd.DataFrame, flags: pd.DataFrame) -> object:
+    """A Styler colouring the cells where ``flags`` is True (same index and columns)."""
+    styles = flags.reindex(index=frame.index, columns=frame.columns, fill_value=False)
+    css = pd.DataFrame(np.where(styles.to_numpy(dtype=bool), RISK_STYLE, ""),
+                       index=frame.index, columns=frame.columns)
+    return frame.style.apply(lambda _: css, axis=None)
+
+
+def sidebar_status() -> None:
+    """What is loaded, which profiles are active, where the secrets come from."""
+    data = session.loaded()
+    if data is None:
+        st.caption("Nothing loaded.")
+    else:
+        errors = len(data.load_errors)
+        st.caption(
+            f"**Loaded:** {data.inputs.label}: {data.n_loaded:,} files, "
+            f"{len(data.headers):,} elements"
+            + (f", {errors:,} load errors" if errors else "")
+        )
+    ids = profiles.active_ids()
+    st.caption(f"**Active profiles ({len(ids)}):** " + (", ".join(ids) if ids else "none"))
+    if ids:
+        try:
+            current = session.secrets_for(profiles.get_many(ids))
+        except deid.DeidError as exc:
+            st.caption(f"Secrets: not available ({exc})")
+        else:
+            st.caption(session.secrets_note(current))
+
+
+def keep_valid(key: str, options: Sequence[object]) -> None:
+    """Drop a remembered choice (or the items of a remembered list) no longer offered, so a
+    widget whose options changed since (a new load, other profiles) still renders."""
+    if key not in st.session_state:
+        return
+    value = st.session_state[key]
+    allowed = set(options)
+    if isinstance(value, list | tuple):
+        cleaned = [item for item in value if item in allowed]
+        if len(cleaned) != len(value):
+            st.session_state[key] = cleaned
+    elif value not in allowed:
+        del st.session_state[key]
+
+
+def keep_in_range(key: str, low: int, high: int) -> None:
+    """Clamp a remembered range slider to ``[low, high]``."""
+    value = st.session_state.get(key)
+    if isinstance(value, list | tuple) and len(value) == 2:
+        clamped = (max(low, min(high, int(value[0]))), max(low, min(high, int(value[1]))))
+        if tuple(value) != clamped:
+            st.session_state[key] = clamped
+
+
+def table(data: object, key: str, *, where: object = None, **kwargs: object) -> None:
+    """A read-only table inside a container with ``key`` (tests and the browser find it by
+    that key; a table without selection has no key of its own)."""
+    parent = st if where is None else where
+    with parent.container(key=key):  # type: ignore[attr-defined]
+        st.dataframe(data, hide_index=True, **kwargs)  # type: ignore[arg-type]
