@@ -9,11 +9,14 @@ import streamlit as st
 from deid.compare import PUBLISHED_DIFFERENCES, PUBLISHED_FIGURES, PUBLISHED_MODIFIED_BY_ALL
 from ui import charts, compute, profiles, state, widgets
 from ui.errors import stop_on_input_error
+from ui.navigation import through_app
 
 AI4HI = tuple(PUBLISHED_FIGURES)
 STATE_LABELS = {2: "2 states: modify / keep",
                 3: "3 states: modify / keep / unspecified (left to the profile's default)"}
 HEATMAP_MODES = {"group": "by DICOM group", "tag": "every tag"}
+
+through_app()
 
 st.title("Compare profiles")
 st.write(

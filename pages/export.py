@@ -9,6 +9,9 @@ import streamlit as st
 from deid.export import export_metadata
 from ui import compute, exports, profiles, session, state, widgets
 from ui.errors import stop_on_input_error
+from ui.navigation import through_app
+
+through_app()
 
 st.title("Export")
 st.write(
@@ -29,6 +32,7 @@ data = session.loaded()
 active = widgets.require_profiles()
 tables: dict[str, pd.DataFrame] = {}
 missing: list[str] = []
+risk: compute.RiskTables | None = None
 with stop_on_input_error("Could not prepare the secrets"):
     secrets = session.secrets_for(active)
 
@@ -36,34 +40,39 @@ if data is None:
     st.info(widgets.NO_DATA + " The comparison tables below need no files.", icon="⬆️")
 else:
     tables["headers"] = data.headers
-    risk = None
     if compute.risk_wanted(data):
         with stop_on_input_error("Could not assess the residual risk"), st.spinner(
                 "Assessing residual risk…"):
             risk = compute.risk_for(data, active, secrets)
-    with stop_on_input_error("Could not apply the profiles"), st.spinner(
-            f"Applying {len(active)} profiles to {data.n_loaded:,} files…"):
-        effects = compute.effects(data.key, profiles.key_of(active), secrets.token,
-                                  data.n_loaded, data.inputs, active, secrets.secrets)
-    errors = data.load_errors
-    tables["load_errors"] = errors
-    tables["effects"] = exports.mark_residual_risk(
-        effects, risk.residual_risk if risk is not None else None)
+    tables["load_errors"] = data.load_errors
+    if compute.effects_wanted(data):
+        with stop_on_input_error("Could not apply the profiles"), st.spinner(
+                f"Applying {len(active)} profiles to {data.n_loaded:,} files…"):
+            effects = compute.effects(data.key, profiles.key_of(active), secrets.token,
+                                      data.n_loaded, data.inputs, active, secrets.secrets)
+        tables["effects"] = exports.mark_residual_risk(
+            effects, risk.residual_risk if risk is not None else None)
+    else:
+        missing.insert(0, "effects")
+        if st.button(f"Prepare the effects table ({len(active)} profiles x "
+                     f"{data.n_loaded:,} files)", key=state.EXPORT_EFFECTS_BUTTON):
+            st.session_state[state.EFFECTS_REQUESTED] = True
+            st.rerun()
     if risk is None:
         missing += ["residual_risk", "k_anonymity", "aryanto_coverage"]
 
 with stop_on_input_error("Could not compare the profiles"), st.spinner("Comparing…"):
     comparison = compute.comparison(profiles.key_of(active), 2, active)
 tables.update(comparison.tables)
-if data is not None and not missing:
+if risk is not None:
     tables["residual_risk"] = risk.residual_risk
     tables["k_anonymity"] = risk.k_anonymity
     tables["aryanto_coverage"] = risk.aryanto_coverage
 
 order = [name for name in exports.TABLE_NOTES if name in tables]
 if missing:
-    st.caption("Not ready: " + ", ".join(missing) + " - assess the residual risk on "
-               "**Residual risk** first (a large load waits for your click).")
+    st.caption("Not ready: " + ", ".join(missing) + ". With many files loaded these wait for "
+               "a click: the button above for effects, **Residual risk** for the risk tables.")
 
 metadata = export_metadata(active)
 buttons = exports.downloads({name: tables[name] for name in order}, metadata,

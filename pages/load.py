@@ -12,6 +12,9 @@ import streamlit as st
 from deid.ingest import KINDS
 from ui import profiles, session, state, widgets
 from ui.errors import stop_on_deid_error, stop_on_input_error
+from ui.navigation import through_app
+
+through_app()
 
 FLASH = "load.flash"
 

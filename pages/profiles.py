@@ -7,6 +7,9 @@ import streamlit as st
 
 from ui import data, profiles, state, widgets
 from ui.errors import report_input_error, stop_on_deid_error
+from ui.navigation import through_app
+
+through_app()
 
 FLASH = "profiles.flash"
 

@@ -8,6 +8,9 @@ import streamlit as st
 from deid.risk.kanon import DEFAULT_K, DEFAULT_QI_SETS
 from ui import charts, compute, profiles, session, state, widgets
 from ui.errors import report_input_error, stop_on_input_error
+from ui.navigation import through_app
+
+through_app()
 
 st.title("Residual risk")
 st.write(

@@ -9,6 +9,9 @@ import streamlit as st
 import deid
 from ui import compute, profiles, session, state, tagview, widgets
 from ui.errors import stop_on_input_error
+from ui.navigation import through_app
+
+through_app()
 
 st.title("Tag effects")
 st.write(

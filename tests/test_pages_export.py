@@ -117,3 +117,17 @@ def test_without_headers_the_comparison_tables_are_exported() -> None:
     assert not problems(at), problems(at)
     assert any("No DICOM headers are loaded" in i.value for i in at.info)
     assert _buttons(at) == {(t, f) for t in COMPARISON_TABLES for f in ("parquet", "csv")}
+
+
+def test_a_large_load_prepares_effects_on_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ui import compute
+
+    monkeypatch.setattr(compute, "RISK_AUTO_MAX_FILES", 10)
+    at = seeded(page("export")).run()
+    assert not problems(at), problems(at)
+    found = _buttons(at)
+    assert ("headers", "csv") in found and ("effects", "csv") not in found
+    assert ("residual_risk", "csv") not in found
+    assert any("Not ready: effects" in c.value for c in at.caption)
+    at.button(key=state.EXPORT_EFFECTS_BUTTON).click().run()
+    assert ("effects", "parquet") in _buttons(at)

@@ -23,7 +23,8 @@ from ui.profiles import ProfileKey
 from ui.session import PARALLEL_FROM, Inputs, Loaded, SessionSecrets
 from ui.tagview import TagSummary, summarize
 
-#: Up to this many loaded files the residual-risk assessment runs without being asked.
+#: Up to this many loaded files the residual-risk assessment and the effects table (every
+#: profile applied to every file) are computed without being asked.
 RISK_AUTO_MAX_FILES = 1000
 
 
@@ -172,6 +173,12 @@ def risk_wanted(data: Loaded) -> bool:
     """Assess without asking for a small load; a large one waits for the user's click."""
     return data.n_loaded <= RISK_AUTO_MAX_FILES or bool(st.session_state.get(
         state.RISK_REQUESTED))
+
+
+def effects_wanted(data: Loaded) -> bool:
+    """Apply every profile to every file without asking for a small load only."""
+    return data.n_loaded <= RISK_AUTO_MAX_FILES or bool(st.session_state.get(
+        state.EFFECTS_REQUESTED))
 
 
 def risk_for(data: Loaded, profiles: Sequence[deid.Profile],

@@ -132,13 +132,19 @@ def load(paths: Sequence[str], uploads: Sequence[tuple[str, bytes]], label: str,
     data = Loaded(inputs, result.headers, result.load_errors, result.n_files,
                   time.perf_counter() - started)
     st.session_state[state.LOADED] = data
-    st.session_state.pop(state.RISK_REQUESTED, None)
+    forget_requests()
     return data
+
+
+def forget_requests() -> None:
+    """A new load asks again before the long computations."""
+    st.session_state.pop(state.RISK_REQUESTED, None)
+    st.session_state.pop(state.EFFECTS_REQUESTED, None)
 
 
 def clear() -> None:
     st.session_state.pop(state.LOADED, None)
-    st.session_state.pop(state.RISK_REQUESTED, None)
+    forget_requests()
 
 
 def progress_bar(what: str) -> Progress:

@@ -22,6 +22,8 @@ ACTIVE_PROFILES: Final = "profiles.active"
 UPLOADED_PROFILES: Final = "profiles.uploaded"
 #: True when the user asked for the residual-risk assessment of a large load.
 RISK_REQUESTED: Final = "risk.requested"
+#: True when the user asked for the effects table of a large load.
+EFFECTS_REQUESTED: Final = "effects.requested"
 
 # -- Load ------------------------------------------------------------------------------------
 LOAD_FOLDER: Final = "load.folder"
@@ -95,6 +97,7 @@ PROFILE_TOML_DOWNLOAD: Final = "profiles.toml_download"
 
 # -- Export ----------------------------------------------------------------------------------
 EXPORT_VALUES: Final = "export.include_values"
+EXPORT_EFFECTS_BUTTON: Final = "export.effects_button"
 
 
 def download_key(table: str, fmt: str) -> str:
