@@ -122,6 +122,8 @@ st.dataframe(
     widgets.highlight(filtered.reset_index(drop=True), flags.reset_index(drop=True)),
     key=state.TAG_TABLE, hide_index=True, on_select=_select_from_table,
     selection_mode="single-row", height=420,
+    column_order=["tag", "keyword", "vr", *chosen_ids, "risky_in", "profiles_disagree",
+                  "n_files", "n_elements", "n_values", "depth", "group", "private_creator"],
     column_config={
         "group": st.column_config.TextColumn("group", width="small"),
         "n_files": st.column_config.NumberColumn("files", help="Files that carry the tag"),
