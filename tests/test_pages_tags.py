@@ -3,14 +3,19 @@ findings, and one file element by element."""
 
 from __future__ import annotations
 
+import zipfile
+from pathlib import Path
+
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
 import deid
 from deid.effects import apply_to_headers
+from deid.ingest import load_headers
 from tests.test_pages_support import (
     PROFILES,
+    REPO_ROOT,
     frame_by_key,
     page,
     problems,
@@ -18,6 +23,7 @@ from tests.test_pages_support import (
     seeded,
 )
 from ui import compute, state, tagview
+from ui.session import Inputs, Loaded
 
 TAGS = page("tag_effects")
 
@@ -138,3 +144,30 @@ def test_no_profile_active_says_what_to_do() -> None:
     at = seeded(TAGS, []).run()
     assert not problems(at)
     assert any("No profile is active" in i.value for i in at.info)
+
+
+def _loaded(paths: list[str], uploads: tuple[tuple[str, bytes], ...] = ()) -> Loaded:
+    result = load_headers(paths, uploads=list(uploads), include_values=True, workers=1)
+    return Loaded(Inputs(tuple(paths), tuple(uploads), "test", f"test-{paths}-{len(uploads)}"),
+                  result.headers, result.load_errors, result.n_files, 0.0)
+
+
+def test_one_file_from_a_zip_archive_and_from_an_upload(tmp_path: Path) -> None:
+    source = REPO_ROOT / "data" / "sample" / "files" / "ct_series_slice1.dcm"
+    archive = tmp_path / "site.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("study/ct.dcm", source.read_bytes())
+    for data in (_loaded([str(archive)]), _loaded([], (("ct.dcm", source.read_bytes()),))):
+        at = seeded(TAGS, data=data, **{state.TAG_DETAIL: "(0010,0010)"}).run()
+        assert not problems(at), problems(at)
+        assert at.selectbox(key=state.TAG_FILE).value == data.files[0]
+        view = frame_by_key(at, state.TAG_FILE_TABLE)
+        assert "PatientName" in set(view["keyword"])
+        assert view["ps315_basic: action"].notna().all()
+
+
+def test_a_load_that_read_nothing_says_so(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("not DICOM")
+    at = seeded(TAGS, data=_loaded([str(tmp_path)])).run()
+    assert not problems(at), problems(at)
+    assert any("read no DICOM headers" in w.value for w in at.warning)
