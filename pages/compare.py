@@ -40,7 +40,7 @@ def _choose_ai4hi() -> None:
 left, right = st.columns([5, 1])
 chosen_ids = left.multiselect("Profiles compared", available, key=state.CMP_PROFILES,
                               format_func=profiles.label, persist_state="session")
-right.button("The six AI4HI profiles", key=f"{state.CMP_PROFILES}.ai4hi",
+right.button("The six AI4HI profiles", key=state.CMP_AI4HI_BUTTON,
              on_click=_choose_ai4hi, help="The six methods of the published comparison")
 states = st.radio("States", list(STATE_LABELS), format_func=STATE_LABELS.get,
                   key=state.CMP_STATES, horizontal=True, persist_state="session") or 2

@@ -6,7 +6,6 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-import deid
 from ui import compute, profiles, session, state, tagview, widgets
 from ui.errors import stop_on_input_error
 from ui.navigation import through_app
@@ -103,17 +102,14 @@ st.caption(f"{len(filtered):,} of {len(table):,} tags · {data.n_loaded:,} files
            f"{len(data.headers):,} elements"
            + ("" if findings is None else f" · {len(findings):,} residual-risk findings"))
 
-flags = pd.DataFrame(False, index=filtered.index, columns=filtered.columns)
-for pid in chosen_ids:
-    flags[pid] = summary.risk_files.loc[filtered.index, pid].to_numpy() > 0
-TAGS_SHOWN = f"{state.TAG_TABLE}.tags"
-st.session_state[TAGS_SHOWN] = filtered["tag"].tolist()
+flags = tagview.risk_flags(summary, filtered)
+st.session_state[state.TAG_TABLE_TAGS] = filtered["tag"].tolist()
 
 
 def _select_from_table() -> None:
     selection = st.session_state.get(state.TAG_TABLE)
     rows = getattr(getattr(selection, "selection", None), "rows", None) or []
-    tags = st.session_state.get(TAGS_SHOWN, [])
+    tags = st.session_state.get(state.TAG_TABLE_TAGS, [])
     if rows and rows[0] < len(tags):
         st.session_state[state.TAG_DETAIL] = tags[rows[0]]
 
@@ -148,29 +144,8 @@ if st.session_state.get(state.TAG_DETAIL) not in options:
 keywords = dict(zip(filtered["tag"], filtered["keyword"], strict=True))
 tag = st.selectbox("Tag (or click a row above)", options, key=state.TAG_DETAIL,
                    format_func=lambda t: f"{t} {keywords.get(t, '')}".strip())
-row = filtered[filtered["tag"] == tag].iloc[0]
-vr = str(row["vr"]).split(" / ")[0] or "UN"
-creator = str(row["private_creator"]).split(" / ")[0] or None
-code = int(tag[1:5] + tag[6:10], 16)
-tag_findings = (findings[findings["tag"].astype(str) == tag] if findings is not None
-                else pd.DataFrame())
-decisions = []
-for profile in chosen:
-    decision = deid.resolver_for(profile).decide(code, vr, creator)
-    mine = (tag_findings[tag_findings["profile_id"].astype(str) == profile.id]
-            if len(tag_findings) else tag_findings)
-    decisions.append({
-        "profile": profiles.label(profile.id),
-        "action in the files": str(row[profile.id]).replace(f" {tagview.RISK_MARK}", ""),
-        "rule's action": decision.action.value,
-        "reason": decision.reason,
-        "source": decision.source,
-        "decided by": decision.origin,
-        "files at risk": int(mine["file"].nunique()) if len(mine) else 0,
-        "risk": "; ".join(sorted({f"{k} ({s})" for k, s in zip(
-            mine.get("risk_kind", []), mine.get("severity", []), strict=True)})),
-    })
-decision_frame = pd.DataFrame(decisions)
+decision_frame, tag_findings = tagview.tag_decisions(
+    filtered[filtered["tag"] == tag].iloc[0], chosen, findings, profiles.label)
 widgets.table(
     widgets.highlight(decision_frame, pd.DataFrame(
         {"files at risk": decision_frame["files at risk"] > 0,

@@ -80,7 +80,7 @@ def test_other_profiles_get_a_like_with_like_warning() -> None:
 
 def test_the_six_button_chooses_the_ai4hi_profiles() -> None:
     at = _run(["ps315_basic"])
-    at.button(key=f"{state.CMP_PROFILES}.ai4hi").click().run()
+    at.button(key=state.CMP_AI4HI_BUTTON).click().run()
     assert at.multiselect(key=state.CMP_PROFILES).value == AI4HI
 
 

@@ -171,3 +171,34 @@ def test_a_load_that_read_nothing_says_so(tmp_path: Path) -> None:
     at = seeded(TAGS, data=_loaded([str(tmp_path)])).run()
     assert not problems(at), problems(at)
     assert any("read no DICOM headers" in w.value for w in at.warning)
+
+
+def test_summarize_joins_mixed_actions_and_counts_risky_files() -> None:
+    headers = pd.DataFrame({
+        "file": ["a", "a", "b", "b"],
+        "element_path": ["(0010,0010)", "(0029,1010)", "(0010,0010)", "(0029,1010)"],
+        "tag": pd.Categorical(["(0010,0010)", "(0029,1010)", "(0010,0010)", "(0029,1010)"]),
+        "keyword": ["PatientName", "", "PatientName", ""],
+        "vr": ["PN", "OB", "PN", "OB"],
+        "depth": [0, 0, 0, 1],
+        "is_private": [False, True, False, True],
+        "private_creator": [None, "SIEMENS CSA HEADER", None, "OTHER"],
+        "value": ["Doe^J", "<2 bytes>", "Roe^R", "<2 bytes>"],
+    })
+    actions = {"p": pd.Series(pd.Categorical(["keep", "keep", "keep", "remove"])),
+               "q": pd.Series(pd.Categorical(["empty", "remove", "empty", "remove"]))}
+    findings = pd.DataFrame({"profile_id": ["p", "p", "p"], "file": ["a", "b", ""],
+                             "tag": ["(0010,0010)", "(0010,0010)", ""]})
+    summary = tagview.summarize(headers, actions, findings)
+    table = summary.table.set_index("tag")
+    assert table.loc["(0010,0010)", "p"] == f"keep {tagview.RISK_MARK}"
+    assert table.loc["(0029,1010)", "p"] == "keep / remove"
+    assert table.loc["(0010,0010)", "n_values"] == 2
+    assert table.loc["(0029,1010)", "depth"] == "0-1"
+    assert table.loc["(0029,1010)", "private_creator"] == "OTHER / SIEMENS CSA HEADER"
+    assert summary.risk_files["p"].tolist() == [2, 0]
+    assert table["profiles_disagree"].tolist() == [True, True]
+    private = tagview.apply_filters(summary, tagview.TagFilters(private="private"))
+    assert private["tag"].tolist() == ["(0029,1010)"]
+    nested = tagview.apply_filters(summary, tagview.TagFilters(depth=(1, 1)))
+    assert nested["tag"].tolist() == ["(0029,1010)"]

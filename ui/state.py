@@ -47,6 +47,8 @@ TAG_PRIVATE: Final = "tags.private"
 TAG_DISAGREE: Final = "tags.disagree"
 TAG_RISKY: Final = "tags.risky"
 TAG_TABLE: Final = "tags.table"
+#: The tags in the tag table's rows, in order (a row selection names a row by its position).
+TAG_TABLE_TAGS: Final = "tags.table_tags"
 TAG_DETAIL: Final = "tags.detail"
 TAG_DETAIL_TABLE: Final = "tags.detail_table"
 TAG_FINDINGS_TABLE: Final = "tags.findings_table"
@@ -57,6 +59,7 @@ TAG_RISK_BUTTON: Final = "tags.risk_button"
 
 # -- Compare profiles ------------------------------------------------------------------------
 CMP_PROFILES: Final = "compare.profiles"
+CMP_AI4HI_BUTTON: Final = "compare.ai4hi_button"
 CMP_STATES: Final = "compare.states"
 CMP_HEATMAP: Final = "compare.heatmap"
 CMP_HEATMAP_MODE: Final = "compare.heatmap_mode"

@@ -6,11 +6,14 @@ Pure pandas (no Streamlit): :mod:`ui.compute` caches the results, pages render t
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from deid.profile_model import Profile
+from deid.resolver import resolver_for
 
 #: Marks a cell whose profile leaves a residual risk on the tag.
 RISK_MARK = "⚠"
@@ -163,6 +166,46 @@ def apply_filters(summary: TagSummary, filters: TagFilters) -> pd.DataFrame:
     if filters.risky:
         mask &= table["risky_in"].to_numpy() > 0
     return table[mask]
+
+
+def risk_flags(summary: TagSummary, rows: pd.DataFrame) -> pd.DataFrame:
+    """True for the cells of ``rows`` (a part of the tag table) whose profile leaves a
+    residual risk on the tag, for highlighting."""
+    flags = pd.DataFrame(False, index=rows.index, columns=rows.columns)
+    for pid in summary.profile_ids:
+        if pid in flags.columns:
+            flags[pid] = summary.risk_files.loc[rows.index, pid].to_numpy() > 0
+    return flags
+
+
+def tag_decisions(row: pd.Series, profiles: Sequence[Profile],
+                  findings: pd.DataFrame | None,
+                  label: Callable[[str], str] = str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Why each profile treats the tag of ``row`` (a tag table row) as it does: the rule that
+    decides (its action, reason, source and layer) and the residual risk it leaves; and the
+    findings on the tag."""
+    tag = str(row["tag"])
+    vr = str(row["vr"]).split(" / ")[0] or "UN"
+    creator = str(row["private_creator"]).split(" / ")[0] or None
+    code = int(tag[1:5] + tag[6:10], 16)
+    on_tag = (findings[findings["tag"].astype(str) == tag] if findings is not None
+              else pd.DataFrame(columns=["profile_id", "file", "risk_kind", "severity"]))
+    rows = []
+    for profile in profiles:
+        decision = resolver_for(profile).decide(code, vr, creator)
+        mine = on_tag[on_tag["profile_id"].astype(str) == profile.id]
+        rows.append({
+            "profile": label(profile.id),
+            "action in the files": str(row[profile.id]).replace(f" {RISK_MARK}", ""),
+            "rule's action": decision.action.value,
+            "reason": decision.reason,
+            "source": decision.source,
+            "decided by": decision.origin,
+            "files at risk": int(mine["file"].nunique()),
+            "risk": "; ".join(sorted({f"{kind} ({severity})" for kind, severity in zip(
+                mine["risk_kind"].astype(str), mine["severity"].astype(str), strict=True)})),
+        })
+    return pd.DataFrame(rows), on_tag
 
 
 def vr_options(summary: TagSummary) -> list[str]:
