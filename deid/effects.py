@@ -134,7 +134,7 @@ class EffectColumns:
                                                pa.array(self.files, pa.string()))
         text = [pa.array(c[name], pa.string()).dictionary_encode() for name in (
             "path", "tag", "keyword", "vr", "profile", "action", "effect", "before", "after")]
-        risk = pa.array(np.zeros(len(c["file"]), dtype=bool))
+        risk = pa.nulls(len(c["file"]), pa.bool_())  # not assessed here: see deid.risk
         return pa.RecordBatch.from_arrays([files, *text, risk], schema=table_schema("effects"))
 
 

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from deid.export import table_bytes
+from deid.risk import report
 
 #: Columns that hold header values, per table.
 VALUE_COLUMNS: Mapping[str, tuple[str, ...]] = {
@@ -52,20 +53,11 @@ def without_values(table: str, frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def mark_residual_risk(effects: pd.DataFrame, findings: pd.DataFrame | None) -> pd.DataFrame:
-    """``effects`` with ``residual_risk`` True where the element has a finding under the
-    profile (``deid.effects`` leaves the column False; the findings come from ``deid.risk``)."""
+    """``effects`` marked from the findings (:func:`deid.risk.report.mark_residual_risk`);
+    unchanged when there are no findings to mark from."""
     if findings is None or findings.empty or effects.empty:
         return effects
-    element = findings[findings["element_path"].astype(str) != ""]
-    keys = pd.MultiIndex.from_arrays([element["profile_id"].astype(str),
-                                      element["file"].astype(str),
-                                      element["element_path"].astype(str)])
-    rows = pd.MultiIndex.from_arrays([effects["profile_id"].astype(str),
-                                      effects["file"].astype(str),
-                                      effects["element_path"].astype(str)])
-    marked = effects.copy()
-    marked["residual_risk"] = pd.array(rows.isin(keys), dtype="boolean")
-    return marked
+    return report.mark_residual_risk(effects, findings)
 
 
 @dataclass(frozen=True)

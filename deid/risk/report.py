@@ -172,17 +172,23 @@ def assess_paths(paths: Iterable[str | os.PathLike[str]], profiles: Sequence[Pro
     return RiskResult(report, error_frame(errors), len(read) + len(errors))
 
 
-def mark_residual_risk(effects: pd.DataFrame, findings: pd.DataFrame) -> pd.DataFrame:
-    """``effects`` with ``residual_risk`` true where a finding names the same file, element
-    path and profile."""
+def mark_residual_risk(effects: pd.DataFrame, findings: pd.DataFrame | None) -> pd.DataFrame:
+    """``effects`` with ``residual_risk`` true where a finding names the same profile, file and
+    element path, false elsewhere (``apply`` alone leaves it empty: not assessed)."""
     if effects.empty:
         return effects
-    risky = set(zip(findings["file"].astype(str), findings["element_path"].astype(str),
-                    findings["profile_id"].astype(str), strict=True))
-    keys = zip(effects["file"].astype(str), effects["element_path"].astype(str),
-               effects["profile_id"].astype(str), strict=True)
     marked = effects.copy()
-    marked["residual_risk"] = pd.array([key in risky for key in keys], dtype="boolean")
+    if findings is None or findings.empty:
+        marked["residual_risk"] = pd.array([False] * len(effects), dtype="boolean")
+        return marked
+    element = findings[findings["element_path"].astype(str) != ""]
+    keys = pd.MultiIndex.from_arrays([element["profile_id"].astype(str),
+                                      element["file"].astype(str),
+                                      element["element_path"].astype(str)])
+    rows = pd.MultiIndex.from_arrays([effects["profile_id"].astype(str),
+                                      effects["file"].astype(str),
+                                      effects["element_path"].astype(str)])
+    marked["residual_risk"] = pd.array(rows.isin(keys), dtype="boolean")
     return marked
 
 
