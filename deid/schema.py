@@ -84,6 +84,9 @@ TABLES: Mapping[str, TableSpec] = MappingProxyType({spec.name: spec for spec in 
           "profile_id:string quasi_identifiers:string n_records:int64 k_min:int64 "
           "n_records_below_k:int64 k_threshold:int64 quasi_identifiers_left:string",
           "profile_id quasi_identifiers"),
+    _spec("k_classes",
+          "profile_id:string quasi_identifiers:string class_size:int64 n_records:int64",
+          "profile_id quasi_identifiers class_size"),
     _spec("aryanto_coverage",
           "profile_id:string n_attributes:int64 n_untouched:int64 n_modified:int64 "
           "untouched_keywords:string", "profile_id"),

@@ -59,7 +59,7 @@ else:
             st.session_state[state.EFFECTS_REQUESTED] = True
             st.rerun()
     if risk is None:
-        missing += ["residual_risk", "k_anonymity", "aryanto_coverage"]
+        missing += ["residual_risk", "k_anonymity", "k_classes", "aryanto_coverage"]
 
 with stop_on_input_error("Could not compare the profiles"), st.spinner("Comparing…"):
     comparison = compute.comparison(profiles.key_of(active), 2, active)
@@ -67,6 +67,7 @@ tables.update(comparison.tables)
 if risk is not None:
     tables["residual_risk"] = risk.residual_risk
     tables["k_anonymity"] = risk.k_anonymity
+    tables["k_classes"] = risk.k_classes
     tables["aryanto_coverage"] = risk.aryanto_coverage
 
 order = [name for name in exports.TABLE_NOTES if name in tables]

@@ -111,13 +111,8 @@ set_options = [qi for qi in qi_sets if qi in evaluated] or sorted(evaluated)
 widgets.keep_valid(state.RISK_KANON_SET, set_options)
 chosen_set = st.selectbox("Distribution of group sizes for", set_options,
                           key=state.RISK_KANON_SET, persist_state="session")
-with stop_on_input_error("Could not compute the group sizes"), st.spinner(
-        "Applying the profiles to every file for the group sizes…"):
-    classes = compute.class_sizes(data.key, profiles.key_of(active), secrets.token,
-                                  compute.risk_key(secrets), data, active, secrets.secrets,
-                                  kanon)
 if chosen_set:
-    st.plotly_chart(charts.class_size_bars(classes, str(chosen_set), k, active_ids),
+    st.plotly_chart(charts.class_size_bars(risk.k_classes, str(chosen_set), k, active_ids),
                     key=state.RISK_CLASS_SIZES)
 
 # -- Aryanto ---------------------------------------------------------------------------------

@@ -101,7 +101,8 @@ def test_report_writes_every_table_and_marks_risky_effects(tmp_path: Path,
     names = {path.stem for path in tmp_path.glob("*.parquet")}
     assert names == {"headers", "load_errors", "effects", "profile_actions", "tag_matrix",
                      "modified_by_all_profiles", "differences_among_profiles",
-                     "profile_summary", "residual_risk", "k_anonymity", "aryanto_coverage"}
+                     "profile_summary", "residual_risk", "k_anonymity", "k_classes",
+                     "aryanto_coverage"}
     effects = pd.read_parquet(tmp_path / "effects.parquet")
     findings = pd.read_parquet(tmp_path / "residual_risk.parquet")
     risky = effects[effects["residual_risk"]]

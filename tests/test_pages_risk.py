@@ -3,7 +3,6 @@ sets are adjustable; class sizes agree with k-anonymity; Aryanto coverage."""
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -22,7 +21,6 @@ from tests.test_pages_support import (
     values,
 )
 from ui import state
-from ui.kclasses import class_sizes
 
 RISK = page("risk")
 
@@ -73,12 +71,8 @@ def test_k_anonymity_and_class_sizes(page_run: AppTest, expected: object) -> Non
 
 
 def test_class_sizes_agree_with_k_anonymity(expected: object) -> None:
-    from deid.effects import apply_profiles
-
     report = expected.report  # type: ignore[attr-defined]
-    effects = apply_profiles(list(sample().inputs.paths), deid.load_profiles(",".join(PROFILES)),
-                             secrets=secrets().secrets, include_values=True, workers=1).effects
-    classes = class_sizes(sample().headers, effects, report.k_anonymity)
+    classes = report.k_classes
     for row in report.k_anonymity.itertuples():
         mine = classes[(classes["profile_id"] == row.profile_id)
                        & (classes["quasi_identifiers"] == row.quasi_identifiers)]
@@ -133,5 +127,3 @@ def test_a_large_load_waits_for_the_click(monkeypatch: pytest.MonkeyPatch) -> No
     assert not problems(at) and at.get("plotly_chart")
 
 
-def test_empty_cohort_frame_is_harmless() -> None:
-    assert class_sizes(pd.DataFrame(), pd.DataFrame(), pd.DataFrame()).empty

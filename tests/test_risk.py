@@ -257,3 +257,12 @@ def test_bad_catalogue_rows_are_named(tmp_path: Path, line: str, field: str) -> 
 def test_brute_force_helper_counts_classes() -> None:
     records = [Record(str(i), str(i), {"A": str(i % 2)}) for i in range(5)]
     assert brute_force(records, ("A",), 3) == (2, 2)
+
+
+def test_class_size_distribution_adds_up() -> None:
+    records = cohort_records()
+    result = k_anonymity(records, parse_qi_set("PatientAge+PatientSex+PostalCode"), 5)
+    assert sum(count for _, count in result.class_sizes) == result.n_records
+    assert result.class_sizes[0][0] == result.k_min
+    assert sum(count for size, count in result.class_sizes if size < 5) == (
+        result.n_records_below_k)

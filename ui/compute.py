@@ -60,6 +60,7 @@ class RiskTables:
     k_anonymity: pd.DataFrame
     aryanto_coverage: pd.DataFrame
     load_errors: pd.DataFrame
+    k_classes: pd.DataFrame
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -72,7 +73,7 @@ def risk(data_key: str, profile_keys: tuple[ProfileKey, ...], secrets_token: str
                           uploads=list(_inputs.uploads), k=k, qi_sets=list(qi_sets))
     report = result.report
     return RiskTables(report.residual_risk, report.k_anonymity, report.aryanto_coverage,
-                      result.load_errors)
+                      result.load_errors, report.k_classes)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -196,14 +197,3 @@ def risk_key(secrets: SessionSecrets) -> tuple[object, ...]:
     return (secrets.token, k, sets)
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def class_sizes(data_key: str, profile_keys: tuple[ProfileKey, ...], secrets_token: str,
-                risk_key_: object, _data: Loaded, _profiles: Sequence[deid.Profile],
-                _secrets: deid.Secrets, _k_anonymity: pd.DataFrame) -> pd.DataFrame:
-    """Records per equivalence-class size (see :mod:`ui.kclasses`), from the effects table."""
-    from ui.kclasses import class_sizes as sizes
-
-    del risk_key_
-    table = effects(data_key, profile_keys, secrets_token, _data.n_loaded, _data.inputs,
-                    _profiles, _secrets)
-    return sizes(_data.headers, table, _k_anonymity)

@@ -33,6 +33,7 @@ TABLE_NOTES: Mapping[str, str] = {
     "profile_summary": "per profile: modified, kept, explicit, published figures",
     "residual_risk": "findings: kind, severity, reason, masked evidence",
     "k_anonymity": "profile x quasi-identifier set: k, records below k",
+    "k_classes": "profile x quasi-identifier set x class size: records",
     "aryanto_coverage": "per profile: Aryanto et al. (2015) attributes untouched",
 }
 MIME = {"parquet": "application/vnd.apache.parquet", "csv": "text/csv"}

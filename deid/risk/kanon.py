@@ -98,6 +98,8 @@ class KAnonymity:
     k_threshold: int
     left: tuple[str, ...]
     below_k: tuple[tuple[Record, int], ...]
+    #: ``(class size, records in classes of that size)``, smallest first.
+    class_sizes: tuple[tuple[int, int], ...] = ()
 
 
 def k_anonymity(records: Sequence[Record], names: Sequence[str], k: int = DEFAULT_K, *,
@@ -115,5 +117,7 @@ def k_anonymity(records: Sequence[Record], names: Sequence[str], k: int = DEFAUL
     sizes = Counter(keys)
     below = tuple((record, sizes[key]) for record, key in zip(records, keys, strict=True)
                   if sizes[key] < k)
+    by_size = Counter(sizes.values())
+    distribution = tuple((size, size * count) for size, count in sorted(by_size.items()))
     return KAnonymity(qi_name(names), len(records), min(sizes.values(), default=0),
-                      len(below), k, kept, below)
+                      len(below), k, kept, below, distribution)

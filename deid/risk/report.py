@@ -44,11 +44,12 @@ class RiskReport:
     residual_risk: pd.DataFrame
     k_anonymity: pd.DataFrame
     aryanto_coverage: pd.DataFrame
+    k_classes: pd.DataFrame
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The tables by their export names."""
         return {"residual_risk": self.residual_risk, "k_anonymity": self.k_anonymity,
-                "aryanto_coverage": self.aryanto_coverage}
+                "k_classes": self.k_classes, "aryanto_coverage": self.aryanto_coverage}
 
 
 def _patient_key(dataset: Dataset) -> str:
@@ -92,6 +93,7 @@ def assess(sources: Iterable[tuple[str, Dataset]], profiles: Sequence[Profile], 
             cohort[profile.id].setdefault(key, QiRecord(key, file,
                                                         qi_values(result.dataset, names)))
     rows = []
+    classes = []
     for profile in profiles:
         records = list(cohort[profile.id].values())
         left = left_quasi_identifiers(profile, names)
@@ -101,11 +103,16 @@ def assess(sources: Iterable[tuple[str, Dataset]], profiles: Sequence[Profile], 
                          "n_records": kanon.n_records, "k_min": kanon.k_min,
                          "n_records_below_k": kanon.n_records_below_k, "k_threshold": k,
                          "quasi_identifiers_left": "+".join(kanon.left)})
+            classes += [{"profile_id": profile.id, "quasi_identifiers": kanon.quasi_identifiers,
+                         "class_size": size, "n_records": count}
+                        for size, count in kanon.class_sizes]
             if kanon.left:  # with nothing left there is no combination to single anyone out
                 findings.extend(_combination_findings(profile.id, kanon.quasi_identifiers,
                                                       kanon.below_k, k))
-    return RiskReport(findings_table(findings), conform("k_anonymity", _frame(rows, "k_anonymity")),
-                      aryanto_coverage(profiles))
+    return RiskReport(findings_table(findings),
+                      conform("k_anonymity", _frame(rows, "k_anonymity")),
+                      aryanto_coverage(profiles),
+                      conform("k_classes", _frame(classes, "k_classes")))
 
 
 #: Actions that leave a quasi-identifier's real value, or a generalisation of it, linkable.
