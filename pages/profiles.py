@@ -1,12 +1,15 @@
 """Profiles: every profile this dashboard knows, each one readable rule by rule with its
-reasons, sources and lint findings; upload a profile (TOML) or a CTP script for this session."""
+reasons, sources and lint findings; upload a profile (TOML) or a CTP script for this session;
+record a DPO's sign-off of a profile and download its sign-off report."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from ui import data, profiles, state, widgets
-from ui.errors import report_input_error, stop_on_deid_error
+import deid
+from deid.consensus.store import SIGNOFF_DECISIONS
+from ui import compute, consensus, data, profiles, session, state, widgets
+from ui.errors import INPUT_ERRORS, report_input_error, stop_on_deid_error, stop_on_input_error
 from ui.navigation import through_app
 
 through_app()
@@ -109,6 +112,70 @@ if findings.empty:
     st.write("None: the profile lints clean.")
 else:
     widgets.table(findings, state.PROFILE_LINT_TABLE)
+
+# -- sign-off --------------------------------------------------------------------------------
+st.subheader("Sign-off report")
+st.write(
+    f"Record a decision on this version of {profile.id} (its file's sha256: a changed profile "
+    "needs a new sign-off) and download the report a DPO signs: one self-contained HTML file "
+    "(prints to PDF) with the rules and their reasons and sources, the comparison with PS3.15 "
+    "Basic and the AI4HI profiles, the residual risk and k-anonymity on the loaded sample, "
+    "the Aryanto-50 coverage and the recorded sign-offs."
+)
+
+
+def _sign_off(signed: deid.Profile) -> None:
+    ss = st.session_state
+    try:
+        record = consensus.record_sign_off(
+            str(ss.get(state.DATA_DIR) or ""), signed,
+            reviewer=str(ss.get(state.SIGNOFF_REVIEWER) or ""),
+            decision=str(ss.get(state.SIGNOFF_DECISION) or ""),
+            comments=str(ss.get(state.SIGNOFF_COMMENTS) or ""))
+    except INPUT_ERRORS as exc:
+        ss[state.SIGNOFF_FLASH] = ("error", f"Could not record the sign-off of {signed.id}",
+                                   str(exc))
+        return
+    ss[state.SIGNOFF_FLASH] = ("success", "", f"Recorded: {record.decision} by "
+                               f"{record.reviewer} on {record.signed_at}.")
+    ss[state.SIGNOFF_COMMENTS] = ""
+
+
+with st.container(border=True):
+    directory = widgets.data_dir_input()
+    first, second = st.columns(2)
+    first.text_input("Reviewer", key=state.SIGNOFF_REVIEWER, persist_state="session")
+    second.selectbox("Decision", SIGNOFF_DECISIONS, key=state.SIGNOFF_DECISION,
+                     format_func=lambda d: d.replace("_", " "))
+    st.text_area("Comments (conditions, reservations)", key=state.SIGNOFF_COMMENTS, height=80)
+    st.button("Record the sign-off", key=state.SIGNOFF_BUTTON, on_click=_sign_off,
+              args=(profile,))
+    widgets.flash(state.SIGNOFF_FLASH)
+with stop_on_deid_error("Could not read the decision record"):
+    signoffs = consensus.sign_offs(directory, profile.id)
+if signoffs:
+    st.write(f"**Sign-offs of {profile.id}** (newest first; the report shows those of this "
+             "version):")
+    widgets.table(consensus.signoffs_table(signoffs, profile.sha256 or ""), state.SIGNOFF_TABLE)
+
+loaded = session.loaded()
+if loaded is None or loaded.headers.empty:
+    st.info("The report assesses the loaded sample: load DICOM headers on **Load** first.",
+            icon="⬆️")
+elif not compute.risk_wanted(loaded):
+    st.info(f"{loaded.n_loaded:,} files are loaded: the report's residual-risk assessment "
+            "takes a while, so it waits for you.", icon=widgets.INFO_ICON)
+    if st.button("Assess residual risk", key=state.SIGNOFF_RISK_BUTTON):
+        st.session_state[state.RISK_REQUESTED] = True
+        st.rerun()
+else:
+    with stop_on_input_error("Could not prepare the sign-off report"):
+        make_report = consensus.report_maker(loaded, profile, profiles.active(), directory)
+    st.download_button(f"Sign-off report of {profile.id} (HTML)", make_report,
+                       file_name=f"signoff_{profile.id}.html", mime="text/html",
+                       key=state.SIGNOFF_DOWNLOAD, on_click="ignore", icon="⬇️", type="primary")
+    st.caption(f"On {loaded.inputs.label}: {loaded.n_loaded:,} files, with the k and "
+               "quasi-identifier sets of **Residual risk**.")
 
 # -- sample ----------------------------------------------------------------------------------
 st.subheader("Sample data")

@@ -24,6 +24,8 @@ UPLOADED_PROFILES: Final = "profiles.uploaded"
 RISK_REQUESTED: Final = "risk.requested"
 #: True when the user asked for the effects table of a large load.
 EFFECTS_REQUESTED: Final = "effects.requested"
+#: The data folder of the decision record (``decisions.sqlite``): Consensus and Profiles.
+DATA_DIR: Final = "session.data_dir"
 
 # -- Load ------------------------------------------------------------------------------------
 LOAD_FOLDER: Final = "load.folder"
@@ -88,6 +90,43 @@ RISK_CLASS_SIZES: Final = "risk.class_sizes"
 RISK_ARYANTO_TABLE: Final = "risk.aryanto_table"
 RISK_ARYANTO_CHART: Final = "risk.aryanto_chart"
 
+# -- Consensus -------------------------------------------------------------------------------
+CONS_PROFILES: Final = "consensus.profiles"
+CONS_NAME: Final = "consensus.name"
+CONS_TITLE: Final = "consensus.title"
+CONS_DECIDER: Final = "consensus.decider"
+CONS_ALL_TAGS: Final = "consensus.all_tags"
+CONS_GROUPS: Final = "consensus.groups"
+CONS_SEARCH: Final = "consensus.search"
+CONS_RISKY: Final = "consensus.risky"
+CONS_STATUS: Final = "consensus.status"
+CONS_DECIDED_BY: Final = "consensus.decided_by"
+CONS_RISK_BUTTON: Final = "consensus.risk_button"
+CONS_PROGRESS: Final = "consensus.progress"
+CONS_TABLE: Final = "consensus.table"
+#: The tags in the worklist table's rows, in order (a row selection names a row by position).
+CONS_TABLE_TAGS: Final = "consensus.table_tags"
+CONS_TAG: Final = "consensus.tag"
+CONS_VIEWS_TABLE: Final = "consensus.views_table"
+CONS_HISTORY_TABLE: Final = "consensus.history_table"
+#: "" (choose the action) or the id of the profile whose rule is taken.
+CONS_TAKE: Final = "consensus.take"
+CONS_ACTION: Final = "consensus.action"
+CONS_REASON: Final = "consensus.reason"
+CONS_DECIDE_BUTTON: Final = "consensus.decide_button"
+#: The tag and action the decision form was filled for (a new tag resets the form).
+CONS_FORM_TAG: Final = "consensus.form_tag"
+CONS_FORM_ACTION: Final = "consensus.form_action"
+#: The outcome of the last click (kind, message), shown once.
+CONS_FLASH: Final = "consensus.flash"
+CONS_SAVE_FLASH: Final = "consensus.save_flash"
+CONS_TOML_DOWNLOAD: Final = "consensus.toml_download"
+CONS_CTP_DOWNLOAD: Final = "consensus.ctp_download"
+CONS_USE_BUTTON: Final = "consensus.use_button"
+CONS_DIFF_PROFILE: Final = "consensus.diff_profile"
+CONS_DIFF_TABLE: Final = "consensus.diff_table"
+CONS_DECISIONS_TABLE: Final = "consensus.decisions_table"
+
 # -- Profiles --------------------------------------------------------------------------------
 PROFILES_TABLE: Final = "profiles.table"
 PROFILE_READ: Final = "profiles.read"
@@ -97,6 +136,15 @@ PROFILE_UPLOAD: Final = "profiles.upload"
 PROFILE_CTP_ID: Final = "profiles.ctp_id"
 PROFILE_ADD_BUTTON: Final = "profiles.add_button"
 PROFILE_TOML_DOWNLOAD: Final = "profiles.toml_download"
+SIGNOFF_REVIEWER: Final = "profiles.signoff_reviewer"
+SIGNOFF_DECISION: Final = "profiles.signoff_decision"
+SIGNOFF_COMMENTS: Final = "profiles.signoff_comments"
+SIGNOFF_BUTTON: Final = "profiles.signoff_button"
+SIGNOFF_TABLE: Final = "profiles.signoff_table"
+SIGNOFF_DOWNLOAD: Final = "profiles.signoff_download"
+SIGNOFF_RISK_BUTTON: Final = "profiles.signoff_risk_button"
+#: The outcome of the last sign-off click (kind, message), shown once.
+SIGNOFF_FLASH: Final = "profiles.signoff_flash"
 
 # -- Export ----------------------------------------------------------------------------------
 EXPORT_VALUES: Final = "export.include_values"
@@ -106,3 +154,13 @@ EXPORT_EFFECTS_BUTTON: Final = "export.effects_button"
 def download_key(table: str, fmt: str) -> str:
     """The key of the download button of one table in one format."""
     return f"export.{table}.{fmt}"
+
+
+def consensus_param_key(name: str) -> str:
+    """The key of the input of one action parameter in the Consensus decision form."""
+    return f"consensus.param.{name}"
+
+
+def decisions_download_key(fmt: str) -> str:
+    """The key of the decision record's download button in one format."""
+    return f"consensus.decisions.{fmt}"

@@ -128,3 +128,32 @@ def table(data: object, key: str, *, where: object = None, **kwargs: object) -> 
     parent = st if where is None else where
     with parent.container(key=key):  # type: ignore[attr-defined]
         st.dataframe(data, hide_index=True, **kwargs)  # type: ignore[arg-type]
+
+
+def data_dir_input() -> str:
+    """The data folder of the decision record, as typed (default: ``$DEID_DATA_DIR``, else
+    ``~/.deid-review``), with where the database is; kept for the session."""
+    from ui import consensus, state
+
+    st.session_state.setdefault(state.DATA_DIR, consensus.default_data_dir())
+    directory = st.text_input(
+        "Data folder of the decision record", key=state.DATA_DIR, persist_state="session",
+        help="Decisions and sign-offs are rows in decisions.sqlite in this folder (default: "
+             "$DEID_DATA_DIR, else ~/.deid-review). Rows are only ever added.")
+    path = consensus.database_path(str(directory or ""))
+    st.caption(f"Decision record: `{path}`"
+               + ("" if path.is_file() else " (created by the first decision or sign-off)"))
+    return str(directory or "")
+
+
+def flash(key: str) -> None:
+    """Show, once, the outcome a callback or a button left under ``key``: ``(kind, title,
+    message)`` with kind ``"success"`` or ``"error"``."""
+    outcome = st.session_state.pop(key, None)
+    if not outcome:
+        return
+    kind, title, message = outcome
+    if kind == "error":
+        st.error(message, title=title or None, icon="⚠️")
+    else:
+        st.success(message, icon="✔️")
