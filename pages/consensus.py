@@ -97,19 +97,20 @@ deciders = sorted({d for d in view["decided_by"] if d})
 widgets.keep_valid(state.CONS_GROUPS, groups)
 widgets.keep_valid(state.CONS_DECIDED_BY, deciders)
 with st.container(border=True):
-    columns = st.columns([2, 2, 1.2, 2, 2])
+    columns = st.columns(3)
     chosen_groups = columns[0].multiselect("Group", groups, key=state.CONS_GROUPS,
                                            persist_state="session", placeholder="all groups")
     search = columns[1].text_input("Keyword or tag contains", key=state.CONS_SEARCH,
                                    persist_state="session", placeholder="e.g. Patient or 0010")
-    risky = columns[2].checkbox("Has a finding", key=state.CONS_RISKY, persist_state="session",
+    chosen_deciders = columns[2].multiselect("Decided by", deciders, key=state.CONS_DECIDED_BY,
+                                             persist_state="session", placeholder="anyone")
+    columns = st.columns(3, vertical_alignment="bottom")
+    status_labels = dict(consensus.STATUS_CHOICES)
+    status = columns[0].radio("Status", list(status_labels), format_func=status_labels.get,
+                              key=state.CONS_STATUS, horizontal=True, persist_state="session")
+    risky = columns[1].checkbox("Has a finding", key=state.CONS_RISKY, persist_state="session",
                                 disabled=findings is None,
                                 help="The majority action leaves a residual risk on the sample.")
-    status_labels = dict(consensus.STATUS_CHOICES)
-    status = columns[3].radio("Status", list(status_labels), format_func=status_labels.get,
-                              key=state.CONS_STATUS, horizontal=True, persist_state="session")
-    chosen_deciders = columns[4].multiselect("Decided by", deciders, key=state.CONS_DECIDED_BY,
-                                             persist_state="session", placeholder="anyone")
 filtered = consensus.apply_filters(view, consensus.WorklistFilters(
     tuple(chosen_groups), search or "", bool(risky and findings is not None), status or "all",
     tuple(chosen_deciders)))
@@ -128,9 +129,10 @@ def _select_from_table() -> None:
 st.dataframe(
     widgets.shown(filtered.reset_index(drop=True), "tags"), key=state.CONS_TABLE,
     hide_index=True, on_select=_select_from_table, selection_mode="single-row", height=380,
-    column_order=["tag", "keyword", "vr", *chosen_ids, "majority_action", "majority_profiles",
-                  "risk", "decided", "decided_by", "name", "group"],
+    column_order=["tag", "keyword", "vr", "decided", "decided_by", "majority_action", "risk",
+                  *chosen_ids, "majority_profiles", "name", "group"],
     column_config={"majority_action": st.column_config.TextColumn("majority"),
+                   "decided_by": st.column_config.TextColumn("decided by"),
                    "majority_profiles": st.column_config.TextColumn("majority of"),
                    "risk": st.column_config.TextColumn(
                        "risk left by the majority",

@@ -5,10 +5,13 @@ the tests are skipped (``.ci/run`` installs it; by hand: ``apt-get install chrom
 
 One browser tab walks the dashboard like a reviewer: it opens a page by its URL first (the
 case where Streamlit could bypass ``app.py``), loads the sample, visits every page, downloads
-a CSV export and reads it with pandas. Every page must render without an exception box, and
-the browser must never ask a host other than this machine for anything. Screenshots of each
-page go to ``tests/e2e/artifacts/``; with ``DEID_UPDATE_SCREENSHOTS=1`` they are also copied to
-``docs/screenshots/`` (the README shows them).
+a CSV export and reads it with pandas, decides one tag on the Consensus page, records a
+sign-off and downloads the sign-off report, which is then opened from disk and must render
+with no request at all and show the figures of the ``risk`` command. Every page must render
+without an exception box, and the browser must never ask a host other than this machine for
+anything. The server keeps its decision record in a temporary data folder. Screenshots of
+each page go to ``tests/e2e/artifacts/``; with ``DEID_UPDATE_SCREENSHOTS=1`` they are also
+copied to ``docs/screenshots/`` (the README shows them).
 """
 
 from __future__ import annotations
@@ -30,7 +33,9 @@ from urllib.parse import urlsplit
 import pandas as pd
 import pytest
 
+from deid.consensus.store import DecisionStore
 from deid.schema import TABLES
+from deid.signoff import read_figures
 
 pytestmark = pytest.mark.e2e
 
@@ -53,12 +58,17 @@ LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 START_TIMEOUT_S = 60
 PAGE_TIMEOUT_MS = 60_000
 VIEWPORT = {"width": 1440, "height": 1100}
+#: The bundled sample as the Load page reads it (and the command line below).
+SAMPLE = ["data/sample/files", "data/sample/cohort"]
+CONSENSUS_NAME = "committee_2026"
+SIGNED = "primage"
 #: Sidebar title, URL path and what each page shows once it has rendered.
 PAGES = [
     ("Load", "", "Loaded"),
     ("Tag effects", "tag_effects", "Why: one tag"),
     ("Compare profiles", "compare", "Tags compared"),
     ("Residual risk", "risk", "Findings"),
+    ("Consensus", "consensus", "Worklist"),
     ("Profiles", "profiles", "Read a profile"),
     ("Export", "export", "headers"),
 ]
@@ -86,6 +96,7 @@ class Server:
 
     url: str
     log: Path
+    data_dir: Path
 
     def output(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")
@@ -144,12 +155,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "--server.port", str(port),
     ]  # fmt: skip
     environment = {k: v for k, v in os.environ.items() if not k.startswith("DEID_SECRET")}
+    data_dir = tmp_path_factory.mktemp("data")
+    environment["DEID_DATA_DIR"] = str(data_dir)  # the decision record, not ~/.deid-review
     with log.open("wb") as sink:
         process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=sink, stderr=subprocess.STDOUT,
                                    env=environment)
     try:
         _wait_healthy(url, process, log)
-        yield Server(url=url, log=log)
+        yield Server(url=url, log=log, data_dir=data_dir)
     finally:
         process.terminate()
         try:
@@ -284,7 +297,7 @@ def test_every_page_renders(tab: Tab, title: str, path: str, ready: str) -> None
     assert charts >= expected_charts, (title, charts)
     if path != "export":
         assert tables >= 1, title
-    if path != "tag_effects":  # its picture is taken filtered, below
+    if path not in ("tag_effects", "consensus"):  # their pictures are taken below
         _screenshot(tab, path)
 
 
@@ -339,6 +352,151 @@ def test_download_a_csv_export(tab: Tab, tmp_path: Path) -> None:
     assert len(headers) > 9000 and headers["file"].nunique() == 319
     assert headers["value"].isna().all(), "values must be left out unless asked for"
     assert _exceptions(tab) == 0, _context(tab)
+
+
+def _fill(page: Page, label: str, text: str) -> None:
+    """Type into a text input or area and commit it (Streamlit reruns on blur)."""
+    box = page.get_by_label(label, exact=True)
+    box.fill(text)
+    box.blur()
+    _settle(page)
+
+
+def _choose(page: Page, label: str, option: str) -> None:
+    """Pick an option of a selectbox by typing it."""
+    box = page.get_by_role("combobox", name=label, exact=True)
+    box.click()
+    box.fill(option)
+    page.get_by_role("option", name=option).first.click()
+    _settle(page)
+
+
+def test_consensus_decide_one_tag(tab: Tab) -> None:
+    page = tab.page
+    try:
+        _nav(page, "Consensus").click()
+        _show(tab, "Consensus", "Worklist")
+        _fill(page, "Consensus name (the consensus profile's id)", CONSENSUS_NAME)
+        _fill(page, "Your name (recorded with each decision)", "Ada Committee")
+        _fill(page, "Keyword or tag contains", "PatientSex")
+        page.get_by_text("Decided 0 / ").first.wait_for(timeout=PAGE_TIMEOUT_MS)
+        _fill(page, "Reason (required): why the committee decides this",
+              "Sex is needed for the analyses; the cohort is large enough.")
+        page.get_by_role("button", name="Decide", exact=True).click()
+        page.get_by_text("Decided (0010,0040)").wait_for(timeout=PAGE_TIMEOUT_MS)
+        _settle(page)
+        progress = page.get_by_text("Decided 1 / ").first.inner_text()
+        grid = page.locator(".st-key-consensus-history_table [data-testid=\"stDataFrame\"]")
+        grid.locator('[role="gridcell"]').first.wait_for(state="attached")
+        history = grid.text_content() or ""
+    except PlaywrightError as exc:
+        tab.fail("consensus", exc)
+    assert "tags where the profiles disagree" in progress, progress
+    assert "Ada Committee" in history, history
+    decisions = DecisionStore(tab.server.data_dir).current(CONSENSUS_NAME)
+    assert list(decisions) == ["(0010,0040)"], decisions
+    decision = decisions["(0010,0040)"]
+    assert decision.decider == "Ada Committee" and decision.reason.startswith("Sex is needed")
+    assert _exceptions(tab) == 0, _context(tab)
+    try:  # the picture: the Patient tags of the worklist, one decided, and the decision
+        _fill(page, "Keyword or tag contains", "PatientS")
+        page.get_by_role("heading", name="Worklist").evaluate(
+            "element => element.scrollIntoView({block: 'start'})")
+        time.sleep(0.5)
+    except PlaywrightError as exc:
+        tab.fail("consensus-picture", exc)
+    _screenshot(tab, "consensus")
+
+
+def _cli(*args: str) -> None:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("DEID_SECRET")}
+    done = subprocess.run([sys.executable, "-m", "deid", *args], cwd=REPO_ROOT, check=False,
+                          capture_output=True, text=True, env=environment)
+    assert done.returncode == 0, done.stderr
+
+
+def test_signoff_report_renders_offline_with_the_risk_figures(
+        tab: Tab, browser: Browser, tmp_path: Path) -> None:
+    page = tab.page
+    try:
+        _nav(page, "Profiles").click()
+        _show(tab, "Profiles", "Read a profile")
+        _choose(page, "Profile", f"{SIGNED} (reconstructed)")
+        page.get_by_text("Sign-off report of primage").first.wait_for(timeout=PAGE_TIMEOUT_MS)
+        _fill(page, "Reviewer", "Dr DPO")
+        page.get_by_role("button", name="Record the sign-off").click()
+        page.get_by_text("Recorded: approved by Dr DPO").wait_for(timeout=PAGE_TIMEOUT_MS)
+        _settle(page)
+        with page.expect_download(timeout=PAGE_TIMEOUT_MS) as download:
+            page.locator(".st-key-profiles-signoff_download button").click()
+        report = tmp_path / download.value.suggested_filename
+        download.value.save_as(report)
+    except PlaywrightError as exc:
+        tab.fail("signoff", exc)
+    assert report.name == f"signoff_{SIGNED}.html"
+    assert _exceptions(tab) == 0, _context(tab)
+
+    # the figures equal the command line's risk tables for the same files and profile
+    _cli("risk", *SAMPLE, "--profiles", SIGNED, "--out", str(tmp_path / "risk"),
+         "--format", "csv", "--ephemeral-secret")
+    findings = pd.read_csv(tmp_path / "risk" / "residual_risk.csv")
+    kanon = pd.read_csv(tmp_path / "risk" / "k_anonymity.csv")
+    coverage = pd.read_csv(tmp_path / "risk" / "aryanto_coverage.csv")
+    figures = read_figures(report.read_text(encoding="utf-8"))
+    assert figures["n_findings"] == len(findings)
+    assert figures["findings_by_kind"] == findings["risk_kind"].value_counts().to_dict()
+    assert figures["k_anonymity"] == {
+        row.quasi_identifiers: {"k_min": row.k_min, "n_records": row.n_records,
+                                "n_records_below_k": row.n_records_below_k,
+                                "k_threshold": row.k_threshold} for row in kanon.itertuples()}
+    assert figures["aryanto_untouched"] == int(coverage["n_untouched"].iloc[0])
+    _cli("signoff-report", "--profile", SIGNED, *SAMPLE, "--out", str(tmp_path / "cli.html"),
+         "--ephemeral-secret", "--data-dir", str(tmp_path / "cli-data"))
+    assert read_figures((tmp_path / "cli.html").read_text(encoding="utf-8")) == figures
+
+    # opened from disk, it renders with no request at all and shows those figures
+    viewer = browser.new_page(viewport=VIEWPORT)
+    requested: list[str] = []
+
+    def record(route: Route, request: Request) -> None:
+        if request.url.startswith(("file:", "data:")):
+            route.continue_()
+        else:
+            requested.append(request.url)
+            route.abort()
+
+    viewer.route("**/*", record)
+    try:
+        viewer.goto(report.as_uri(), wait_until="load")
+        heading = viewer.locator("h1").inner_text()
+        counts = viewer.locator("h2:has-text('3. Residual risk') + p").inner_text()
+        shown = _html_table(viewer, "h2:has-text('4. k-anonymity') + table")
+        sign_block = viewer.locator("table.sign").inner_text()
+        ARTIFACTS.mkdir(exist_ok=True)
+        viewer.screenshot(path=ARTIFACTS / "signoff_report.png")
+        viewer.pdf(path=tmp_path / "report.pdf")
+    finally:
+        viewer.close()
+    assert not requested, f"the report asked for {requested}"
+    assert heading.startswith("Sign-off report:"), heading
+    assert counts.startswith(f"{len(findings):,} findings"), counts
+    shown_rows = {row["quasi_identifiers"]: (int(row["k_min"]), int(row["n_records_below_k"]))
+                  for row in shown}
+    assert shown_rows == {row.quasi_identifiers: (row.k_min, row.n_records_below_k)
+                          for row in kanon.itertuples()}
+    assert "Dr DPO" in sign_block and "approved" in sign_block
+    assert (tmp_path / "report.pdf").stat().st_size > 10_000
+
+
+def _html_table(page: Page, selector: str) -> list[dict[str, str]]:
+    """The rows of an HTML table as the browser shows them, by column header."""
+    table = page.locator(selector)
+    headers = [h.strip() for h in table.locator("th").all_inner_texts()]
+    rows = []
+    for row in table.locator("tbody tr").all():
+        cells = [c.strip() for c in row.locator("td").all_inner_texts()]
+        rows.append(dict(zip(headers, cells, strict=True)))
+    return rows
 
 
 def test_no_request_left_this_machine(tab: Tab) -> None:
