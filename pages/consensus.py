@@ -3,15 +3,13 @@ shared record, and saves the consensus profile (TOML, CTP script) and the record
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import pandas as pd
 import streamlit as st
 
 from deid.actions import ACTIONS, Action
-from deid.consensus.worklist import ProfileView, profile_views
+from deid.consensus.worklist import profile_views
 from ui import compute, consensus, profiles, session, state, widgets
-from ui.errors import INPUT_ERRORS, report_input_error, stop_on_deid_error, stop_on_input_error
+from ui.errors import report_input_error, stop_on_deid_error, stop_on_input_error
 from ui.navigation import through_app
 
 through_app()
@@ -48,8 +46,7 @@ widgets.profile_note(chosen_ids)
 
 name = (name or "").strip()
 with stop_on_deid_error("Could not read the decision record"):
-    store = consensus.existing_store(directory)
-    known = store.consensus_ids() if store is not None else []
+    known = consensus.consensus_names(directory)
 if known:
     st.caption("Consensus names in this record: " + ", ".join(f"`{n}`" for n in known))
 name_ok = False
@@ -163,84 +160,48 @@ else:
         st.success(f"Decided: **{current.new_action}** by {current.decider} on "
                    f"{current.decided_at} (decision #{current.id}): {current.reason}", icon="✔️")
         with stop_on_deid_error("Could not read the decision record"):
-            history = store.history(name, tag) if store is not None else []
+            history = consensus.tag_history(directory, name, tag)
         st.write(f"History of {tag} ({len(history)} decisions, newest first):")
         widgets.table(consensus.history_table(history), state.CONS_HISTORY_TABLE)
 
-    if st.session_state.get(state.CONS_FORM_TAG) != tag:
-        st.session_state[state.CONS_FORM_TAG] = tag
-        st.session_state[state.CONS_TAKE] = ""
-        st.session_state[state.CONS_ACTION] = str(row["majority_action"])
-        st.session_state[state.CONS_REASON] = ""
-        st.session_state.pop(state.CONS_FORM_ACTION, None)
+    if st.session_state.get(state.CONS_FORM_TAG) != tag \
+            or state.CONS_ACTION not in st.session_state:  # a new tag, or the page reopened
+        consensus.new_form(tag, str(row["majority_action"]))
 
     def _take_label(pid: str) -> str:
         if not pid:
-            return "my choice of action and parameters"
+            return "(choose a profile)"
         view = next(v for v in views if v.profile_id == pid)
-        return f"take {pid}'s rule ({view.action.value})"
+        params = consensus.params_text(consensus.compact_params(view.action.value, view.params))
+        return f"{profiles.label(pid)}: {view.action.value}" + (f" ({params})" if params else "")
 
     with st.container(border=True):
-        take = st.selectbox("Decision", ["", *chosen_ids], key=state.CONS_TAKE,
-                            format_func=_take_label)
-        if take:
-            taken = next(v for v in views if v.profile_id == take)
-            action = taken.action.value
-            taken_params = consensus.compact_params(action, taken.params)
-            st.markdown(f"Action **{action}**; parameters: "
-                        f"{consensus.params_text(taken_params) or 'none'}")
-        else:
-            action = str(st.selectbox(
-                "Action (default: the majority)", [a.value for a in Action],
-                key=state.CONS_ACTION,
-                format_func=lambda a: f"{a}: {ACTIONS[Action(a)].meaning}"))
-            inputs = consensus.param_inputs(action)
-            if st.session_state.get(state.CONS_FORM_ACTION) != action:
-                st.session_state[state.CONS_FORM_ACTION] = action
-                for item in inputs:
-                    st.session_state[state.consensus_param_key(item.name)] = item.default
-            for item in inputs:
-                key = state.consensus_param_key(item.name)
-                label = f"{item.name}" + (" (required)" if item.required else "")
-                if item.choices:
-                    st.selectbox(label, item.choices, key=key, help=item.doc)
-                elif item.kind is str:
-                    st.text_input(label, key=key, help=item.doc)
-                else:
-                    st.number_input(label, key=key, help=item.doc,
-                                    step=1 if item.kind is int else 1.0)
+        st.selectbox("Take a profile's rule (copies its action and parameters below)",
+                     ["", *chosen_ids], key=state.CONS_TAKE, format_func=_take_label,
+                     on_change=consensus.copy_rule, args=(views,))
+        action = str(st.selectbox(
+            "Action (default: the majority)", [a.value for a in Action], key=state.CONS_ACTION,
+            format_func=lambda a: f"{a}: {ACTIONS[Action(a)].meaning}"))
+        inputs = consensus.param_inputs(action)
+        if st.session_state.get(state.CONS_FORM_ACTION) != action or any(
+                state.consensus_param_key(item.name) not in st.session_state for item in inputs):
+            consensus.fill_params(action)  # another action: its defaults
+        for item in inputs:
+            key = state.consensus_param_key(item.name)
+            label = item.name + (" (required)" if item.required else "")
+            if item.choices:
+                st.selectbox(label, item.choices, key=key, help=item.doc)
+            elif item.kind is str:
+                st.text_input(label, key=key, help=item.doc)
+            else:
+                st.number_input(label, key=key, help=item.doc,
+                                step=1 if item.kind is int else 1.0)
         if not consensus.applies_to(action, str(row["vr"])):
             st.warning(f"{action} is not meant for VR {row['vr']}.", icon="⚠️")
         st.text_area("Reason (required): why the committee decides this", key=state.CONS_REASON,
                      height=80)
-
-        def _decide(tag: str, views: Sequence[ProfileView]) -> None:
-            ss = st.session_state
-            take = ss.get(state.CONS_TAKE) or ""
-            try:
-                if take:
-                    taken = next(v for v in views if v.profile_id == take)
-                    chosen_action = taken.action.value
-                    params = consensus.compact_params(chosen_action, taken.params)
-                else:
-                    chosen_action = str(ss.get(state.CONS_ACTION))
-                    params = consensus.params_from_inputs(chosen_action, {
-                        item.name: ss.get(state.consensus_param_key(item.name))
-                        for item in consensus.param_inputs(chosen_action)})
-                decision = consensus.decide(
-                    str(ss.get(state.DATA_DIR) or ""), str(ss.get(state.CONS_NAME) or ""), tag,
-                    decider=str(ss.get(state.CONS_DECIDER) or ""), action=chosen_action,
-                    params=params, reason=str(ss.get(state.CONS_REASON) or ""), views=views)
-            except INPUT_ERRORS as exc:
-                ss[state.CONS_FLASH] = ("error", f"Could not record the decision on {tag}",
-                                        str(exc))
-                return
-            ss[state.CONS_FLASH] = ("success", "", f"Decided {tag}: {decision.new_action} "
-                                    f"(decision #{decision.id} by {decision.decider}).")
-            ss[state.CONS_REASON] = ""
-
         st.button("Decide", key=state.CONS_DECIDE_BUTTON, type="primary",
-                  disabled=not name_ok, on_click=_decide, args=(tag, views))
+                  disabled=not name_ok, on_click=consensus.decide_from_form, args=(tag, views))
         widgets.flash(state.CONS_FLASH)
 
 # -- save --------------------------------------------------------------------------------------
@@ -301,7 +262,7 @@ if other:
 # -- the decision record -----------------------------------------------------------------------
 st.subheader("Decision record")
 with stop_on_deid_error("Could not read the decision record"):
-    record = store.decisions_table(name) if store is not None else pd.DataFrame()
+    record = consensus.decisions_record(directory, name)
 if record.empty:
     st.caption(f"No decision recorded for {name} yet.")
 else:

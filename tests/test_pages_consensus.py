@@ -220,6 +220,7 @@ def test_take_a_profiles_rule_copies_its_action_and_parameters(
     assert dict(decision.params) == consensus.compact_params("round", view.params)
     assert decision.params  # the band width is not the default
     assert decision.agreeing_profiles == ("eucanimage",)
+    assert at.selectbox(key=state.CONS_TAKE).value == ""  # ready for the next decision
 
 
 def test_decision_errors_are_messages(data_dir: Path, tmp_path: Path) -> None:
@@ -239,6 +240,16 @@ def test_decision_errors_are_messages(data_dir: Path, tmp_path: Path) -> None:
     at = _decide(at, SEX, "A reason.", action="empty")
     assert "cannot create the data folder" in at.error[0].value
     assert not at.exception
+
+
+def test_a_file_that_is_not_a_decision_record_is_a_message(data_dir: Path) -> None:
+    data_dir.mkdir()
+    (data_dir / "decisions.sqlite").write_bytes(b"not SQLite at all" * 100)
+    at = seeded(CONSENSUS, **{state.CONS_NAME: NAME}).run()
+    assert not at.exception
+    assert "cannot use the decision record" in at.error[0].value
+    at = seeded(page("profiles")).run()
+    assert not at.exception and "decisions.sqlite" in at.error[0].value
 
 
 def test_a_bad_consensus_name_is_refused() -> None:

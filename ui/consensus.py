@@ -11,7 +11,9 @@ folder or its database; the first decision or sign-off does.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+import sqlite3
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,7 @@ from deid.consensus.store import (
     DATABASE_NAME,
     Decision,
     DecisionStore,
+    DecisionStoreError,
     SignOff,
     data_dir,
 )
@@ -39,7 +42,8 @@ from deid.signoff import (
     reference_comparison,
     render_signoff_report,
 )
-from ui import compute, profiles, session
+from ui import compute, profiles, session, state
+from ui.errors import INPUT_ERRORS
 from ui.profiles import ProfileKey, UploadedProfile
 from ui.session import Loaded
 
@@ -66,10 +70,22 @@ def database_path(directory: str) -> Path:
     return data_dir(directory or None) / DATABASE_NAME
 
 
+@contextmanager
+def _database_errors(directory: str) -> Iterator[None]:
+    """SQLite's own errors (a file that is not a database, a locked or read-only one) as
+    :class:`DecisionStoreError` naming the file: the store wraps only failures to connect."""
+    try:
+        yield
+    except sqlite3.Error as error:
+        raise DecisionStoreError(f"{database_path(directory)}: cannot use the decision "
+                                 f"record ({error})") from error
+
+
 def open_store(directory: str) -> DecisionStore:
     """The decision record in ``directory`` (created when missing; raises
     :class:`~deid.consensus.store.DecisionStoreError`)."""
-    return DecisionStore(directory or None)
+    with _database_errors(directory):
+        return DecisionStore(directory or None)
 
 
 def existing_store(directory: str) -> DecisionStore | None:
@@ -78,8 +94,29 @@ def existing_store(directory: str) -> DecisionStore | None:
 
 
 def current_decisions(directory: str, name: str) -> dict[str, Decision]:
+    """Each decided tag's latest decision (none before the record exists)."""
     store = existing_store(directory)
-    return store.current(name) if store is not None and name else {}
+    with _database_errors(directory):
+        return store.current(name) if store is not None and name else {}
+
+
+def consensus_names(directory: str) -> list[str]:
+    store = existing_store(directory)
+    with _database_errors(directory):
+        return store.consensus_ids() if store is not None else []
+
+
+def tag_history(directory: str, name: str, tag: str) -> list[Decision]:
+    store = existing_store(directory)
+    with _database_errors(directory):
+        return store.history(name, tag) if store is not None else []
+
+
+def decisions_record(directory: str, name: str) -> pd.DataFrame:
+    """The ``decisions`` table of the consensus (empty before the record exists)."""
+    store = existing_store(directory)
+    with _database_errors(directory):
+        return store.decisions_table(name) if store is not None else pd.DataFrame()
 
 
 def check_name(name: str) -> str:
@@ -253,14 +290,67 @@ def applies_to(action: str, vr: str) -> bool:
     return len(vr) != 2 or vr in ACTIONS[Action(action)].vrs
 
 
+def fill_params(action: str, params: Mapping[str, Any] | None = None) -> None:
+    """Put the action's parameters into the decision form: ``params``, else the defaults."""
+    given = params or {}
+    st.session_state[state.CONS_FORM_ACTION] = action
+    for item in param_inputs(action):
+        value = given.get(item.name, item.default)
+        if value is not None and not (item.choices and value not in item.choices):
+            value = item.kind(value)
+        st.session_state[state.consensus_param_key(item.name)] = value
+
+
+def new_form(tag: str, majority: str) -> None:
+    """An empty decision form for ``tag``: the majority action with its defaults."""
+    st.session_state[state.CONS_FORM_TAG] = tag
+    st.session_state[state.CONS_TAKE] = ""
+    st.session_state[state.CONS_REASON] = ""
+    st.session_state[state.CONS_ACTION] = majority
+    fill_params(majority)
+
+
+def copy_rule(views: Sequence[ProfileView]) -> None:
+    """Callback of "take a profile's rule": its action and parameters into the form."""
+    chosen = st.session_state.get(state.CONS_TAKE)
+    view = next((v for v in views if v.profile_id == chosen), None)
+    if view is None:
+        return
+    st.session_state[state.CONS_ACTION] = view.action.value
+    fill_params(view.action.value, view.params)
+
+
+def decide_from_form(tag: str, views: Sequence[ProfileView]) -> None:
+    """Callback of Decide: record the form's decision on ``tag``; the outcome is flashed."""
+    ss = st.session_state
+    try:
+        action = str(ss.get(state.CONS_ACTION))
+        params = params_from_inputs(action, {
+            item.name: ss.get(state.consensus_param_key(item.name))
+            for item in param_inputs(action)})
+        decision = decide(str(ss.get(state.DATA_DIR) or ""), str(ss.get(state.CONS_NAME) or ""),
+                          tag, decider=str(ss.get(state.CONS_DECIDER) or ""), action=action,
+                          params=params, reason=str(ss.get(state.CONS_REASON) or ""),
+                          views=views)
+    except INPUT_ERRORS as exc:
+        ss[state.CONS_FLASH] = ("error", f"Could not record the decision on {tag}", str(exc))
+        return
+    ss[state.CONS_FLASH] = ("success", "", f"Decided {tag}: {decision.new_action} (decision "
+                            f"#{decision.id} by {decision.decider}).")
+    ss[state.CONS_REASON] = ""
+    ss[state.CONS_TAKE] = ""
+
+
 def decide(directory: str, name: str, tag: str, *, decider: str, action: str,
            params: Mapping[str, Any], reason: str,
            views: Sequence[ProfileView]) -> Decision:
     """Record a decision; the profiles whose action it is are its agreeing profiles."""
     agreeing = [v.profile_id for v in views if v.action.value == action]
-    return open_store(directory).decide(check_name(name), tag, decider=decider, action=action,
-                                        reason=reason, params=params,
-                                        agreeing_profiles=agreeing)
+    name = check_name(name)
+    store = open_store(directory)
+    with _database_errors(directory):
+        return store.decide(name, tag, decider=decider, action=action, reason=reason,
+                            params=params, agreeing_profiles=agreeing)
 
 
 # -- the consensus profile and the decision record ---------------------------------------------
@@ -314,13 +404,16 @@ def decision_downloads(table: pd.DataFrame,
 
 def sign_offs(directory: str, profile_id: str) -> list[SignOff]:
     store = existing_store(directory)
-    return store.sign_offs(profile_id) if store is not None else []
+    with _database_errors(directory):
+        return store.sign_offs(profile_id) if store is not None else []
 
 
 def record_sign_off(directory: str, profile: deid.Profile, *, reviewer: str, decision: str,
                     comments: str) -> SignOff:
-    return open_store(directory).sign_off(profile.id, profile.sha256 or "", reviewer=reviewer,
-                                          decision=decision, comments=comments)
+    store = open_store(directory)
+    with _database_errors(directory):
+        return store.sign_off(profile.id, profile.sha256 or "", reviewer=reviewer,
+                              decision=decision, comments=comments)
 
 
 def signoffs_table(signoffs: Sequence[SignOff], sha256: str) -> pd.DataFrame:
