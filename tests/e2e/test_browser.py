@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 import pandas as pd
 import pytest
 
+from deid import load_profile_text
 from deid.consensus.store import DecisionStore
 from deid.schema import TABLES
 from deid.signoff import read_figures
@@ -371,7 +372,7 @@ def _choose(page: Page, label: str, option: str) -> None:
     _settle(page)
 
 
-def test_consensus_decide_one_tag(tab: Tab) -> None:
+def test_consensus_decide_one_tag(tab: Tab, tmp_path: Path) -> None:
     page = tab.page
     try:
         _nav(page, "Consensus").click()
@@ -398,6 +399,24 @@ def test_consensus_decide_one_tag(tab: Tab) -> None:
     decision = decisions["(0010,0040)"]
     assert decision.decider == "Ada Committee" and decision.reason.startswith("Sex is needed")
     assert _exceptions(tab) == 0, _context(tab)
+    try:  # the consensus profile and its CTP script, made when the buttons are clicked
+        saved = {}
+        for key in ("consensus-toml_download", "consensus-ctp_download"):
+            with page.expect_download(timeout=PAGE_TIMEOUT_MS) as download:
+                page.locator(f".st-key-{key} button").click()
+            saved[key] = tmp_path / download.value.suggested_filename
+            download.value.save_as(saved[key])
+    except PlaywrightError as exc:
+        tab.fail("consensus-save", exc)
+    profile = load_profile_text(saved["consensus-toml_download"].read_text(encoding="utf-8"),
+                                name=f"{CONSENSUS_NAME}.toml")
+    assert profile.id == CONSENSUS_NAME and profile.provenance.value == "consensus"
+    rule = next(r for r in profile.rules if r.matcher.describe() == "(0010,0040)")
+    assert (rule.action.value, rule.decided_by) == (decision.new_action, "Ada Committee")
+    script = saved["consensus-ctp_download"].read_text(encoding="utf-8")
+    assert saved["consensus-ctp_download"].name == f"{CONSENSUS_NAME}.script"
+    assert '<script>' in script and 't="00100040"' in script, script[:500]
+
     try:  # the picture: the Patient tags of the worklist, one decided, and the decision
         _fill(page, "Keyword or tag contains", "PatientS")
         page.get_by_role("heading", name="Worklist").evaluate(
