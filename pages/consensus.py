@@ -30,8 +30,8 @@ with st.container(border=True):
     name = first.text_input("Consensus name (the consensus profile's id)", key=state.CONS_NAME,
                             persist_state="session",
                             placeholder=f"e.g. {consensus.NAME_EXAMPLE}")
-    decider = second.text_input("Your name (recorded with each decision)",
-                                key=state.CONS_DECIDER, persist_state="session")
+    second.text_input("Your name (recorded with each decision)", key=state.CONS_DECIDER,
+                      persist_state="session")
     available = profiles.available_ids()
     widgets.keep_valid(state.CONS_PROFILES, available)
     st.session_state.setdefault(state.CONS_PROFILES, profiles.active_ids())
