@@ -61,6 +61,8 @@ class Param:
     default: Any
     check: Callable[[Any], str | None] = lambda value: None
     doc: str = ""
+    #: The allowed values, when the parameter is one of a few words.
+    choices: tuple[str, ...] = ()
 
     @property
     def required(self) -> bool:
@@ -82,9 +84,11 @@ def _positive(value: Any) -> str | None:
 _SECRET = Param(str, "default", doc="name of the secret (DEID_SECRET_<NAME>)")
 _HASH_PARAMS = {
     "secret": _SECRET,
-    "algorithm": Param(str, "sha256", _one_of(HASH_ALGORITHMS), "digest algorithm"),
+    "algorithm": Param(str, "sha256", _one_of(HASH_ALGORITHMS), "digest algorithm",
+                       HASH_ALGORITHMS),
     "keying": Param(
-        str, "hmac", _one_of(HASH_KEYINGS), "hmac (keyed) or concat (digest of secret + value)"
+        str, "hmac", _one_of(HASH_KEYINGS), "hmac (keyed) or concat (digest of secret + value)",
+        HASH_KEYINGS,
     ),
     "length": Param(int, 0, _between(0, 128), "hex characters kept (0 = all)"),
     "prefix": Param(str, "", doc="text put before the hash"),
@@ -133,7 +137,8 @@ ACTIONS: Mapping[Action, ActionSpec] = {
                                   "days": Param(int, 0, doc="fixed offset instead")},
                    DATE_VRS),
         ActionSpec(Action.TRUNCATE_DATE, "", "truncate dates and times, e.g. to the month",
-                   {"to": Param(str, "month", _one_of(TRUNCATE_UNITS))}, DATE_VRS),
+                   {"to": Param(str, "month", _one_of(TRUNCATE_UNITS), "unit",
+                                TRUNCATE_UNITS)}, DATE_VRS),
         ActionSpec(Action.ROUND, "", "round numbers and ages down into bands of `step`",
                    {"step": Param(float, None, _positive), "max": Param(float, 0.0)},
                    NUMBER_VRS | frozenset({"AS"})),

@@ -35,6 +35,12 @@ SHIPPED_DIR = Path(__file__).parent / "profiles"
 STANDARD_TABLES = ("E.1-1",)
 
 _ID_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+def is_profile_id(text: str) -> bool:
+    """True for a valid profile id: lower-case letters, digits and _, starting with a letter,
+    at most 64 characters."""
+    return bool(_ID_RE.match(text))
 _TEMPLATE_FIELD_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::(\d+))?\}")
 _TOP_KEYS = {
     "schema_version", "id", "title", "provenance", "description", "base", "options",

@@ -148,3 +148,18 @@ def test_consensus_profile_loads_back_and_agrees_with_the_decisions(tmp_path: Pa
 def test_consensus_name_must_be_an_id(profiles) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValueError, match="lower-case"):
         build_consensus("Committee A", "t", profiles, {})
+
+
+def test_store_refuses_unknown_actions_and_parameters(tmp_path: Path) -> None:
+    store = DecisionStore(tmp_path)
+    with pytest.raises(DecisionStoreError, match="unknown action"):
+        store.decide("c1", "(0010,0010)", decider="Ana", action="scramble", reason="r")
+    with pytest.raises(DecisionStoreError, match="takes no parameter 'length'"):
+        store.decide("c1", "(0010,0010)", decider="Ana", action="remove", reason="r",
+                     params={"length": 4})
+
+
+def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "decisions.sqlite").write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(DecisionStoreError, match="cannot use the decision record"):
+        DecisionStore(tmp_path)

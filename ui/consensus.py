@@ -10,7 +10,6 @@ folder or its database; the first decision or sign-off does.
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -22,7 +21,7 @@ import pandas as pd
 import streamlit as st
 
 import deid
-from deid.actions import ACTIONS, HASH_ALGORITHMS, HASH_KEYINGS, TRUNCATE_UNITS, Action
+from deid.actions import ACTIONS, Action
 from deid.consensus.build import ConsensusProfile, build_consensus
 from deid.consensus.store import (
     DATABASE_NAME,
@@ -35,6 +34,7 @@ from deid.consensus.store import (
 from deid.consensus.worklist import ProfileView, build_worklist
 from deid.ctp import export_ctp_script
 from deid.export import export_metadata, table_bytes
+from deid.profile_loader import is_profile_id
 from deid.risk.report import RiskReport
 from deid.signoff import (
     REFERENCE_IDS,
@@ -47,15 +47,10 @@ from ui.errors import INPUT_ERRORS
 from ui.profiles import ProfileKey, UploadedProfile
 from ui.session import Loaded
 
-#: A consensus name becomes the consensus profile's id: the rule of profile ids
-#: (``deid.profile_loader``; ``build_consensus`` refuses other names with a ``ValueError``).
-NAME_RE = re.compile(r"[a-z][a-z0-9_]{0,63}")
+#: A consensus name becomes the consensus profile's id (``deid.profile_loader.is_profile_id``).
 NAME_EXAMPLE = "committee_2026"
 #: Worklist status filter, as (value, label) rows.
 STATUS_CHOICES = (("all", "All"), ("undecided", "Undecided"), ("decided", "Decided"))
-#: Every word a text parameter of an action can be restricted to: a parameter whose check
-#: accepts only some of them is offered as a choice of those.
-_VOCABULARY = (*HASH_ALGORITHMS, *HASH_KEYINGS, *TRUNCATE_UNITS)
 _MIME = {"parquet": "application/vnd.apache.parquet", "csv": "text/csv"}
 
 
@@ -122,7 +117,7 @@ def decisions_record(directory: str, name: str) -> pd.DataFrame:
 def check_name(name: str) -> str:
     """The consensus name, stripped; raises ``ValueError`` when it cannot be a profile id."""
     name = name.strip()
-    if not NAME_RE.fullmatch(name):
+    if not is_profile_id(name):
         raise ValueError(f"consensus name {name!r}: use lower-case letters, digits and _, "
                          f"starting with a letter (it becomes the profile id), e.g. "
                          f"{NAME_EXAMPLE}")
@@ -254,8 +249,7 @@ def param_inputs(action: str) -> list[ParamInput]:
     for name, param in ACTIONS[Action(action)].params.items():
         choices: tuple[str, ...] = ()
         if param.kind is str:
-            allowed = tuple(word for word in _VOCABULARY if param.check(word) is None)
-            choices = allowed if 0 < len(allowed) < len(_VOCABULARY) else ()
+            choices = param.choices
         inputs.append(ParamInput(name, param.kind, param.default, choices, param.doc))
     return inputs
 

@@ -9,7 +9,6 @@ tag whose action differs from those defaults.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -18,7 +17,7 @@ from deid.compare import Universe, comparison_universe, profile_actions, represe
 from deid.consensus.store import Decision
 from deid.consensus.worklist import majority
 from deid.ctp.profile_text import ProfileText, RuleText, comment_lines
-from deid.profile_loader import load_profile_text
+from deid.profile_loader import is_profile_id, load_profile_text
 from deid.profile_model import PrivatePolicy, Profile, Unlisted
 from deid.resolver import resolver_for
 
@@ -61,7 +60,7 @@ def build_consensus(consensus_id: str, title: str, profiles: Sequence[Profile],
                     decisions: Mapping[str, Decision], *,
                     universe: Universe | None = None) -> ConsensusProfile:
     """The consensus profile of ``profiles`` under ``decisions`` (tag -> latest decision)."""
-    if not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", consensus_id):
+    if not is_profile_id(consensus_id):
         raise ValueError(f"consensus name {consensus_id!r}: use lower-case letters, digits and _"
                          " (it becomes the profile id)")
     universe = universe or comparison_universe(profiles)

@@ -23,6 +23,7 @@ from typing import Any
 
 import pandas as pd
 
+from deid.actions import ACTIONS, Action
 from deid.errors import DeidError
 from deid.schema import TABLES, conform
 
@@ -106,6 +107,19 @@ def _required(value: str, what: str) -> str:
     return value.strip()
 
 
+def _check_action(action: str, params: Mapping[str, Any]) -> None:
+    """Refuse an unknown action or a parameter the action does not take."""
+    try:
+        spec = ACTIONS[Action(action)]
+    except ValueError:
+        raise DecisionStoreError(f"unknown action {action!r}; use one of "
+                                 f"{', '.join(a.value for a in Action)}") from None
+    unknown = sorted(set(params) - set(spec.params))
+    if unknown:
+        raise DecisionStoreError(f"action {action!r} takes no parameter {unknown[0]!r}; it "
+                                 f"takes {', '.join(spec.params) or 'none'}")
+
+
 class DecisionStore:
     """Decisions and sign-offs in ``<data dir>/decisions.sqlite``."""
 
@@ -131,6 +145,9 @@ class DecisionStore:
         try:
             connection.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
             yield connection
+        except sqlite3.Error as error:
+            raise DecisionStoreError(f"{self.path}: cannot use the decision record "
+                                     f"({error})") from error
         finally:
             connection.close()
 
@@ -152,6 +169,7 @@ class DecisionStore:
         consensus_id = _required(consensus_id, "consensus name")
         decider = _required(decider, "decider's name")
         reason = _required(reason, "reason")
+        _check_action(action, params or {})
         with self._write() as connection:
             row = connection.execute(
                 "SELECT new_action FROM decisions WHERE consensus_id = ? AND tag = ? "
