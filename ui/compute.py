@@ -17,7 +17,7 @@ import deid
 from deid.compare import compare, pairwise_diff
 from deid.effects import apply_profiles, apply_to_headers
 from deid.risk.kanon import DEFAULT_K, DEFAULT_QI_SETS, parse_qi_set
-from deid.risk.report import assess_paths
+from deid.risk.report import RiskReport, assess_paths
 from ui import state
 from ui.profiles import ProfileKey
 from ui.session import PARALLEL_FROM, Inputs, Loaded, SessionSecrets
@@ -54,13 +54,26 @@ def tag_summary(data_key: str, profile_keys: tuple[ProfileKey, ...], risk_key: o
 
 @dataclass(frozen=True)
 class RiskTables:
-    """The residual_risk, k_anonymity and aryanto_coverage tables, and unreadable files."""
+    """The risk report of the loaded files (``deid.risk``) and the files it could not read."""
 
-    residual_risk: pd.DataFrame
-    k_anonymity: pd.DataFrame
-    aryanto_coverage: pd.DataFrame
+    report: RiskReport
     load_errors: pd.DataFrame
-    k_classes: pd.DataFrame
+
+    @property
+    def residual_risk(self) -> pd.DataFrame:
+        return self.report.residual_risk
+
+    @property
+    def k_anonymity(self) -> pd.DataFrame:
+        return self.report.k_anonymity
+
+    @property
+    def k_classes(self) -> pd.DataFrame:
+        return self.report.k_classes
+
+    @property
+    def aryanto_coverage(self) -> pd.DataFrame:
+        return self.report.aryanto_coverage
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -71,9 +84,7 @@ def risk(data_key: str, profile_keys: tuple[ProfileKey, ...], secrets_token: str
     del data_key, profile_keys, secrets_token
     result = assess_paths(list(_inputs.paths), list(_profiles), secrets=_secrets,
                           uploads=list(_inputs.uploads), k=k, qi_sets=list(qi_sets))
-    report = result.report
-    return RiskTables(report.residual_risk, report.k_anonymity, report.aryanto_coverage,
-                      result.load_errors, report.k_classes)
+    return RiskTables(result.report, result.load_errors)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -453,7 +453,7 @@ def report_maker(data: Loaded, profile: deid.Profile, active: Sequence[deid.Prof
     def make() -> str:
         risk = compute.risk(data.key, profiles.key_of(group), secrets.token, k, qi_sets,
                             data.inputs, group, secrets.secrets)
-        report = RiskReport(**{f.name: getattr(risk, f.name) for f in fields(RiskReport)})
+        report = risk.report
         return signoff_report(data.key, (profile.id, profile.sha256 or ""),
                               (secrets.token, k, qi_sets), tuple(s.id for s in signed),
                               data.n_files, len(risk.load_errors), profile, report,
