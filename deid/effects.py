@@ -27,13 +27,12 @@ from deid.engine import DeidResult, apply_profile
 from deid.errors import DeidError
 from deid.ingest.decode import BINARY_VRS
 from deid.ingest.fast_apply import Row, TreeApplier
-from deid.ingest.headers import error_row, problem_rows, warning_rows
+from deid.ingest.headers import error_row, problem_rows, stream_job, warning_rows
 from deid.ingest.kinds import severity
 from deid.ingest.reader import ArchiveCache, Elements, open_source, read_elements
 from deid.ingest.runner import BatchOut, ErrorRow, Progress, run_job
 from deid.ingest.sources import IngestLimits, Source, Upload, collect_sources
 from deid.ingest.tables import (
-    TableSink,
     Written,
     error_frame,
     frame_from_batches,
@@ -299,17 +298,9 @@ def write_effects(paths: Iterable[str | os.PathLike[str]], profiles: Sequence[Pr
     :func:`apply_profiles`. Returns the table files written and counts."""
     sources, errors, job = _prepare(paths, profiles, secrets, uploads, include_values, limits,
                                     write_dicom)
-    written = Written(files=len(sources) + sum(1 for row in errors if row[1] != "output_refused"))
-    with TableSink("effects", out_dir, formats, profiles) as sink:
-        for out in run_job(sources, job, workers=workers, progress=progress):
-            if out.table is not None and out.table.num_rows:
-                sink.write(out.table)
-                written.rows += out.table.num_rows
-            errors.extend(out.errors)
-    written.paths = sink.paths + TableSink.write_frame("load_errors", error_frame(errors),
-                                                       out_dir, formats, profiles)
-    written.load_errors = len(errors)
-    return written
+    files = len(sources) + sum(1 for row in errors if row[1] != "output_refused")
+    return stream_job("effects", sources, job, out_dir, formats, errors=errors, files=files,
+                      profiles=profiles, workers=workers, progress=progress)
 
 
 def apply_to_headers(headers: pd.DataFrame, profile: Profile) -> pd.DataFrame:

@@ -39,6 +39,17 @@ _EMPTY_TEXT = frozenset({"AE", "AS", "CS", "DA", "DT", "LO", "LT", "PN", "SH", "
                          "UI", "UR", "UT"})
 
 
+_TAG_TEXT: dict[int, str] = {}
+
+
+def tag_text(tag: int) -> str:
+    """``(gggg,eeee)``, cached."""
+    text = _TAG_TEXT.get(tag)
+    if text is None:
+        text = _TAG_TEXT[tag] = f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+    return text
+
+
 def display(value: Any) -> str:
     """The printable form of a decoded value, as the engine records it."""
     if isinstance(value, (bytes, bytearray)):

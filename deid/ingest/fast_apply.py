@@ -19,7 +19,7 @@ from pydicom.datadict import tag_for_keyword
 
 from deid.actions import BINARY_VRS, DATE_VRS, TEXT_VRS, Action
 from deid.clean import IDENTIFIER_KEYWORDS, _name_tokens, birth_date_spellings
-from deid.ingest.decode import display, keyword_of
+from deid.ingest.decode import display, keyword_of, tag_text
 from deid.ingest.tree import UNDECODABLE, UNDECODABLE_TEXT, Node
 from deid.profile_model import Profile
 from deid.resolver import Decision, resolver_for
@@ -55,16 +55,6 @@ class _Element:
 def _element(vr: str, value: Any) -> _Element:
     """A stand-in for the two attributes the transforms read."""
     return _Element(vr, value)
-
-
-_TAG_TEXT: dict[int, str] = {}
-
-
-def _tag_text(tag: int) -> str:
-    text = _TAG_TEXT.get(tag)
-    if text is None:
-        text = _TAG_TEXT[tag] = f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
-    return text
 
 
 def _multi_text(vr: str, items: list[Any]) -> str:
@@ -184,7 +174,7 @@ class TreeApplier:
                 kept_blocks.add((tag & 0xFFFF0000) | ((tag & 0xFFFF) >> 8))
         for node in nodes:
             tag = node.tag
-            text = _tag_text(tag)
+            text = tag_text(tag)
             path = prefix + text
             if tag >> 16 & 1 and 0x10 <= tag & 0xFFFF <= 0xFF:
                 kept = tag in kept_blocks
@@ -199,7 +189,7 @@ class TreeApplier:
     def _apply(self, node: Node, decision: Decision | None, path: str, cleaning: bool,
                state: TransformState, out: list[Row]) -> Any:
         tag, vr = node.tag, node.vr
-        text = _tag_text(tag)
+        text = tag_text(tag)
         undecodable = bool(node.flags & UNDECODABLE)
         keyword = "" if undecodable else keyword_of(tag)
         before = UNDECODABLE_TEXT if undecodable else node.shown
@@ -239,7 +229,7 @@ class TreeApplier:
     def _sequence(self, node: Node, action: Action, path: str, cleaning: bool,
                   state: TransformState, out: list[Row]) -> Any:
         tag, before = node.tag, node.shown
-        text = _tag_text(tag)
+        text = tag_text(tag)
         keyword = keyword_of(tag)
         items = node.items or []
         if action is Action.REMOVE:
@@ -267,7 +257,7 @@ class TreeApplier:
             if node.flags & UNDECODABLE or tag == _MEDIA_SOP_INSTANCE or tag in _REQUIRED_META:
                 continue
             decision = self.decide(tag, node.vr, None)
-            self._apply(node, decision, _tag_text(tag), False, state, out)
+            self._apply(node, decision, tag_text(tag), False, state, out)
         if original is not None:
             out.extend(self._media_storage(original, state, new_values))
         return sorted(out, key=lambda row: row[1])  # top-level (gggg,eeee): text order
@@ -281,7 +271,7 @@ class TreeApplier:
             return []
         old, new = _text(original.value), _text(new_value)
         action = Action.KEEP if old == new else Action.UID
-        return [(_tag_text(_MEDIA_SOP_INSTANCE), _tag_text(_MEDIA_SOP_INSTANCE),
+        return [(tag_text(_MEDIA_SOP_INSTANCE), tag_text(_MEDIA_SOP_INSTANCE),
                  "MediaStorageSOPInstanceUID", "UI", action, old, new)]
 
 

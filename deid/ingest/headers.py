@@ -16,10 +16,10 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
-from deid.ingest.decode import keyword_of
+from deid.ingest.decode import keyword_of, tag_text
 from deid.ingest.kinds import severity
 from deid.ingest.reader import ArchiveCache, Elements, ReadError, ReadResult, read_elements
-from deid.ingest.runner import BatchOut, ErrorRow, Progress, run_job
+from deid.ingest.runner import BatchOut, ErrorRow, Job, Progress, run_job
 from deid.ingest.sources import IngestLimits, Source, SourceProblem, Upload, collect_sources
 from deid.ingest.tables import (
     TableSink,
@@ -29,16 +29,7 @@ from deid.ingest.tables import (
     table_schema,
 )
 from deid.ingest.tree import Node
-
-_TAG_TEXT: dict[int, str] = {}
-
-
-def tag_text(tag: int) -> str:
-    """``(gggg,eeee)``, cached."""
-    text = _TAG_TEXT.get(tag)
-    if text is None:
-        text = _TAG_TEXT[tag] = f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
-    return text
+from deid.profile_model import Profile
 
 
 class HeaderColumns:
@@ -198,15 +189,24 @@ def write_headers(paths: Iterable[str | os.PathLike[str]], out_dir: str | Path, 
     limits = limits or IngestLimits()
     sources, problems = collect_sources(paths, uploads, limits)
     job = HeadersJob(include_values, limits)
-    errors = problem_rows(problems)
-    written = Written(files=len(sources) + len(problems))
-    with TableSink("headers", out_dir, formats) as sink:
+    return stream_job("headers", sources, job, out_dir, formats, errors=problem_rows(problems),
+                      files=len(sources) + len(problems), workers=workers, progress=progress)
+
+
+def stream_job(table: str, sources: Sequence[Source], job: Job, out_dir: str | Path,
+               formats: Sequence[str], *, errors: list[ErrorRow], files: int,
+               profiles: Sequence[Profile] = (), workers: int | None = None,
+               progress: Progress | None = None) -> Written:
+    """Run ``job`` over ``sources``, writing ``table`` batch by batch and then ``load_errors``
+    (``errors`` plus the job's own) into ``out_dir``."""
+    written = Written(files=files)
+    with TableSink(table, out_dir, formats, profiles) as sink:
         for out in run_job(sources, job, workers=workers, progress=progress):
             if out.table is not None and out.table.num_rows:
                 sink.write(out.table)
                 written.rows += out.table.num_rows
             errors.extend(out.errors)
     written.paths = sink.paths + TableSink.write_frame("load_errors", error_frame(errors),
-                                                       out_dir, formats)
+                                                       out_dir, formats, profiles)
     written.load_errors = len(errors)
     return written
