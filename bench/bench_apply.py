@@ -2,14 +2,14 @@
 
 One run, on 2,000 copies of DICOM files that install with packages (bench/peers/corpus.py):
 
-- ``deid.effects.apply_profiles`` with ``ps315_basic`` (read + apply + effects table) with the
-  default workers (one per CPU) and with one;
+- ``deid.outputs.effects.apply_profiles`` with ``ps315_basic`` (read + apply + effects table)
+  with the default workers (one per CPU) and with one;
 - the peer tools dicognito, dicom-anonymizer and pydicom/deid reading and de-identifying the
   same files with their own defaults, each in a virtual environment of its own under
   ``/tmp/deid-bench-peers/<name>`` made from ``bench/peers/requirements.txt`` (never ``.venv``:
   pydicom/deid installs a module also called ``deid``); a peer that cannot be installed is
   reported and skipped. Target: >= 3x the fastest peer;
-- ``deid.effects.apply_to_headers`` on already-loaded rows in column form, the rows of the
+- ``deid.outputs.effects.apply_to_headers`` on already-loaded rows in column form, the rows of the
   corpus repeated to over 2 million. Target: >= 2 million rows/s.
 """
 
@@ -33,8 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "peers"))
 import corpus
 
 import deid
-from deid.effects import apply_profiles, apply_to_headers
 from deid.ingest import default_workers, load_headers
+from deid.outputs.effects import apply_profiles, apply_to_headers
 
 N_FILES = 2_000
 VECTOR_ROWS = 2_000_000

@@ -11,7 +11,7 @@ import statistics
 import time
 
 from deid import list_profiles, load_profile
-from deid.compare import compare, comparison_universe
+from deid.outputs.compare import compare, comparison_universe
 
 TARGET_SECONDS = 1.0
 RUNS = 5

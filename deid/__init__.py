@@ -3,26 +3,25 @@
 The public API: load profiles, apply them to pydicom data sets, and read the standard tables.
 """
 
-from deid.actions import ACTIONS, Action, Effect
 from deid.ctp import export_ctp_script, import_ctp_script
-from deid.effects import apply_profiles
-from deid.engine import DeidResult, ElementEffect, apply_profile, read_dataset
 from deid.errors import DeidError, DicomInputError, ProfileError, SecretMissingError
 from deid.ingest import load_headers
-from deid.lint import lint_profile
-from deid.profile_loader import (
+from deid.outputs.effects import apply_profiles
+from deid.policy.actions import ACTIONS, Action, Effect
+from deid.policy.lint import lint_profile
+from deid.policy.profile_loader import (
     ProfileInfo,
     list_profiles,
     load_profile,
     load_profile_text,
     load_profiles,
 )
-from deid.profile_model import Profile, Rule
-from deid.resolver import Decision, Resolver, resolver_for
+from deid.policy.profile_model import Profile, Rule
+from deid.policy.resolver import Decision, Resolver, resolver_for
 from deid.risk.report import assess, assess_paths
 from deid.secret_store import Secrets
-
-__version__ = "0.1.0"
+from deid.transform.engine import DeidResult, ElementEffect, apply_profile, read_dataset
+from deid.version import __version__
 
 __all__ = [
     "ACTIONS",

@@ -20,8 +20,8 @@ from deid.commands import compare, report, risk, signoff
 from deid.commands.common import UsageError, profiles_from
 from deid.ctp import export_ctp_script, import_ctp_script
 from deid.errors import DeidError
-from deid.lint import LintFinding, lint_profile
-from deid.profile_loader import list_profiles, load_profile
+from deid.policy.lint import LintFinding, lint_profile
+from deid.policy.profile_loader import list_profiles, load_profile
 
 __all__ = ["COMMANDS", "Command", "UsageError", "build_parser", "main", "profiles_from"]
 

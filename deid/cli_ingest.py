@@ -21,10 +21,10 @@ from deid.commands.common import (
     profiles_from,
     secrets_from,
 )
-from deid.effects import write_effects
 from deid.ingest import write_headers
 from deid.ingest.runner import Progress
 from deid.ingest.tables import Written
+from deid.outputs.effects import write_effects
 
 SCAN_HELP = "read the headers of DICOM files, folders and zip archives (headers, load_errors)"
 APPLY_HELP = "apply profiles to DICOM files: what each does to every element (effects)"

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from deid.actions import ACTIONS, Action
 from deid.consensus.worklist import profile_views
+from deid.policy.actions import ACTIONS, Action
 from ui import compute, consensus, profiles, session, state, widgets
 from ui.errors import report_input_error, stop_on_deid_error, stop_on_input_error
 from ui.navigation import through_app

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from deid.export import export_metadata
+from deid.outputs.export import export_metadata
 from ui import compute, exports, profiles, session, state, widgets
 from ui.errors import stop_on_input_error
 from ui.navigation import through_app

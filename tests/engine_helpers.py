@@ -12,7 +12,7 @@ from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRLittleEndian
 
 from deid import Profile, load_profile
-from deid.profile_loader import load_profile_text
+from deid.policy.profile_loader import load_profile_text
 
 CT_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
 HEAD = 'schema_version = 1\nid = "t"\ntitle = "t"\nprovenance = "user"\n'

@@ -123,3 +123,61 @@ def test_product_does_not_depend_on_the_shared_folder() -> None:
         "the product and its tests must work on a clone without the shared folder: ship what "
         f"you need (e.g. a small fixture under tests/) or cite it by title: {offenders}"
     )
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(REPO_ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imported_modules(path: Path, known: set[str]) -> set[str]:
+    """The deid modules ``path`` imports at import time (not inside functions or behind
+    TYPE_CHECKING), each resolved to a module (``from deid.x import y`` is ``deid.x.y`` when
+    that is a module, else ``deid.x``)."""
+    found: set[str] = set()
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names if alias.name in known)
+        elif isinstance(node, ast.ImportFrom) and node.module in known:
+            for alias in node.names:
+                child = f"{node.module}.{alias.name}"
+                found.add(child if child in known else node.module)
+    return found
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str]:
+    """One import cycle as a list of modules, or [] when the graph has none."""
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(module: str) -> list[str]:
+        state[module] = 1
+        stack.append(module)
+        for child in sorted(graph.get(module, ())):
+            if state.get(child) == 1:
+                return [*stack[stack.index(child):], child]
+            if child not in state and (found := visit(child)):
+                return found
+        stack.pop()
+        state[module] = 2
+        return []
+
+    for module in sorted(graph):
+        if module not in state and (found := visit(module)):
+            return found
+    return []
+
+
+def test_deid_modules_import_no_cycle() -> None:
+    known = {_module_name(path) for path in DEID_FILES}
+    graph = {_module_name(path): _imported_modules(path, known) - {_module_name(path)}
+             for path in DEID_FILES if path.name != "__init__.py"}
+    assert graph.get("deid.transform.engine")
+    cycle = _cycle(graph)
+    assert not cycle, f"circular import among deid modules: {' -> '.join(cycle)}"
+
+
+def test_cycle_finder_finds_a_cycle() -> None:
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert _cycle({"a": {"b"}, "b": set()}) == []

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from deid import list_profiles, load_profile
-from deid.compare import (
+from deid.outputs.compare import (
     PUBLISHED_FIGURES,
     compare,
     comparison_universe,
@@ -19,14 +19,14 @@ from deid.compare import (
     profile_actions,
     representative,
 )
-from deid.dictionary import dictionary_entries, info_for_tag
-from deid.export import (
+from deid.outputs.export import (
     export_metadata,
     read_csv_table,
     read_parquet_table,
     write_tables,
 )
-from deid.schema import TABLES
+from deid.policy.dictionary import dictionary_entries, info_for_tag
+from deid.policy.schema import TABLES
 
 GOLDEN = Path(__file__).parent / "golden" / "compare"
 KEYWORDS = ("StudyDate", "AccessionNumber", "PatientName", "PatientSex", "SliceThickness",

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from deid import load_profiles
-from deid.compare import compare
 from deid.consensus.build import build_consensus
 from deid.consensus.store import DecisionStore, DecisionStoreError, data_dir
 from deid.consensus.worklist import build_worklist, majority, profile_views
 from deid.ctp import export_ctp_script, import_ctp_script
-from deid.profile_loader import load_profile
+from deid.outputs.compare import compare
+from deid.policy.profile_loader import load_profile
 
 PROFILES = "ps315_basic,primage,chaimeleon_images_w_ecrfs"
 

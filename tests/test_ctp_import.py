@@ -11,7 +11,7 @@ import pytest
 
 from deid import Action, resolver_for
 from deid.ctp import CtpImport, CtpScriptError, import_ctp_script
-from deid.profile_model import MatcherKind
+from deid.policy.profile_model import MatcherKind
 
 SOURCES = Path(__file__).resolve().parents[1] / "tools" / "ctp_sources"
 SCRIPTS = {

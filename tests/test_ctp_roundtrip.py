@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 
 from deid import Profile, list_profiles, load_profile, load_profile_text, resolver_for
-from deid.compare import Universe, comparison_universe
 from deid.ctp import export_ctp_script, import_ctp_script
 from deid.ctp.exporter import action_key
 from deid.ctp.functions import FUNCTIONS
 from deid.ctp.script import Call, parse_expression, parse_script
-from deid.profile_model import MatcherKind
+from deid.outputs.compare import Universe, comparison_universe
+from deid.policy.profile_model import MatcherKind
 
 SHIPPED = [info.id for info in list_profiles()]
 HEAD = 'schema_version = 1\nid = "{id}"\ntitle = "t"\nprovenance = "user"\n'

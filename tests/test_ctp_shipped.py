@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from deid import list_profiles, load_profile
-from deid.lint import lint_profile
+from deid.policy.lint import lint_profile
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOL = ROOT / "tools" / "import_ctp_profiles.py"

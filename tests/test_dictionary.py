@@ -6,7 +6,7 @@ import pydicom
 import pytest
 from pydicom.datadict import DicomDictionary, RepeatersDictionary
 
-from deid import dictionary
+from deid.policy import dictionary
 from deid.tags import TagPattern, parse_tag
 
 

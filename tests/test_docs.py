@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from deid.actions import ACTIONS, Action
-from deid.profile_loader import _RULE_KEYS, _TOP_KEYS
-from deid.standard import OPTION_IDS
+from deid.policy.actions import ACTIONS, Action
+from deid.policy.profile_loader import _RULE_KEYS, _TOP_KEYS
+from deid.policy.standard import OPTION_IDS
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 PARAMS = sorted({name for spec in ACTIONS.values() for name in spec.params})

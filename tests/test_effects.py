@@ -11,15 +11,15 @@ import pydicom
 import pytest
 
 import deid
-from deid.effects import (
+from deid.ingest import IngestLimits, load_headers
+from deid.outputs.effects import (
     OutputFolderError,
     apply_profiles,
     apply_to_headers,
     required_secrets,
     write_effects,
 )
-from deid.export import read_parquet_table
-from deid.ingest import IngestLimits, load_headers
+from deid.outputs.export import read_parquet_table
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
 FILES = SAMPLE / "files"

@@ -21,7 +21,7 @@ from deid import (
     apply_profile,
     read_dataset,
 )
-from deid.values import digest
+from deid.transform.values import digest
 from tests.engine_helpers import (
     all_text,
     basic,

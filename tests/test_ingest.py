@@ -9,13 +9,13 @@ import pyarrow.parquet as pq
 import pydicom
 import pytest
 
-from deid.engine import _display
-from deid.export import read_csv_table, read_parquet_table
 from deid.ingest import IngestLimits, load_headers, write_headers
 from deid.ingest.parse import Fallback, parse
 from deid.ingest.reader import ArchiveCache, read_header
 from deid.ingest.sources import Source, collect_sources
 from deid.ingest.tree import Node
+from deid.outputs.export import read_csv_table, read_parquet_table
+from deid.transform.engine import _display
 from tests import badinput
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"

@@ -11,7 +11,7 @@ import pytest
 
 from deid.cli import main
 from deid.cli_ingest import add_apply_arguments
-from deid.export import read_csv_table, read_parquet_table
+from deid.outputs.export import read_csv_table, read_parquet_table
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
 FILES = SAMPLE / "files"

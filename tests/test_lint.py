@@ -8,7 +8,7 @@ from types import MappingProxyType
 import pytest
 
 from deid import load_profile, load_profile_text
-from deid.lint import CHECKS, SEVERITIES, LintFinding, lint_profile
+from deid.policy.lint import CHECKS, SEVERITIES, LintFinding, lint_profile
 
 HEAD = 'schema_version = 1\nid = "p"\ntitle = "t"\nprovenance = "user"\n'
 NO_BASE = HEAD + 'unlisted = "keep"\nprivate_tags = "remove"\n'

@@ -1,5 +1,5 @@
-"""Compare profiles page: the tables and charts match ``deid.compare``; the published figures
-and their arithmetic; the 2/3-state toggle; the pairwise diff."""
+"""Compare profiles page: the tables and charts match ``deid.outputs.compare``; the
+published figures and their arithmetic; the 2/3-state toggle; the pairwise diff."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import deid
-from deid.compare import (
+from deid.outputs.compare import (
     PUBLISHED_DIFFERENCES,
     PUBLISHED_FIGURES,
     PUBLISHED_MODIFIED_BY_ALL,

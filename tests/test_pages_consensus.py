@@ -15,11 +15,11 @@ from streamlit.testing.v1 import AppTest
 
 import deid
 from deid.cli import main as cli
-from deid.compare import compare
 from deid.consensus.build import build_consensus
 from deid.consensus.store import DecisionStore
 from deid.consensus.worklist import build_worklist, profile_views
-from deid.signoff import read_figures
+from deid.outputs.compare import compare
+from deid.outputs.signoff import read_figures
 from tests.test_pages_support import (
     PROFILES,
     app_test,

@@ -1,5 +1,5 @@
-"""Export downloads: ``deid.export.table_bytes`` gives the bytes ``write_tables`` writes, and
-the dashboard's export leaves header values out unless asked."""
+"""Export downloads: ``deid.outputs.export.table_bytes`` gives the bytes ``write_tables``
+writes, and the dashboard's export leaves header values out unless asked."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import deid
-from deid.export import export_metadata, read_csv_table, table_bytes, write_tables
 from deid.ingest import load_headers
-from deid.schema import TABLES
+from deid.outputs.export import export_metadata, read_csv_table, table_bytes, write_tables
+from deid.policy.schema import TABLES
 from tests.test_pages_support import app_test, page, problems, seeded
 from ui import exports, state
 

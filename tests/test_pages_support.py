@@ -20,8 +20,8 @@ import plotly.io
 from streamlit.testing.v1 import AppTest
 
 import deid
-from deid.effects import required_secrets
 from deid.ingest import load_headers
+from deid.outputs.effects import required_secrets
 from ui import state
 from ui.session import Inputs, Loaded, SessionSecrets
 

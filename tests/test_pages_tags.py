@@ -11,8 +11,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import deid
-from deid.effects import apply_to_headers
 from deid.ingest import load_headers
+from deid.outputs.effects import apply_to_headers
 from tests.test_pages_support import (
     PROFILES,
     REPO_ROOT,

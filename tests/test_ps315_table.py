@@ -7,10 +7,10 @@ import pytest
 from pydicom.dataset import Dataset
 
 from deid import Action, Secrets, apply_profile, load_profile_text, resolver_for
-from deid.actions import from_ps315_code
-from deid.dictionary import info_for_tag
-from deid.resolver import ODD_GROUP_ROW, row_is_date
-from deid.standard import OPTION_IDS, table_e1_1
+from deid.policy.actions import from_ps315_code
+from deid.policy.dictionary import info_for_tag
+from deid.policy.resolver import ODD_GROUP_ROW, row_is_date
+from deid.policy.standard import OPTION_IDS, table_e1_1
 from deid.tags import TagPattern, parse_tag
 
 ROWS = table_e1_1()

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from deid import Secrets, apply_profile, read_dataset
-from deid.profile_loader import load_profile_text
+from deid.policy.profile_loader import load_profile_text
 from deid.risk.catalogue import CatalogueError, RiskKind, catalogue, read_catalogue
 from deid.risk.findings import find_risks, mask
 from deid.risk.kanon import (

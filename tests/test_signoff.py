@@ -12,7 +12,7 @@ import pytest
 
 from deid.cli import main
 from deid.consensus.store import DecisionStore
-from deid.signoff import read_figures
+from deid.outputs.signoff import read_figures
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
 FILES = [str(SAMPLE / "files"), *(str(p) for p in sorted((SAMPLE / "cohort").glob("*.dcm"))[:40])]

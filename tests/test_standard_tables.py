@@ -11,7 +11,7 @@ from types import ModuleType
 
 import pytest
 
-from deid import standard
+from deid.policy import standard
 from deid.tags import TagPattern, parse_tag
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from deid.actions import Action, from_ps315_code, resolve_compound
-from deid.values import (
+from deid.policy.actions import Action, from_ps315_code, resolve_compound
+from deid.transform.values import (
     date_offset_days,
     digest,
     dummy_value,

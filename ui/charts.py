@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from deid.compare import three_state
+from deid.outputs.compare import three_state
 
 #: Colours of effects, as the legend reads them.
 EFFECT_COLOURS = {"modify": "#1f77b4", "keep": "#d62728", "unspecified": "#c7c7c7"}

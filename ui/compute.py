@@ -14,8 +14,8 @@ import pandas as pd
 import streamlit as st
 
 import deid
-from deid.compare import compare, pairwise_diff
-from deid.effects import apply_profiles, apply_to_headers
+from deid.outputs.compare import compare, pairwise_diff
+from deid.outputs.effects import apply_profiles, apply_to_headers
 from deid.risk.kanon import DEFAULT_K, DEFAULT_QI_SETS, parse_qi_set
 from deid.risk.report import RiskReport, assess_paths
 from ui import state
@@ -138,7 +138,7 @@ class ComparisonTables:
 @st.cache_data(show_spinner=False, max_entries=16)
 def comparison(profile_keys: tuple[ProfileKey, ...], states: int,
                _profiles: Sequence[deid.Profile]) -> ComparisonTables:
-    """``deid.compare.compare`` of the profiles over the whole dictionary."""
+    """``deid.outputs.compare.compare`` of the profiles over the whole dictionary."""
     del profile_keys
     result = compare(list(_profiles), states=states)
     return ComparisonTables(dict(result.tables), result.universe.size, result.universe.source,

@@ -1,5 +1,5 @@
 """Committee consensus and DPO sign-off for the dashboard, over :mod:`deid.consensus` and
-:mod:`deid.signoff`.
+:mod:`deid.outputs.signoff`.
 
 The worklist, the profile built from the decisions, its CTP script and the sign-off report are
 cached (keyed by the profiles' ids and sha256s, the load's and the secrets' tokens, and the ids
@@ -21,7 +21,6 @@ import pandas as pd
 import streamlit as st
 
 import deid
-from deid.actions import ACTIONS, Action
 from deid.consensus.build import ConsensusProfile, build_consensus
 from deid.consensus.store import (
     DATABASE_NAME,
@@ -33,21 +32,23 @@ from deid.consensus.store import (
 )
 from deid.consensus.worklist import ProfileView, build_worklist
 from deid.ctp import export_ctp_script
-from deid.export import export_metadata, table_bytes
-from deid.profile_loader import is_profile_id
-from deid.risk.report import RiskReport
-from deid.signoff import (
+from deid.outputs.export import export_metadata, table_bytes
+from deid.outputs.signoff import (
     REFERENCE_IDS,
     SignOffReport,
     reference_comparison,
     render_signoff_report,
 )
+from deid.policy.actions import ACTIONS, Action
+from deid.policy.profile_loader import is_profile_id
+from deid.risk.report import RiskReport
 from ui import compute, profiles, session, state
 from ui.errors import INPUT_ERRORS
 from ui.profiles import ProfileKey, UploadedProfile
 from ui.session import Loaded
 
-#: A consensus name becomes the consensus profile's id (``deid.profile_loader.is_profile_id``).
+#: A consensus name becomes the consensus profile's id
+#: (``deid.policy.profile_loader.is_profile_id``).
 NAME_EXAMPLE = "committee_2026"
 #: Worklist status filter, as (value, label) rows.
 STATUS_CHOICES = (("all", "All"), ("undecided", "Undecided"), ("decided", "Decided"))
@@ -230,7 +231,8 @@ def history_table(history: Sequence[Decision]) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class ParamInput:
-    """One parameter input of the decision form, generated from :data:`deid.actions.ACTIONS`."""
+    """One parameter input of the decision form, generated from
+    :data:`deid.policy.actions.ACTIONS`."""
 
     name: str
     kind: type

@@ -2,7 +2,7 @@
 
 ``headers.value`` and ``effects.original_value``/``result_value`` are nulled unless the user
 ticks the checkbox that says what including them means. Bytes are made by
-:func:`deid.export.table_bytes`, exactly as ``python -m deid … --out DIR`` writes the files.
+:func:`deid.outputs.export.table_bytes`, exactly as ``python -m deid … --out DIR`` writes the files.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from deid.export import table_bytes
+from deid.outputs.export import table_bytes
 from deid.risk import report
 
 #: Columns that hold header values, per table.

@@ -17,7 +17,7 @@ import streamlit as st
 
 import deid
 from deid.ctp import CtpImport, import_ctp_script
-from deid.lint import LintFinding, lint_profile
+from deid.policy.lint import LintFinding, lint_profile
 from ui import state
 
 #: Uploaded profile kinds, by how the file name ends.

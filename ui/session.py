@@ -20,8 +20,8 @@ import pandas as pd
 import streamlit as st
 
 import deid
-from deid.effects import required_secrets
 from deid.ingest import load_headers
+from deid.outputs.effects import required_secrets
 from deid.secret_store import env_var_for
 from ui import state
 from ui.data import SAMPLE_DIR

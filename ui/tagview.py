@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from deid.profile_model import Profile
-from deid.resolver import resolver_for
+from deid.policy.profile_model import Profile
+from deid.policy.resolver import resolver_for
 
 #: Marks a cell whose profile leaves a residual risk on the tag.
 RISK_MARK = "⚠"
@@ -71,7 +71,8 @@ def summarize(headers: pd.DataFrame, actions: Mapping[str, pd.Series],
     headers
         The headers table (values may be null: then ``n_values`` is 0).
     actions
-        Per profile id, each header row's action (as from :func:`deid.effects.apply_to_headers`).
+        Per profile id, each header row's action (as from
+        :func:`deid.outputs.effects.apply_to_headers`).
     findings
         The residual_risk table (element findings count; combination findings have no tag).
     """

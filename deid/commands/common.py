@@ -9,11 +9,11 @@ from typing import TextIO
 
 import pandas as pd
 
-from deid.effects import check_secrets, required_secrets
 from deid.errors import DeidError
-from deid.export import FORMATS, export_metadata, write_tables
-from deid.profile_loader import load_profiles
-from deid.profile_model import Profile
+from deid.outputs.effects import check_secrets, required_secrets
+from deid.outputs.export import FORMATS, export_metadata, write_tables
+from deid.policy.profile_loader import load_profiles
+from deid.policy.profile_model import Profile
 from deid.secret_store import Secrets
 
 

@@ -12,7 +12,7 @@ from deid.commands.common import (
     profiles_from,
     write,
 )
-from deid.compare import compare, pairwise_diff
+from deid.outputs.compare import compare, pairwise_diff
 
 HELP = "compare profiles over the whole DICOM dictionary"
 

@@ -15,9 +15,9 @@ from deid.commands.common import (
     secrets_from,
     write,
 )
-from deid.compare import compare
-from deid.effects import apply_profiles
 from deid.ingest import load_headers
+from deid.outputs.compare import compare
+from deid.outputs.effects import apply_profiles
 from deid.risk.kanon import DEFAULT_K
 from deid.risk.report import assess_paths, mark_residual_risk
 

@@ -8,10 +8,10 @@ from typing import TextIO
 
 from deid.commands.common import UsageError, profiles_from, secrets_from
 from deid.consensus.store import SIGNOFF_DECISIONS, DecisionStore
-from deid.profile_loader import load_profile
+from deid.outputs.signoff import reference_comparison, render_signoff_report
+from deid.policy.profile_loader import load_profile
 from deid.risk.kanon import DEFAULT_K
 from deid.risk.report import assess_paths
-from deid.signoff import reference_comparison, render_signoff_report
 
 HELP = "write the HTML sign-off report of one profile on a sample of headers"
 

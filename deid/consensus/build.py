@@ -12,14 +12,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from deid.actions import Action
-from deid.compare import Universe, comparison_universe, profile_actions, representative
 from deid.consensus.store import Decision
 from deid.consensus.worklist import majority
 from deid.ctp.profile_text import ProfileText, RuleText, comment_lines
-from deid.profile_loader import is_profile_id, load_profile_text
-from deid.profile_model import PrivatePolicy, Profile, Unlisted
-from deid.resolver import resolver_for
+from deid.outputs.compare import Universe, comparison_universe, profile_actions, representative
+from deid.policy.actions import Action
+from deid.policy.profile_loader import is_profile_id, load_profile_text
+from deid.policy.profile_model import PrivatePolicy, Profile, Unlisted
+from deid.policy.resolver import resolver_for
 
 _PRIVATE_ORDER = (PrivatePolicy.REMOVE, PrivatePolicy.SAFE, PrivatePolicy.KEEP)
 

@@ -23,9 +23,9 @@ from typing import Any
 
 import pandas as pd
 
-from deid.actions import ACTIONS, Action
 from deid.errors import DeidError
-from deid.schema import TABLES, conform
+from deid.policy.actions import ACTIONS, Action
+from deid.policy.schema import TABLES, conform
 
 DATA_DIR_ENV = "DEID_DATA_DIR"
 DEFAULT_DATA_DIR = Path("~/.deid-review")

@@ -14,10 +14,10 @@ from typing import Any
 
 import pandas as pd
 
-from deid.actions import PROTECTIVE_ORDER, Action
-from deid.compare import Universe, comparison_universe, profile_actions, representative
-from deid.profile_model import Profile
-from deid.resolver import resolver_for
+from deid.outputs.compare import Universe, comparison_universe, profile_actions, representative
+from deid.policy.actions import PROTECTIVE_ORDER, Action
+from deid.policy.profile_model import Profile
+from deid.policy.resolver import resolver_for
 
 WORKLIST_COLUMNS = ("tag", "keyword", "name", "vr", "group", "disagree", "actions",
                     "majority_action", "majority_profiles", "risk")

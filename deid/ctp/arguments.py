@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
 
-from deid.dictionary import keyword_to_tag
+from deid.policy.dictionary import keyword_to_tag
 
 PATIENT_ID = 0x00100020
 _SECRET_WORDS = ("SECRET", "KEY", "PASSWORD", "PASSPHRASE", "TOKEN", "SALT")

@@ -18,16 +18,16 @@ from dataclasses import dataclass
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
-from deid.actions import ACTIONS, ALL_VRS, Action
-from deid.compare import Universe, comparison_universe
 from deid.ctp.arguments import Context, secret_param
 from deid.ctp.expressions import map_element
 from deid.ctp.importer import build_profile
 from deid.ctp.render import ScriptParams, script_for
 from deid.ctp.sources import element_vr
-from deid.dictionary import info_for_tag
-from deid.profile_model import MatcherKind, PrivatePolicy, Profile, Unlisted
-from deid.resolver import Resolver, resolver_for
+from deid.outputs.compare import Universe, comparison_universe
+from deid.policy.actions import ACTIONS, ALL_VRS, Action
+from deid.policy.dictionary import info_for_tag
+from deid.policy.profile_model import MatcherKind, PrivatePolicy, Profile, Unlisted
+from deid.policy.resolver import Resolver, resolver_for
 from deid.tags import TagPattern, format_tag, is_private_group
 
 _REPEATING = {0x50, 0x60, 0x7F}  # groups 50xx, 60xx, 7Fxx repeat over gg00-gg1E (even)

@@ -17,11 +17,11 @@ import re
 from dataclasses import replace
 from types import MappingProxyType
 
-from deid.actions import ACTIONS, ALL_VRS, BINARY_VRS, HASHABLE_VRS, Action
 from deid.ctp.arguments import Context, RefKind, ref
 from deid.ctp.functions import FUNCTIONS, HASHING, Mapped, Problem, hash_field
 from deid.ctp.script import Call, ExpressionError, Literal, Piece, parse_expression
-from deid.values import dummy_value
+from deid.policy.actions import ACTIONS, ALL_VRS, BINARY_VRS, HASHABLE_VRS, Action
+from deid.transform.values import dummy_value
 
 _CALL_LIKE = re.compile(r"^\s*[A-Za-z_]\w*\s*\(.*\)\s*$", re.DOTALL)
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
-from deid.actions import DATE_VRS, PROTECTIVE_ORDER, Action
 from deid.ctp.arguments import Context, RefKind, Source, int_arg, ref, source
 from deid.ctp.script import Call
+from deid.policy.actions import DATE_VRS, PROTECTIVE_ORDER, Action
 
 #: Least to most permissive: when a conditional has several outcomes, the most permissive one
 #: is reported (what can leave the site), see :func:`least_protective`.

@@ -13,11 +13,11 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from deid.actions import Action
 from deid.ctp.functions import Problem
 from deid.ctp.profile_text import RuleText
 from deid.ctp.script import CtpScript, ScriptItem
 from deid.ctp.sources import SOURCE_PREFIX
+from deid.policy.actions import Action
 from deid.tags import format_tag
 
 REMOVE_TARGETS = ("privategroups", "unspecifiedelements", "overlays", "curves")

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from deid.actions import ACTIONS, Action
 from deid.ctp.arguments import Context, element_tag, is_secret_param, secret_name
 from deid.ctp.expressions import map_element
 from deid.ctp.functions import EXACT, Mapped, Problem
@@ -22,12 +21,13 @@ from deid.ctp.globals import Globals, builtin_rules, global_rules, read_globals
 from deid.ctp.profile_text import ProfileText, RuleText, comment_lines
 from deid.ctp.script import CtpScript, ScriptItem, parse_script
 from deid.ctp.sources import context_for, element_source
-from deid.profile_loader import load_profile_text
-from deid.profile_model import Profile
+from deid.policy.actions import ACTIONS, Action
+from deid.policy.profile_loader import load_profile_text
+from deid.policy.profile_model import Profile
 from deid.tags import format_tag
 
 if TYPE_CHECKING:
-    from deid.lint import LintFinding
+    from deid.policy.lint import LintFinding
 
 _PARAM_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _PRIVATE_TARGET_RE = re.compile(r"^([0-9A-Fa-f]{4}),?\[(.+)\]([0-9A-Fa-f]{2})$")
@@ -75,7 +75,7 @@ def import_ctp_script(text: str, *, profile_id: str, name: str, title: str | Non
     ProfileError
         The result is not a valid profile (e.g. a bad ``profile_id``).
     """
-    from deid.lint import LintFinding, lint_profile  # deid.lint reads CTP sources
+    from deid.policy.lint import LintFinding, lint_profile  # deid.policy.lint reads CTP sources
 
     toml_text, profile, notes = build_profile(text, profile_id=profile_id, name=name,
                                               title=title, provenance=provenance)

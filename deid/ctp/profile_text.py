@@ -1,4 +1,5 @@
-"""Write profile TOML text deterministically (the format :mod:`deid.profile_loader` reads)."""
+"""Write profile TOML text deterministically (the format :mod:`deid.policy.profile_loader`
+reads)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from deid.actions import ACTIONS, Action
+from deid.policy.actions import ACTIONS, Action
 
 _BARE_KEY_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 

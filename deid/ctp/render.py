@@ -15,10 +15,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from deid.actions import ACTIONS, TEXT_VRS, Action
 from deid.ctp.arguments import secret_param
 from deid.ctp.expressions import default_dummy_literal
 from deid.ctp.script import escape_literal
+from deid.policy.actions import ACTIONS, TEXT_VRS, Action
 
 CLEAN_SCRIPT = '@contents(this,"[0-9]+","***")'
 _FIELD_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::(\d+))?\}")

@@ -16,8 +16,8 @@ from types import MappingProxyType
 from deid.ctp.arguments import Context, is_secret_param, secret_name
 from deid.ctp.expressions import map_element
 from deid.ctp.functions import Problem
-from deid.dictionary import info_for_tag
-from deid.profile_model import MatcherKind, Rule
+from deid.policy.dictionary import info_for_tag
+from deid.policy.profile_model import MatcherKind, Rule
 
 SOURCE_PREFIX = "CTP "
 _SOURCE_RE = re.compile(r"^CTP (?P<script>.+?): (?P<raw><e\b.*)$", re.DOTALL)

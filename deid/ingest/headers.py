@@ -29,7 +29,7 @@ from deid.ingest.tables import (
     table_schema,
 )
 from deid.ingest.tree import Node
-from deid.profile_model import Profile
+from deid.policy.profile_model import Profile
 
 
 class HeaderColumns:

@@ -76,7 +76,7 @@ def _context() -> multiprocessing.context.BaseContext:
     if "forkserver" in methods:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["deid.ingest.runner", "deid.ingest.headers",
-                                        "deid.effects"])
+                                        "deid.outputs.effects"])
         return context
     return multiprocessing.get_context("spawn")
 

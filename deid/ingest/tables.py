@@ -1,4 +1,4 @@
-"""Per-file tables in column form: schemas from :mod:`deid.schema`, frames, streamed writing.
+"""Per-file tables in column form: schemas from :mod:`deid.policy.schema`, frames, streamed writing.
 
 :class:`TableSink` writes record batches as they come, to Parquet (``ParquetWriter``, one row
 group per batch) and CSV (``CSVWriter``), so peak memory is one batch whatever the number of
@@ -17,9 +17,9 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from deid.export import FORMATS, METADATA_PREFIX, export_metadata, write_tables
-from deid.profile_model import Profile
-from deid.schema import TABLES
+from deid.outputs.export import FORMATS, METADATA_PREFIX, export_metadata, write_tables
+from deid.policy.profile_model import Profile
+from deid.policy.schema import TABLES
 
 _CSV_OPTIONS = pa_csv.WriteOptions(quoting_style="needed")
 
@@ -35,7 +35,7 @@ class Written:
 
 
 def table_schema(name: str) -> pa.Schema:
-    """The Arrow schema of a table declared in :mod:`deid.schema`."""
+    """The Arrow schema of a table declared in :mod:`deid.policy.schema`."""
     return TABLES[name].arrow_schema()
 
 

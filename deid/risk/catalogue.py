@@ -15,9 +15,9 @@ from enum import StrEnum
 from functools import cache
 from pathlib import Path
 
-from deid.dictionary import keyword_to_tag
 from deid.errors import DeidError
-from deid.standard import table_e1_1
+from deid.policy.dictionary import keyword_to_tag
+from deid.policy.standard import table_e1_1
 from deid.tags import parse_tag
 
 CATALOGUE_PATH = Path(__file__).with_name("catalogue.csv")

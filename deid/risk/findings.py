@@ -24,12 +24,12 @@ from dataclasses import dataclass
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 
-from deid.actions import Action
-from deid.clean import birth_date_spellings, readable_elements
-from deid.engine import DeidResult, ElementEffect
-from deid.resolver import safe_private_meaning
+from deid.policy.actions import Action
+from deid.policy.resolver import safe_private_meaning
 from deid.risk.catalogue import Catalogue, RiskKind, Severity, catalogue
 from deid.tags import format_tag, is_private_group, parse_tag
+from deid.transform.clean import birth_date_spellings, readable_elements
+from deid.transform.engine import DeidResult, ElementEffect
 
 PARTIAL_ACTIONS = frozenset({Action.CLEAN, Action.ROUND, Action.TRUNCATE_DATE})
 _WELL_KNOWN_UID_ROOT = "1.2.840.10008."

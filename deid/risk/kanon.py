@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from pydicom.dataset import Dataset
 
-from deid.dictionary import keyword_to_tag
+from deid.policy.dictionary import keyword_to_tag
 from deid.risk.postal import postal_code
 
 POSTAL_CODE = "PostalCode"

@@ -10,16 +10,16 @@ from dataclasses import dataclass
 import pandas as pd
 from pydicom.dataset import Dataset
 
-from deid.actions import Action
-from deid.dictionary import info_for_tag, keyword_to_tag
-from deid.engine import apply_profile
 from deid.ingest.headers import error_row, problem_rows
 from deid.ingest.reader import ArchiveCache, read_header
 from deid.ingest.runner import ErrorRow
 from deid.ingest.sources import IngestLimits, Upload, collect_sources
 from deid.ingest.tables import error_frame
-from deid.profile_model import Profile
-from deid.resolver import resolver_for
+from deid.policy.actions import Action
+from deid.policy.dictionary import info_for_tag, keyword_to_tag
+from deid.policy.profile_model import Profile
+from deid.policy.resolver import resolver_for
+from deid.policy.schema import conform
 from deid.risk.catalogue import RiskKind, Severity, catalogue
 from deid.risk.findings import Finding, find_risks
 from deid.risk.kanon import (
@@ -31,8 +31,8 @@ from deid.risk.kanon import (
     qi_values,
 )
 from deid.risk.kanon import Record as QiRecord
-from deid.schema import conform
 from deid.secret_store import Secrets
+from deid.transform.engine import apply_profile
 
 COHORT = "cohort"
 
@@ -200,7 +200,7 @@ def mark_residual_risk(effects: pd.DataFrame, findings: pd.DataFrame | None) -> 
 
 
 def _frame(rows: Sequence[Mapping[str, object]], table: str) -> pd.DataFrame:
-    from deid.schema import TABLES
+    from deid.policy.schema import TABLES
 
     return pd.DataFrame(rows, columns=TABLES[table].column_names())
 

@@ -35,8 +35,8 @@ import pytest
 
 from deid import load_profile_text
 from deid.consensus.store import DecisionStore
-from deid.schema import TABLES
-from deid.signoff import read_figures
+from deid.outputs.signoff import read_figures
+from deid.policy.schema import TABLES
 
 pytestmark = pytest.mark.e2e
 

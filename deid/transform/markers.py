@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
-from deid.actions import Action
-from deid.profile_model import Profile
-from deid.resolver import OPTION_TITLES
+from deid.policy.actions import Action
+from deid.policy.profile_model import Profile
+from deid.policy.resolver import OPTION_TITLES
 
 if TYPE_CHECKING:
-    from deid.engine import ElementEffect
+    from deid.transform.engine import ElementEffect
 
 #: DICOM PS3.16 CID 7050 "De-identification Method" codes (scheme DCM).
 CID_7050: Mapping[str, str] = MappingProxyType({

@@ -1,4 +1,4 @@
-"""The validated profile: frozen dataclasses built only by :mod:`deid.profile_loader`."""
+"""The validated profile: frozen dataclasses built only by :mod:`deid.policy.profile_loader`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from deid.actions import Action
+from deid.policy.actions import Action
 from deid.tags import TagPattern, format_tag
 
 SCHEMA_VERSION = 1

@@ -16,10 +16,10 @@ from typing import Any, Protocol
 from pydicom.multival import MultiValue
 from pydicom.valuerep import MAX_VALUE_LEN
 
-from deid.actions import ACTIONS, BINARY_VRS, DATE_VRS, NUMBER_VRS, TEXT_VRS, Action
-from deid.clean import REDACTED, clean_text
+from deid.policy.actions import ACTIONS, BINARY_VRS, DATE_VRS, NUMBER_VRS, TEXT_VRS, Action
 from deid.secret_store import Secrets
-from deid.values import (
+from deid.transform.clean import REDACTED, clean_text
+from deid.transform.values import (
     date_offset_days,
     digest,
     dummy_value,

@@ -19,12 +19,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from deid.compare import PUBLISHED_FIGURES, Comparison, compare, pairwise_diff
 from deid.consensus.store import SignOff
-from deid.profile_loader import load_profile
-from deid.profile_model import Profile, Rule
+from deid.outputs.compare import PUBLISHED_FIGURES, Comparison, compare, pairwise_diff
+from deid.policy.profile_loader import load_profile
+from deid.policy.profile_model import Profile, Rule
+from deid.policy.standard import dicom_edition
 from deid.risk.report import RiskReport
-from deid.standard import dicom_edition
+from deid.version import __version__
 
 #: The reference profiles a profile is compared with, when present.
 REFERENCE_IDS = ("ps315_basic", *PUBLISHED_FIGURES)
@@ -165,8 +166,6 @@ def render_signoff_report(profile: Profile, comparison: Comparison, risk: RiskRe
                           n_files: int, n_load_errors: int, signoffs: Sequence[SignOff] = (),
                           generated: str | None = None) -> SignOffReport:
     """The HTML report of one profile from its comparison and the risk on a sample."""
-    from deid import __version__  # the package defines it after importing its modules
-
     figures = _figures(profile, comparison, risk, n_load_errors)
     findings = risk.residual_risk[risk.residual_risk["profile_id"] == profile.id]
     kanon = risk.k_anonymity[risk.k_anonymity["profile_id"] == profile.id]

@@ -2,7 +2,7 @@
 
 Parquet files carry metadata: the tool version, the DICOM edition of the standard tables and,
 for every compared profile, its id and the sha256 of its file. CSV files are UTF-8 with a
-header line. Rows and columns are already in their fixed order (:func:`deid.schema.conform`).
+header line. Rows and columns are already in their fixed order (:func:`deid.policy.schema.conform`).
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from deid.profile_model import Profile
-from deid.schema import PROFILE_COLUMNS, TABLES
-from deid.standard import dicom_edition
+from deid.policy.profile_model import Profile
+from deid.policy.schema import PROFILE_COLUMNS, TABLES
+from deid.policy.standard import dicom_edition
+from deid.version import __version__
 
 FORMATS = ("parquet", "csv")
 METADATA_PREFIX = "deid."
@@ -28,8 +29,6 @@ CSV_OPTIONS = pa_csv.WriteOptions(quoting_style="needed")
 
 def export_metadata(profiles: Iterable[Profile] = ()) -> dict[str, str]:
     """Metadata stamped into Parquet files: tool version, DICOM edition, profiles."""
-    from deid import __version__
-
     return {
         "tool_version": __version__,
         "dicom_edition": dicom_edition(),

@@ -23,13 +23,13 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from deid.actions import ACTIONS, ALL_VRS, Action
 from deid.ctp.globals import BUILTIN_SOURCE
 from deid.ctp.sources import rule_problems
-from deid.dictionary import DICTIONARY_SOURCE, dictionary_entries, info_for_tag
-from deid.profile_model import MatcherKind, Profile, Rule
-from deid.resolver import options_layer
-from deid.standard import table_e1_1
+from deid.policy.actions import ACTIONS, ALL_VRS, Action
+from deid.policy.dictionary import DICTIONARY_SOURCE, dictionary_entries, info_for_tag
+from deid.policy.profile_model import MatcherKind, Profile, Rule
+from deid.policy.resolver import options_layer
+from deid.policy.standard import table_e1_1
 from deid.tags import format_tag, is_private_group, parse_tag
 
 SEVERITIES = ("error", "warning", "info")

@@ -3,8 +3,9 @@
 The universe is every entry of the data dictionary (retired included, repeating groups as
 patterns such as ``(60xx,3000)``) plus every tag or pattern a compared profile names. Each
 profile's action on each tag is what the engine would do to that tag in a file
-(:func:`deid.resolver.Resolver.decide`), reduced to *modify* or *keep*; ``explicit`` tells whether
-a rule names the tag or the profile's default (``unlisted``, ``private_tags``) decides it.
+(:func:`deid.policy.resolver.Resolver.decide`), reduced to *modify* or *keep*; ``explicit``
+tells whether a rule names the tag or the profile's default (``unlisted``,
+``private_tags``) decides it.
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
-from deid.actions import effect_of
-from deid.dictionary import DICTIONARY_SOURCE, TagInfo, dictionary_entries
-from deid.profile_model import MatcherKind, Profile
-from deid.resolver import resolver_for
-from deid.schema import conform
-from deid.standard import table_e1_1
+from deid.policy.actions import effect_of
+from deid.policy.dictionary import DICTIONARY_SOURCE, TagInfo, dictionary_entries
+from deid.policy.profile_model import MatcherKind, Profile
+from deid.policy.resolver import resolver_for
+from deid.policy.schema import conform
+from deid.policy.standard import table_e1_1
 from deid.tags import TagPattern, format_tag, parse_tag
 
 #: The published AI4HI comparison (Kondylakis et al. 2024, Insights Imaging 15:130, Table 2):

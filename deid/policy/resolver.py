@@ -17,10 +17,16 @@ from functools import cache, cached_property
 from types import MappingProxyType
 from typing import Any
 
-from deid.actions import DATE_VRS, Action, from_ps315_code, most_protective
-from deid.dictionary import info_for_tag
-from deid.profile_model import Matcher, MatcherKind, PrivatePolicy, Profile, Rule, Unlisted
-from deid.standard import OPTION_IDS, E11Row, dicom_edition, safe_private_attributes, table_e1_1
+from deid.policy.actions import DATE_VRS, Action, from_ps315_code, most_protective
+from deid.policy.dictionary import info_for_tag
+from deid.policy.profile_model import Matcher, MatcherKind, PrivatePolicy, Profile, Rule, Unlisted
+from deid.policy.standard import (
+    OPTION_IDS,
+    E11Row,
+    dicom_edition,
+    safe_private_attributes,
+    table_e1_1,
+)
 from deid.tags import TagPattern, is_private_group, parse_tag
 
 ODD_GROUP_ROW = "(gggg,eeee) where gggg is odd"
@@ -236,7 +242,7 @@ def options_layer(options: tuple[str, ...]) -> Layer:
     """The option columns of Table E.1-1 for the enabled options, as rules.
 
     When enabled options disagree on a row, the most protective action wins
-    (see :data:`deid.actions.PROTECTIVE_ORDER`).
+    (see :data:`deid.policy.actions.PROTECTIVE_ORDER`).
     """
     ordered = tuple(option for option in OPTION_IDS if option in options)
     rules = []

@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 from types import MappingProxyType
 
-STANDARD_DIR = Path(__file__).with_name("_standard")
+STANDARD_DIR = Path(__file__).parent.parent / "_standard"
 E1_1_FILE = "table_e1_1.csv"
 E3_10_1_FILE = "table_e3_10_1.csv"
 

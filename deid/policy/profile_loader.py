@@ -1,6 +1,6 @@
 """Read profile TOML files, validate them, and resolve their bases.
 
-Validation happens here, once; a :class:`~deid.profile_model.Profile` that exists is valid.
+Validation happens here, once; a :class:`~deid.policy.profile_model.Profile` that exists is valid.
 Every error is a :class:`~deid.errors.ProfileError` naming the file, rule number and field.
 """
 
@@ -15,10 +15,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from deid.actions import ACTIONS, ALL_VRS, Action, Param
-from deid.dictionary import info_for_tag, keyword_to_tag
 from deid.errors import ProfileError
-from deid.profile_model import (
+from deid.policy.actions import ACTIONS, ALL_VRS, Action, Param
+from deid.policy.dictionary import info_for_tag, keyword_to_tag
+from deid.policy.profile_model import (
     SCHEMA_VERSION,
     Matcher,
     MatcherKind,
@@ -28,10 +28,10 @@ from deid.profile_model import (
     Rule,
     Unlisted,
 )
-from deid.standard import OPTION_IDS
+from deid.policy.standard import OPTION_IDS
 from deid.tags import TagPattern, is_private_group, parse_tag
 
-SHIPPED_DIR = Path(__file__).parent / "profiles"
+SHIPPED_DIR = Path(__file__).parent.parent / "profiles"
 STANDARD_TABLES = ("E.1-1",)
 
 _ID_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")

@@ -1,11 +1,12 @@
 """The engine's per-element record, computed from a file's element tree without building an
 output data set.
 
-This follows :func:`deid.engine.apply_profile` rule for rule (group lengths dropped, private
-creators kept with their blocks, SpecificCharacterSet kept, sequences removed, emptied, given a
-dummy item or walked, cleaning inside cleaned sequences, fail-closed values, the file meta and
-MediaStorageSOPInstanceUID) and calls the same value transforms, so its rows are the engine's
-``effects`` element for element (``tests/test_effects.py`` checks this on every sample file).
+This follows :func:`deid.transform.engine.apply_profile` rule for rule (group lengths
+dropped, private creators kept with their blocks, SpecificCharacterSet kept, sequences
+removed, emptied, given a dummy item or walked, cleaning inside cleaned sequences, fail-closed
+values, the file meta and MediaStorageSOPInstanceUID) and calls the same value transforms,
+so its rows are the engine's ``effects`` element for element (``tests/test_effects.py``
+checks this on every sample file).
 It only skips what the record does not need: new ``DataElement`` objects and the output.
 """
 
@@ -17,14 +18,14 @@ from typing import Any
 
 from pydicom.datadict import tag_for_keyword
 
-from deid.actions import BINARY_VRS, DATE_VRS, TEXT_VRS, Action
-from deid.clean import IDENTIFIER_KEYWORDS, _name_tokens, birth_date_spellings
 from deid.ingest.decode import display, keyword_of, tag_text
 from deid.ingest.tree import UNDECODABLE, UNDECODABLE_TEXT, Node
-from deid.profile_model import Profile
-from deid.resolver import Decision, resolver_for
+from deid.policy.actions import BINARY_VRS, DATE_VRS, TEXT_VRS, Action
+from deid.policy.profile_model import Profile
+from deid.policy.resolver import Decision, resolver_for
 from deid.secret_store import Secrets
-from deid.transform import REMOVE_ELEMENT, TransformState, transform_value
+from deid.transform.clean import IDENTIFIER_KEYWORDS, _name_tokens, birth_date_spellings
+from deid.transform.dispatch import REMOVE_ELEMENT, TransformState, transform_value
 
 #: One record row: path, tag, keyword, vr, action, before, after.
 Row = tuple[str, str, str, str, Action, str | None, str | None]
@@ -43,7 +44,7 @@ _SEQUENCE_ITEMS = {Action.EMPTY: 0, Action.DUMMY: 1}
 
 
 class _Element:
-    """What :func:`deid.transform.transform_value` reads of an element."""
+    """What :func:`deid.transform.dispatch.transform_value` reads of an element."""
 
     __slots__ = ("VR", "value")
 
@@ -83,7 +84,7 @@ def _walk(nodes: list[Node]) -> Iterator[Node]:
 
 
 def identifiers(body: list[Node]) -> tuple[str, ...]:
-    """:func:`deid.clean.collect_identifiers` over the tree."""
+    """:func:`deid.transform.clean.collect_identifiers` over the tree."""
     found: set[str] = set()
     for node in _walk(body):
         if node.vr != "PN" and node.tag not in _IDENTIFIER_TAGS:

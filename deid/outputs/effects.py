@@ -4,7 +4,7 @@ application to already-loaded header rows.
 :func:`apply_profiles` reads each file's header once (in parallel, like the headers ingest) and
 records, for every element and every profile, the engine's action, effect and (when asked) the
 original and resulting values. The record is the one :func:`deid.apply_profile` gives, element
-for element; it is computed from the element tree (:mod:`deid.ingest.fast_apply`), or by the
+for element; it is computed from the element tree (:mod:`deid.transform.tree_apply`), or by the
 engine itself when de-identified copies are written (``write_dicom``) or a long text value was
 deferred. :func:`apply_to_headers` decides actions for rows of the ``headers`` table in column
 form: one resolver call per distinct (tag, VR, private creator), mapped back by codes.
@@ -22,11 +22,8 @@ import pandas as pd
 import pyarrow as pa
 import pydicom
 
-from deid.actions import Action, effect_of
-from deid.engine import DeidResult, apply_profile
 from deid.errors import DeidError
 from deid.ingest.decode import BINARY_VRS
-from deid.ingest.fast_apply import Row, TreeApplier
 from deid.ingest.headers import error_row, problem_rows, stream_job, warning_rows
 from deid.ingest.kinds import severity
 from deid.ingest.reader import ArchiveCache, Elements, open_source, read_elements
@@ -39,9 +36,12 @@ from deid.ingest.tables import (
     table_schema,
 )
 from deid.ingest.tree import DEFERRED, Node
-from deid.profile_model import Profile
-from deid.resolver import resolver_for
+from deid.policy.actions import Action, effect_of
+from deid.policy.profile_model import Profile
+from deid.policy.resolver import resolver_for
 from deid.secret_store import DEFAULT_SECRET, Secrets
+from deid.transform.engine import DeidResult, apply_profile
+from deid.transform.tree_apply import Row, TreeApplier
 
 #: Actions whose transform needs a secret (``dummy`` too: a dummy UID is a keyed UID).
 _SECRET_ACTIONS = frozenset({Action.UID, Action.HASH, Action.PSEUDONYM, Action.CLEAN,

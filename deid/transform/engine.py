@@ -20,15 +20,15 @@ from pydicom.sequence import Sequence
 from pydicom.tag import BaseTag
 from pydicom.uid import ExplicitVRLittleEndian
 
-from deid.actions import DATE_VRS, TEXT_VRS, Action, Effect, effect_of
-from deid.clean import collect_identifiers
 from deid.errors import DeidError, DicomInputError
-from deid.markers import add_markers
-from deid.profile_model import Profile
-from deid.resolver import Decision, Resolver, resolver_for
+from deid.policy.actions import DATE_VRS, TEXT_VRS, Action, Effect, effect_of
+from deid.policy.profile_model import Profile
+from deid.policy.resolver import Decision, Resolver, resolver_for
 from deid.secret_store import Secrets
 from deid.tags import format_tag, is_private_creator, is_private_group, private_creator_tag
-from deid.transform import REMOVE_ELEMENT, TransformState, transform_value
+from deid.transform.clean import collect_identifiers
+from deid.transform.dispatch import REMOVE_ELEMENT, TransformState, transform_value
+from deid.transform.markers import add_markers
 
 #: File meta elements a readable file needs; they are always kept.
 _REQUIRED_META = frozenset({0x00020000, 0x00020001, 0x00020002, 0x00020010, 0x00020012,
