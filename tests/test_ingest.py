@@ -10,12 +10,12 @@ import pydicom
 import pytest
 
 from deid.ingest import IngestLimits, load_headers, write_headers
+from deid.ingest.decode import display
 from deid.ingest.parse import Fallback, parse
 from deid.ingest.reader import ArchiveCache, read_header
 from deid.ingest.sources import Source, collect_sources
 from deid.ingest.tree import Node
 from deid.outputs.export import read_csv_table, read_parquet_table
-from deid.transform.engine import _display
 from tests import badinput
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
@@ -31,7 +31,10 @@ def _reference(path: Path) -> list[tuple[str, str, str]]:
         for tag in sorted(ds._dict):
             path = f"{prefix}({tag >> 16:04X},{tag & 0xFFFF:04X})"
             element = ds[tag]
-            rows.append((path, element.VR.split(" or ")[0], _display(element)))
+            value = element.value
+            shown = (f"<{len(value or [])} item(s)>" if element.VR == "SQ" else
+                     display(list(value) if type(value).__name__ == "MultiValue" else value))
+            rows.append((path, element.VR.split(" or ")[0], shown))
             if element.VR == "SQ":
                 for number, item in enumerate(element.value or []):
                     level(item, f"{path}[{number}].")

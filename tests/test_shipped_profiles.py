@@ -13,6 +13,7 @@ from pydicom.dataset import Dataset
 
 import deid
 from deid import Profile
+from deid.transform.dispatch import DerivedKeys
 
 RECONSTRUCTED = (
     "procancer_i",
@@ -101,8 +102,11 @@ def days(text: str) -> int:
     return (dt.date(int(text[:4]), int(text[4:6]), int(text[6:8])) - dt.date(1970, 1, 1)).days
 
 
-def keyed(secret: str, text: str) -> str:
-    return hmac.new(secret.encode(), text.encode(), hashlib.sha256).hexdigest()
+def keyed(profile_id: str, secret: str, text: str) -> str:
+    """HMAC-SHA-256 of ``text`` with the profile's own key for ``secret`` (derived per profile:
+    two profiles given one secret give unlinkable pseudonyms)."""
+    key = DerivedKeys(SECRETS, profile_id).get(secret)
+    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
 
 
 # --- Every shipped reconstruction: loads, says what it is, justifies every rule ----------------
@@ -204,7 +208,7 @@ def test_procancer_patient_id_is_pca_and_a_hash_of_site_and_patient_id() -> None
     profile = deid.load_profile("procancer_i")
     out = apply("procancer_i")
     site = profile.params["SITE_ID"]
-    assert out.PatientID == "PCa" + keyed(DEFAULT_SECRET, site + PATIENT_ID)[:16]
+    assert out.PatientID == "PCa" + keyed("procancer_i", "default", site + PATIENT_ID)[:16]
     assert str(out.PatientName) == out.PatientID
 
 
@@ -248,13 +252,13 @@ def test_incisive_naming_convention_for_name_and_id() -> None:
     profile = deid.load_profile("incisive")
     provider = profile.params["DATA_PROVIDER"]
     out = apply("incisive")
-    assert out.PatientID == f"{provider}-" + keyed(SITE_SECRET, PATIENT_ID)[:12]
+    assert out.PatientID == f"{provider}-" + keyed("incisive", "site", PATIENT_ID)[:12]
     assert str(out.PatientName) == out.PatientID
 
 
 def test_incisive_hashes_other_identifiers_seeded_with_the_patient() -> None:
     first = apply("incisive")
-    assert first.AccessionNumber == keyed(SITE_SECRET, f"{PATIENT_ID}|{ACCESSION}")[:16]
+    assert first.AccessionNumber == keyed("incisive", "site", f"{PATIENT_ID}|{ACCESSION}")[:16]
     assert re.fullmatch(r"[0-9a-f]{16}", first.StudyID)
     other_patient = apply("incisive", mr_dataset(patient_id="MRN-00000001"))
     assert other_patient.AccessionNumber != first.AccessionNumber
@@ -285,7 +289,7 @@ def test_chaimeleon_shifts_all_dates_keeping_intervals(profile_id: str) -> None:
 @pytest.mark.parametrize("profile_id", ["chaimeleon_images_w_ecrfs", "chaimeleon_images_only"])
 def test_chaimeleon_new_identifier_and_clean_descriptors(profile_id: str) -> None:
     out = apply(profile_id)
-    assert out.PatientID == keyed(DEFAULT_SECRET, PATIENT_ID)[:16]
+    assert out.PatientID == keyed(profile_id, "default", PATIENT_ID)[:16]
     assert str(out.PatientName) == out.PatientID
     assert out.StudyDescription.startswith("MR prostate for")
     assert "Quillfeather" not in out.StudyDescription
@@ -309,7 +313,7 @@ def test_chaimeleon_image_only_cases_do_not_keep_patient_characteristics() -> No
 
 def test_primage_replaces_name_and_id_by_the_pseudonym() -> None:
     out = apply("primage")
-    assert out.PatientID == "PRIMAGE-" + keyed(DEFAULT_SECRET, PATIENT_ID)[:16]
+    assert out.PatientID == "PRIMAGE-" + keyed("primage", "default", PATIENT_ID)[:16]
     assert str(out.PatientName) == out.PatientID
     assert value(out, "StudyDate") in (None, "")            # PS3.15 Basic: no date kept
     assert "StudyDescription" not in out

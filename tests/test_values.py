@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from deid.policy.actions import Action, from_ps315_code, resolve_compound
@@ -9,6 +11,8 @@ from deid.transform.values import (
     date_offset_days,
     digest,
     dummy_value,
+    exact,
+    format_number,
     keyed_uid,
     round_age,
     round_number,
@@ -80,8 +84,25 @@ def test_unparsable_values_raise_value_error(function, value) -> None:  # type: 
 
 
 def test_round_number_floors_to_band_and_caps() -> None:
-    assert round_number(72.4, 5) == 70
-    assert round_number(97, 5, cap=90) == 90
+    assert round_number(Decimal("72.4"), Decimal(5)) == 70
+    assert round_number(Decimal(97), Decimal(5), cap=Decimal(90)) == 90
+
+
+@pytest.mark.parametrize(("value", "step", "expected"), [
+    ("1.65", "0.05", "1.65"), ("1.90", "0.05", "1.9"), ("1.69", "0.05", "1.65"),
+    ("0.3", "0.1", "0.3"), ("-2.5", "1", "-3"), ("81.4", "5", "80"), ("1e2", "7", "98"),
+])
+def test_round_is_exact_decimal_arithmetic(value: str, step: str, expected: str) -> None:
+    rounded = round_number(exact(value), exact(step))
+    assert format_number("DS", rounded) == expected
+
+
+def test_rounding_refuses_what_is_not_a_finite_number() -> None:
+    for bad in ("1e400x", "nan", "inf", ""):
+        with pytest.raises(ValueError):
+            exact(bad)
+    with pytest.raises(ValueError, match="16 characters"):
+        format_number("DS", exact("1e400"))
     assert round_age("097Y", 5, 90) == "090Y"
 
 

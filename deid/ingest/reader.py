@@ -28,7 +28,7 @@ from pydicom.filereader import read_dataset
 
 from deid.ingest.parse import Fallback, parse
 from deid.ingest.sources import IngestLimits, Source, SourceError, read_member
-from deid.ingest.tree import PIXEL, Node, TreeLimitError, Unread, build_tree
+from deid.ingest.tree import DEFERRED, PIXEL, Node, TreeLimitError, Unread, build_tree
 
 _PIXEL_TAGS = {0x7FE00010: "OB or OW", 0x7FE00008: "OF", 0x7FE00009: "OD"}
 _LONG_VRS = frozenset({b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"UC", b"UN", b"UR",
@@ -357,3 +357,42 @@ def _warnings(dataset: Dataset, caught: list[warnings.WarningMessage], forced: b
             seen.add(message)
             notes.append(("decoding", message))
     return notes
+
+
+def needs_full_read(read: Elements) -> bool:
+    """True when the element tree lacks a value a plan may need: a deflated file (its pixel
+    data element is not located) or a long text value that was not read."""
+    meta = getattr(read.dataset, "file_meta", None) if read.dataset is not None else None
+    deflated = meta is not None and meta.get("TransferSyntaxUID") == _DEFLATED
+    return deflated or _has_deferred_text(read.body)
+
+
+def _has_deferred_text(nodes: list[Node]) -> bool:
+    for node in nodes:
+        if node.flags & DEFERRED and node.vr not in _BINARY_VRS:
+            return True
+        if node.items and any(_has_deferred_text(item) for item in node.items):
+            return True
+    return False
+
+
+_BINARY_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "UN"})
+
+
+def read_whole(source: Source, limits: IngestLimits, archives: ArchiveCache,
+               forced: bool) -> Dataset:
+    """The whole data set (pixel data included) read by pydicom, for writing a copy."""
+    with time_limit(limits.timeout_s), open_source(source, limits, archives) as stream:
+        return pydicom.dcmread(stream, defer_size=limits.defer_size, force=forced)
+
+
+def planning_trees(source: Source, limits: IngestLimits,
+                   archives: ArchiveCache) -> tuple[list[Node], list[Node]]:
+    """A source's file meta and data set trees with every value a plan needs: the fast
+    reader's, or pydicom's whole read when :func:`needs_full_read`."""
+    read = read_elements(source, limits, archives)
+    if not needs_full_read(read):
+        return read.meta, read.body
+    forced = any(kind == "no_preamble" for kind, _ in read.warnings)
+    return build_tree(read_whole(source, limits, archives, forced), read_deferred=True,
+                      max_depth=limits.max_depth, max_elements=limits.max_elements)

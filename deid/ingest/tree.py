@@ -59,17 +59,19 @@ class TreeLimitError(DeidError):
 
 
 class _Budget:
-    __slots__ = ("max_depth", "remaining")
+    __slots__ = ("max_depth", "read_deferred", "remaining")
 
-    def __init__(self, max_depth: int, max_elements: int) -> None:
+    def __init__(self, max_depth: int, max_elements: int, read_deferred: bool = False) -> None:
         self.max_depth = max_depth
         self.remaining = max_elements
+        self.read_deferred = read_deferred
 
 
-def build_tree(dataset: Dataset, *, max_depth: int = 100,
-               max_elements: int = 1_000_000) -> tuple[list[Node], list[Node]]:
-    """The file meta and the top level of ``dataset``, sequences expanded."""
-    budget = _Budget(max_depth, max_elements)
+def build_tree(dataset: Dataset, *, max_depth: int = 100, max_elements: int = 1_000_000,
+               read_deferred: bool = False) -> tuple[list[Node], list[Node]]:
+    """The file meta and the top level of ``dataset``, sequences expanded. Values pydicom
+    deferred are listed unread (their length only) unless ``read_deferred``."""
+    budget = _Budget(max_depth, max_elements, read_deferred)
     meta = getattr(dataset, "file_meta", None)
     return (build_level(meta, 0, budget) if meta else []), build_level(dataset, 0, budget)
 
@@ -136,15 +138,16 @@ def _node(dataset: Dataset, tag: int, raw: RawDataElement | DataElement,
                 raise TreeLimitError("truncated", f"the file ends inside element "
                                      f"({tag >> 16:04X},{tag & 0xFFFF:04X}): {len(data)} of "
                                      f"{raw.length} bytes")
-            if data is None and raw.length:
+            if data is None and raw.length and not budget.read_deferred:
                 return Node(tag, vr, creator, Unread(raw.length), f"<{raw.length} bytes>",
                             None, DEFERRED)
-            try:
-                value = decode_value(vr, data or b"", encodings, raw.is_little_endian)
-            except (ValueError, LookupError):
-                pass
-            else:
-                return Node(tag, vr, creator, value, display(value), None, 0)
+            if data is not None or not raw.length:
+                try:
+                    value = decode_value(vr, data or b"", encodings, raw.is_little_endian)
+                except (ValueError, LookupError):
+                    pass
+                else:
+                    return Node(tag, vr, creator, value, display(value), None, 0)
     return _converted(dataset, tag, raw, creator, depth, budget)
 
 

@@ -1,13 +1,14 @@
 """Per-file effects of profiles: the ``effects`` table, de-identified copies, and a vectorized
 application to already-loaded header rows.
 
-:func:`apply_profiles` reads each file's header once (in parallel, like the headers ingest) and
-records, for every element and every profile, the engine's action, effect and (when asked) the
-original and resulting values. The record is the one :func:`deid.apply_profile` gives, element
-for element; it is computed from the element tree (:mod:`deid.transform.tree_apply`), or by the
-engine itself when de-identified copies are written (``write_dicom``) or a long text value was
-deferred. :func:`apply_to_headers` decides actions for rows of the ``headers`` table in column
-form: one resolver call per distinct (tag, VR, private creator), mapped back by codes.
+:func:`apply_profiles` reads each file's header once (in parallel, like the headers ingest),
+plans every profile's outcome for every element (:mod:`deid.transform.plan`) and records the
+action, the effect (what happened to the value) and, when asked, the original and resulting
+values. When de-identified copies are written (``write_dicom``), or the element tree lacks a
+value (a deflated file, a deferred long text), the file is read whole by pydicom and the same
+plan is carried out by the engine. :func:`apply_to_headers` decides actions for rows of the
+``headers`` table in column form: one decision per distinct (tag, VR, private creator), mapped
+back by codes.
 """
 
 from __future__ import annotations
@@ -20,13 +21,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pydicom
 
 from deid.errors import DeidError
-from deid.ingest.decode import BINARY_VRS
+from deid.ingest.decode import tag_text
 from deid.ingest.headers import error_row, problem_rows, stream_job, warning_rows
 from deid.ingest.kinds import severity
-from deid.ingest.reader import ArchiveCache, Elements, open_source, read_elements
+from deid.ingest.reader import (
+    ArchiveCache,
+    Elements,
+    needs_full_read,
+    read_elements,
+    read_whole,
+)
 from deid.ingest.runner import BatchOut, ErrorRow, Progress, run_job
 from deid.ingest.sources import IngestLimits, Source, Upload, collect_sources
 from deid.ingest.tables import (
@@ -35,13 +41,16 @@ from deid.ingest.tables import (
     frame_from_batches,
     table_schema,
 )
-from deid.ingest.tree import DEFERRED, Node
-from deid.policy.actions import Action, effect_of
+from deid.ingest.tree import UNDECODABLE, build_tree
+from deid.policy.actions import Action, Effect, effect_of
 from deid.policy.profile_model import Profile
-from deid.policy.resolver import resolver_for
+from deid.policy.resolver import Resolver, resolver_for
 from deid.secret_store import DEFAULT_SECRET, Secrets
-from deid.transform.engine import DeidResult, apply_profile
-from deid.transform.tree_apply import Row, TreeApplier
+from deid.transform import semantics
+from deid.transform.engine import DeidResult, result_of
+from deid.transform.outcome import Outcome
+from deid.transform.plan import FilePlan, Planner
+from deid.transform.semantics import DEFAULT_WRITER, WriterIdentity, keyword_for
 
 #: Actions whose transform needs a secret (``dummy`` too: a dummy UID is a keyed UID).
 _SECRET_ACTIONS = frozenset({Action.UID, Action.HASH, Action.PSEUDONYM, Action.CLEAN,
@@ -90,7 +99,6 @@ def check_output_folder(out_dir: str | os.PathLike[str],
 
 
 _ACTION_NAMES = {action: action.value for action in Action}
-_EFFECT_NAMES = {action.value: effect_of(action).value for action in Action}
 
 
 class EffectColumns:
@@ -115,14 +123,13 @@ class EffectColumns:
         c["profile"].extend([profile_id] * count)
         if not rows:
             return
-        paths, tags, keywords, vrs, actions, befores, afters = zip(*rows, strict=True)
+        paths, tags, keywords, vrs, actions, effects, befores, afters = zip(*rows, strict=True)
         c["path"].extend(paths)
         c["tag"].extend(tags)
         c["keyword"].extend(keywords)
         c["vr"].extend(vrs)
-        names = [_ACTION_NAMES[action] for action in actions]
-        c["action"].extend(names)
-        c["effect"].extend([_EFFECT_NAMES[name] for name in names])
+        c["action"].extend([_ACTION_NAMES[action] for action in actions])
+        c["effect"].extend(effects)
         c["before"].extend(befores if self.include_values else [None] * count)
         c["after"].extend(afters if self.include_values else [None] * count)
 
@@ -137,27 +144,25 @@ class EffectColumns:
         return pa.RecordBatch.from_arrays([files, *text, risk], schema=table_schema("effects"))
 
 
-def engine_rows(result: DeidResult) -> list[Row]:
-    """The engine's record as rows."""
-    return [(e.path, e.tag, e.keyword, e.vr, e.action, e.before, e.after)
-            for e in result.effects]
+#: One record row: path, tag, keyword, vr, action, effect, before, after.
+Row = tuple[str, str, str, str, Action, str, str | None, str | None]
 
 
-def _needs_engine(read: Elements) -> bool:
-    """True when the tree cannot give the engine's exact record: a deflated file (its pixel
-    data element is not located) or a long text value that was not read."""
-    meta = getattr(read.dataset, "file_meta", None) if read.dataset is not None else None
-    deflated = meta is not None and meta.get("TransferSyntaxUID") == _DEFLATED
-    return deflated or _has_deferred_text(read.body)
+def plan_rows(plan: FilePlan, include_values: bool) -> list[Row]:
+    """The effects rows of one file's plan (values displayed only when asked for)."""
+    return [_row(outcome, include_values) for outcome in plan.outcomes()]
 
 
-def _has_deferred_text(nodes: list[Node]) -> bool:
-    for node in nodes:
-        if node.flags & DEFERRED and node.vr not in BINARY_VRS:
-            return True
-        if node.items and any(_has_deferred_text(item) for item in node.items):
-            return True
-    return False
+def _row(outcome: Outcome, include_values: bool) -> Row:
+    node = outcome.node
+    undecodable = bool(node.flags & UNDECODABLE)
+    return (outcome.path, tag_text(node.tag), "" if undecodable else keyword_for(node.tag),
+            node.vr.split(" or ")[0], outcome.action, _MODIFY if outcome.modified else _KEEP,
+            outcome.before if include_values else None,
+            outcome.after if include_values else None)
+
+
+_MODIFY, _KEEP = Effect.MODIFY.value, Effect.KEEP.value
 
 
 @dataclass(frozen=True)
@@ -170,12 +175,14 @@ class EffectsJob:
     limits: IngestLimits = field(default_factory=IngestLimits)
     write_dicom: str | None = None
     inputs: tuple[str, ...] = ()
+    writer: WriterIdentity = DEFAULT_WRITER
 
     def process_batch(self, sources: Sequence[Source]) -> BatchOut:
         columns = EffectColumns(self.include_values)
         errors: list[ErrorRow] = []
         archives = ArchiveCache()
-        appliers = [TreeApplier(profile, self.secrets) for profile in self.profiles]
+        appliers = [Planner(profile, self.secrets, writer=self.writer)
+                    for profile in self.profiles]
         for source in sources:
             try:
                 read = read_elements(source, self.limits, archives, show=self.include_values)
@@ -190,21 +197,22 @@ class EffectsJob:
                                severity("apply_failed")))
         return BatchOut(columns.batch(), errors, len(sources))
 
-    def _one(self, source: Source, read: Elements, appliers: list[TreeApplier],
+    def _one(self, source: Source, read: Elements, planners: list[Planner],
              columns: EffectColumns, archives: ArchiveCache) -> None:
-        if self.write_dicom is None and not _needs_engine(read):
-            for applier in appliers:
-                columns.add(source.name, applier.profile.id, applier.rows(read.meta, read.body))
+        if self.write_dicom is None and not needs_full_read(read):
+            for planner in planners:
+                plan = planner.plan(read.meta, read.body)
+                columns.add(source.name, planner.profile.id,
+                            plan_rows(plan, self.include_values))
             return
         forced = any(kind == "no_preamble" for kind, _ in read.warnings)
-        for profile in self.profiles:
-            with open_source(source, self.limits, archives) as stream:
-                dataset = pydicom.dcmread(stream, defer_size=self.limits.defer_size,
-                                          force=forced)
-            result = apply_profile(dataset, profile, secrets=self.secrets)
+        dataset = read_whole(source, self.limits, archives, forced)
+        meta, body = build_tree(dataset, read_deferred=True)
+        for planner in planners:
+            plan = planner.plan(meta, body)
             if self.write_dicom is not None:
-                self._save(source, profile, result)
-            columns.add(source.name, profile.id, engine_rows(result))
+                self._save(source, planner.profile, result_of(plan, dataset))
+            columns.add(source.name, planner.profile.id, plan_rows(plan, self.include_values))
 
     def _save(self, source: Source, profile: Profile, result: DeidResult) -> None:
         relative = Path(source.relative)
@@ -358,12 +366,8 @@ def _categorical(column: pd.Series) -> pd.Categorical:
     return pd.Categorical(column.astype(object))
 
 
-def _row_action(resolver: object, tag: str, vr: str, creator: str | None) -> Action:
+def _row_action(resolver: Resolver, tag: str, vr: str, creator: str | None) -> Action:
     code = int(tag[1:5] + tag[6:10], 16)
-    if code & 0xFFFF == 0:
-        return Action.REMOVE
-    decision = resolver.decide(code, vr, creator)  # type: ignore[attr-defined]
-    action: Action = decision.action
-    if code == 0x00080005 and action is Action.REMOVE:
-        return Action.KEEP
-    return action
+    if code >> 16 == 0x0002:
+        return semantics.meta_decision(resolver, code, vr, DEFAULT_WRITER).action
+    return semantics.decide(resolver, code, vr, creator).action

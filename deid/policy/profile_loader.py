@@ -42,9 +42,10 @@ def is_profile_id(text: str) -> bool:
     at most 64 characters."""
     return bool(_ID_RE.match(text))
 _TEMPLATE_FIELD_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::(\d+))?\}")
+_SECRET_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _TOP_KEYS = {
     "schema_version", "id", "title", "provenance", "description", "base", "options",
-    "unlisted", "private_tags", "standard_table", "params", "rules",
+    "unlisted", "private_tags", "standard_table", "params", "rules", "linkage",
 }
 _MATCHER_KEYS = ("tag", "keyword", "vr", "private_creator", "pattern")
 _RULE_KEYS = {*_MATCHER_KEYS, "element", "action", "reason", "source", "enabled", "decided_by",
@@ -169,6 +170,7 @@ def _build(raw: dict[str, Any], name: str, path: Path | None, sha: str,
     base = _load_base(raw, name, search, (*seen, profile_id))
     options = _options(raw, name)
     params = _params(raw, name)
+    linkage = _linkage(raw, name)
     unlisted = _enum(raw, "unlisted", Unlisted, name, Unlisted.BASE if base else None)
     private = _enum(raw, "private_tags", PrivatePolicy, name,
                     PrivatePolicy.BASE if base else None)
@@ -197,6 +199,7 @@ def _build(raw: dict[str, Any], name: str, path: Path | None, sha: str,
         standard_table=standard_table,
         description=_text(raw, "description", name, required=False),
         params=MappingProxyType(params),
+        linkage=linkage,
         path=path,
         sha256=sha,
     )
@@ -262,6 +265,16 @@ def _options(raw: Mapping[str, Any], name: str) -> tuple[str, ...]:
     if len(set(options)) != len(options):
         raise ProfileError(name, "an option is listed twice", field="options")
     return tuple(options)
+
+
+def _linkage(raw: Mapping[str, Any], name: str) -> tuple[str, ...]:
+    linkage = raw.get("linkage", [])
+    if not isinstance(linkage, list) or not all(
+            isinstance(item, str) and _SECRET_NAME_RE.match(item) for item in linkage):
+        raise ProfileError(name, "must be a list of secret names (lower-case letters, digits, "
+                           "_) whose keyed values are shared with every profile naming them",
+                           field="linkage")
+    return tuple(linkage)
 
 
 def _params(raw: Mapping[str, Any], name: str) -> dict[str, str]:

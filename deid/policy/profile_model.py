@@ -111,6 +111,9 @@ class Profile:
     standard_table: str | None = None
     description: str = ""
     params: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    #: Secrets used as they are, so that keyed values are shared with every profile that
+    #: names them too; every other secret is derived per profile (domain separation).
+    linkage: tuple[str, ...] = ()
     path: Path | None = None
     sha256: str | None = None
 

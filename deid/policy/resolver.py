@@ -56,6 +56,12 @@ class Decision:
     source: str
     origin: str
     explicit: bool
+    #: A rule names this element's tag (a tag, keyword, private element or pattern matcher),
+    #: not only its VR or its private block.
+    specific: bool = False
+
+
+_SPECIFIC_MATCHERS = frozenset({MatcherKind.TAG, MatcherKind.PRIVATE_ELEMENT, MatcherKind.PATTERN})
 
 
 class Layer:
@@ -136,7 +142,8 @@ class Resolver:
             rule = layer.find(tag, vr, creator)
             if rule is not None:
                 return Decision(rule.action, rule.params, rule.reason, rule.source,
-                                f"{layer.origin} {rule.number}", True)
+                                f"{layer.origin} {rule.number}", True,
+                                rule.matcher.kind in _SPECIFIC_MATCHERS)
         if is_private_group(tag):
             return self._private_default(tag, creator)
         return self._unlisted

@@ -16,8 +16,8 @@ from functools import cache
 from pathlib import Path
 
 from deid.errors import DeidError
-from deid.policy.dictionary import keyword_to_tag
-from deid.policy.standard import table_e1_1
+from deid.policy.dictionary import info_for_tag, keyword_to_tag
+from deid.policy.standard import E11Row, table_e1_1
 from deid.tags import parse_tag
 
 CATALOGUE_PATH = Path(__file__).with_name("catalogue.csv")
@@ -142,24 +142,62 @@ _STANDARD_CLASSES = (
 )
 
 
+_TEXT_VRS = frozenset({"LO", "LT", "SH", "ST", "UC", "UT"})
+_DATE_VRS = frozenset({"DA", "DT", "TM"})
+
+
+def _kind_for_vr(vr: str) -> tuple[RiskKind, Severity]:
+    """The risk of an attribute PS3.15 changes that the catalogue does not name, by its VR."""
+    if vr == "PN":
+        return RiskKind.DIRECT_IDENTIFIER, Severity.MEDIUM
+    if vr == "UI":
+        return RiskKind.LINKAGE, Severity.LOW
+    if vr in _DATE_VRS:
+        return RiskKind.QUASI_IDENTIFIER, Severity.LOW
+    if vr in _TEXT_VRS:
+        return RiskKind.FREE_TEXT, Severity.MEDIUM
+    if vr == "SQ":
+        return RiskKind.DIRECT_IDENTIFIER, Severity.MEDIUM
+    return RiskKind.QUASI_IDENTIFIER, Severity.LOW
+
+
 def with_standard_classes(table: Catalogue) -> Catalogue:
-    """Add the attributes PS3.15 calls device identity, institution identity and patient
-    characteristics (Table E.1-1 option columns) that the catalogue file does not list."""
+    """Add what the catalogue file does not list: the attributes PS3.15 calls device identity,
+    institution identity and patient characteristics (Table E.1-1 option columns), then every
+    other attribute the Basic Profile changes (its kind by VR: names are direct identifiers,
+    UIDs linkage, dates and numbers quasi-identifiers, text free text)."""
     by_tag = dict(table.by_tag)
     added = []
     for row in table_e1_1():
         if "x" in row.tag or " " in row.tag:
             continue
         tag = parse_tag(row.tag)
-        for option, kind, severity, what in _STANDARD_CLASSES:
-            if option in row.options and tag not in by_tag:
-                entry = CatalogueEntry(
-                    row.tag, "", kind, severity, False,
-                    f"PS3.15 counts {row.attribute_name} as {what} (Table E.1-1, "
-                    f"{option} column).", tag)
-                by_tag[tag] = entry
-                added.append(entry)
+        if tag in by_tag:
+            continue
+        entry = _standard_entry(row, tag)
+        if entry is not None:
+            by_tag[tag] = entry
+            added.append(entry)
     return Catalogue(table.entries + tuple(added), by_tag, table.scanned_vrs, table.private)
+
+
+def _standard_entry(row: E11Row, tag: int) -> CatalogueEntry | None:
+    for option, kind, severity, what in _STANDARD_CLASSES:
+        if option in row.options:
+            return CatalogueEntry(row.tag, "", kind, severity, False,
+                                  f"PS3.15 counts {row.attribute_name} as {what} (Table "
+                                  f"E.1-1, {option} column).", tag)
+    if row.basic_profile == "K":
+        return None
+    info = info_for_tag(tag)
+    vr = info.vr.split(" or ")[0] if info is not None and info.vr else "UN"
+    if vr == "SQ" and "U" in row.basic_profile:
+        return None  # the Basic Profile keeps the sequence and remaps the UIDs inside
+    kind, severity = _kind_for_vr(vr)
+    return CatalogueEntry(row.tag, "", kind, severity, False,
+                          f"The PS3.15 Basic Profile changes {row.attribute_name} "
+                          f"({row.basic_profile}, Table E.1-1): it can identify the patient "
+                          "or link back to the hospital.", tag)
 
 
 @cache

@@ -1,15 +1,21 @@
 """Residual-risk findings for one file after one profile: what stays risky, and why.
 
+Findings are read from the file's plan (:mod:`deid.transform.plan`), so they describe the values
+the de-identified copy holds, at their own element paths (file meta and nested items included).
 An element is flagged when the profile leaves, or only partly transforms, something risky:
 
-1. a catalogued direct, linkage or quasi-identifier, or any person name, that is kept (or
-   only cleaned, rounded or truncated: one severity lower);
-2. a private element that is kept, unless PS3.15 Table E.3.10-1 lists it as safe;
-3. any value (nested, private, free text, after ``clean``) that contains the patient's own
-   names, IDs, birth date or accession number found elsewhere in the original file;
-4. a UID that is the original one, or that keeps the original's organisation root;
-5. a date or date-time kept exactly;
-6. BurnedInAnnotation or RecognizableVisualFeatures ``YES``, or PatientIdentityRemoved not
+1. a catalogued attribute (direct, linkage or quasi-identifier, or free text that PS3.15
+   removes or cleans), or any person name, written unchanged (or only cleaned, rounded or
+   truncated: one severity lower);
+2. any value left inside such a sequence that is kept (``ReferringPhysicianIdentification
+   Sequence`` item by item): the element, its path and its kind;
+3. a private element that is kept, unless PS3.15 Table E.3.10-1 lists it as safe;
+4. any value written (nested, private, free text, after ``clean``) that contains the
+   patient's own names, IDs, birth date or accession number found elsewhere in the file
+   (the strongest finding on that element);
+5. a UID that is the original one, or that keeps the original's organisation root;
+6. a date or date-time kept exactly;
+7. BurnedInAnnotation or RecognizableVisualFeatures ``YES``, or PatientIdentityRemoved not
    ``YES``.
 
 Evidence is masked: never the whole original value.
@@ -18,18 +24,19 @@ Evidence is masked: never the whole original value.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
-from pydicom.dataelem import DataElement
-from pydicom.dataset import Dataset
-
+from deid.ingest.decode import tag_text
+from deid.ingest.tree import Node, Unread
 from deid.policy.actions import Action
 from deid.policy.resolver import safe_private_meaning
-from deid.risk.catalogue import Catalogue, RiskKind, Severity, catalogue
-from deid.tags import format_tag, is_private_group, parse_tag
-from deid.transform.clean import birth_date_spellings, readable_elements
-from deid.transform.engine import DeidResult, ElementEffect
+from deid.risk.catalogue import Catalogue, CatalogueEntry, RiskKind, Severity, catalogue
+from deid.transform import semantics
+from deid.transform.markers import PATIENT_IDENTITY_REMOVED
+from deid.transform.outcome import Added, Outcome
+from deid.transform.plan import FilePlan
 
 PARTIAL_ACTIONS = frozenset({Action.CLEAN, Action.ROUND, Action.TRUNCATE_DATE})
 _WELL_KNOWN_UID_ROOT = "1.2.840.10008."
@@ -37,7 +44,8 @@ _WELL_KNOWN_UID_ROOT = "1.2.840.10008."
 _NOT_INSTANCE_UIDS = frozenset({0x00020010, 0x00020012, 0x00020002})
 _MIN_IDENTIFIER = 3
 _MIN_ROOT_COMPONENTS = 4
-_NOT_PER_ELEMENT = (RiskKind.FLAG, RiskKind.FREE_TEXT, RiskKind.PRIVATE)
+_NOT_PER_ELEMENT = (RiskKind.FLAG, RiskKind.PRIVATE)
+_FLAGS = ((0x00280301, "BurnedInAnnotation"), (0x00280302, "RecognizableVisualFeatures"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,12 +72,21 @@ def mask(text: str, limit: int = 24) -> str:
 
 
 @dataclass(frozen=True)
-class _Identifier:
+class Identifier:
+    """One of the patient's own identifying strings and what it is."""
+
     text: str
     what: str
 
 
-def patient_identifiers(original: Dataset) -> tuple[_Identifier, ...]:
+_IDENTIFIER_SOURCES = {
+    "PatientName": "name", "OtherPatientNames": "name", "PatientBirthName": "name",
+    "PatientID": "patient ID", "OtherPatientIDs": "patient ID",
+    "AccessionNumber": "accession number", "PatientBirthDate": "birth date",
+}
+
+
+def patient_identifiers(body: Iterable[Node]) -> tuple[Identifier, ...]:
     """The patient's own names, IDs, birth date (common spellings) and accession number."""
     found: dict[str, str] = {}
 
@@ -79,22 +96,22 @@ def patient_identifiers(original: Dataset) -> tuple[_Identifier, ...]:
         if (len(text) >= shortest and not text.isdigit()) or len(text) >= 6:
             found.setdefault(text, what)
 
-    for element in readable_elements(original):
-        keyword, value = element.keyword, element.value
-        values = [str(v) for v in value] if isinstance(value, (list, tuple)) else [str(value)]
-        for text in values:
-            if keyword in ("PatientName", "OtherPatientNames", "PatientBirthName"):
+    for node in semantics.walk_values(body):
+        what = _IDENTIFIER_SOURCES.get(semantics.keyword_for(node.tag))
+        if what is None:
+            continue
+        values = node.value if isinstance(node.value, list) else [node.value]
+        for text in (str(value) for value in values if value is not None):
+            if what == "name":
                 for spelling in name_spellings(text):
-                    add(spelling, "name")
-            elif keyword in ("PatientID", "OtherPatientIDs"):
-                add(text, "patient ID")
-            elif keyword == "AccessionNumber":
-                add(text, "accession number")
-            elif keyword == "PatientBirthDate":
-                for spelling in birth_date_spellings(text):
-                    add(spelling, "birth date")
+                    add(spelling, what)
+            elif what == "birth date":
+                for spelling in semantics.birth_date_spellings(text):
+                    add(spelling, what)
+            else:
+                add(text, what)
     ordered = sorted(found.items(), key=lambda item: (-len(item[0]), item[0]))
-    return tuple(_Identifier(text, what) for text, what in ordered)
+    return tuple(Identifier(text, what) for text, what in ordered)
 
 
 def name_spellings(name: str) -> list[str]:
@@ -108,31 +125,60 @@ def name_spellings(name: str) -> list[str]:
     return spellings
 
 
-def output_values(dataset: Dataset, prefix: str = "") -> Iterator[tuple[str, DataElement]]:
-    """Every element of an output data set (file meta first) with its element path."""
-    if not prefix:
-        meta = getattr(dataset, "file_meta", None)
-        if meta is not None:
-            for element in meta:
-                yield format_tag(int(element.tag)), element
-    for element in dataset:
-        path = f"{prefix}{format_tag(int(element.tag))}"
-        if element.VR == "SQ":
-            for index, item in enumerate(element.value or []):
-                yield from output_values(item, f"{path}[{index}].")
-        else:
-            yield path, element
+@dataclass(frozen=True)
+class Written:
+    """One element of the de-identified copy: its path, tag, VR, value and private creator."""
+
+    path: str
+    tag: int
+    vr: str
+    value: Any
+    creator: str | None
 
 
-def _uids(dataset: Dataset) -> set[str]:
+def written_values(plan: FilePlan) -> Iterator[Written]:
+    """Every non-sequence element the de-identified copy holds (file meta first), with the
+    value it holds."""
+    yield from _written(plan.meta)
+    for added in plan.added_meta:
+        yield from _added(added, "")
+    yield from _written(plan.body)
+    for added in plan.added:
+        yield from _added(added, "")
+
+
+def _written(outcomes: Iterable[Outcome]) -> Iterator[Written]:
+    for outcome in outcomes:
+        if outcome.removed:
+            continue
+        if outcome.items is not None:
+            if outcome.action not in (Action.EMPTY, Action.DUMMY):
+                for item in outcome.items:
+                    yield from _written(item)
+            continue
+        yield Written(outcome.path, outcome.tag, outcome.vr, outcome.output_value,
+                      outcome.node.creator)
+
+
+def _added(element: Added, prefix: str) -> Iterator[Written]:
+    path = prefix + tag_text(element.tag)
+    if element.vr == "SQ":
+        for number, item in enumerate(element.value):
+            for child in item:
+                yield from _added(child, f"{path}[{number}].")
+        return
+    yield Written(path, element.tag, element.vr, element.value, None)
+
+
+def _original_uids(plan: FilePlan) -> set[str]:
     found: set[str] = set()
-    for element in readable_elements(dataset):
-        if element.VR == "UI" and element.value and int(element.tag) not in _NOT_INSTANCE_UIDS:
-            values = element.value if isinstance(element.value, list) else [element.value]
-            found.update(str(v) for v in values if not str(v).startswith(_WELL_KNOWN_UID_ROOT))
-    meta = getattr(dataset, "file_meta", None)
-    if meta is not None and meta.get("MediaStorageSOPInstanceUID"):
-        found.add(str(meta.MediaStorageSOPInstanceUID))
+    for outcome in plan.outcomes():
+        node = outcome.node
+        if node.vr != "UI" or node.tag in _NOT_INSTANCE_UIDS or node.items is not None:
+            continue
+        values = node.value if isinstance(node.value, list) else [node.value]
+        found.update(str(v) for v in values
+                     if v and not str(v).startswith(_WELL_KNOWN_UID_ROOT))
     return found
 
 
@@ -165,7 +211,8 @@ def _shares_root(value: str, root: tuple[str, ...]) -> bool:
 
 
 class _Collector:
-    """Findings of one file, at most one per element path and kind."""
+    """Findings of one file, at most one per element path and kind (the first added wins,
+    so stronger findings are added first)."""
 
     def __init__(self, profile_id: str, file: str) -> None:
         self.profile_id = profile_id
@@ -184,49 +231,92 @@ class _Collector:
         self.paths.add(path)
 
 
-def _tag_of(path: str) -> int:
-    return parse_tag(path.rsplit(".", 1)[-1].split("[")[0])
+def _name(outcome: Outcome) -> str:
+    return semantics.keyword_for(outcome.tag) or tag_text(outcome.tag)
 
 
-def _catalogued(effect: ElementEffect, found: _Collector, table: Catalogue) -> None:
-    entry = table.by_tag.get(_tag_of(effect.path))
-    if not effect.after or entry is None or entry.kind in _NOT_PER_ELEMENT:
+def _shown(outcome: Outcome) -> str:
+    value = outcome.output_value
+    if isinstance(value, list):
+        return "\\".join(str(item) for item in value)
+    return "" if value is None else str(value)
+
+
+def _left(outcome: Outcome) -> str | None:
+    """'kept' or 'partly' when the element's value is written unchanged or only partly
+    transformed (and is not empty); None otherwise."""
+    if outcome.removed or outcome.items is not None:
+        return None
+    value = outcome.output_value
+    if value is None or value == "" or value == [] or isinstance(value, Unread):
+        return None
+    if not outcome.modified:
+        return "kept"
+    return "partly" if outcome.action in PARTIAL_ACTIONS else None
+
+
+def _catalogued(outcome: Outcome, entry: CatalogueEntry | None, found: _Collector) -> None:
+    if entry is None or entry.kind in _NOT_PER_ELEMENT:
         return
-    if effect.action is Action.KEEP:
-        found.add(effect.path, effect.keyword, entry.kind, entry.severity,
-                  f"{effect.keyword or effect.tag} is kept. {entry.reason}",
-                  mask(effect.after or ""))
-    elif effect.action in PARTIAL_ACTIONS:
-        found.add(effect.path, effect.keyword, entry.kind, entry.severity.lower(),
-                  f"{effect.keyword or effect.tag} is only partly transformed "
-                  f"({effect.action.value}). {entry.reason}", mask(effect.after or ""))
-
-
-def _person_name(effect: ElementEffect, found: _Collector) -> None:
-    if effect.vr == "PN" and effect.after and effect.action in (Action.KEEP, *PARTIAL_ACTIONS):
-        found.add(effect.path, effect.keyword, RiskKind.DIRECT_IDENTIFIER, Severity.MEDIUM,
-                  f"{effect.keyword or effect.tag} keeps a person's name (patient or staff); "
-                  "names identify people and link to the patient's care.", mask(effect.after))
-
-
-def _private(effect: ElementEffect, found: _Collector, table: Catalogue) -> None:
-    if effect.action is not Action.KEEP or not effect.after or effect.keyword == "PrivateCreator":
+    if outcome.items is not None:
+        if _walked(outcome) and outcome.items:
+            found.add(outcome.path, _name(outcome), entry.kind, entry.severity,
+                      f"{_name(outcome)} is kept with {len(outcome.items)} item(s); each "
+                      f"value left in it is listed on its own. {entry.reason}",
+                      f"{len(outcome.items)} item(s)")
         return
-    if safe_private_meaning(_tag_of(effect.path), effect.private_creator) is None:
-        found.add(effect.path, effect.keyword, RiskKind.PRIVATE, table.private.severity,
-                  f"Private element of {effect.private_creator or 'an unnamed creator'!r} "
-                  f"kept. {table.private.reason}", mask(effect.after or ""))
+    left = _left(outcome)
+    if left == "kept":
+        found.add(outcome.path, _name(outcome), entry.kind, entry.severity,
+                  f"{_name(outcome)} is kept. {entry.reason}", mask(_shown(outcome)))
+    elif left == "partly":
+        found.add(outcome.path, _name(outcome), entry.kind, entry.severity.lower(),
+                  f"{_name(outcome)} is only partly transformed ({outcome.action.value}). "
+                  f"{entry.reason}", mask(_shown(outcome)))
 
 
-def _dates(effect: ElementEffect, found: _Collector) -> None:
-    if effect.vr in ("DA", "DT") and effect.action is Action.KEEP and effect.after:
-        found.add(effect.path, effect.keyword, RiskKind.QUASI_IDENTIFIER, Severity.MEDIUM,
-                  f"{effect.keyword or effect.tag} is a date kept exactly: exact dates help "
-                  "single a patient out and link to hospital records.", mask(effect.after))
+def _walked(outcome: Outcome) -> bool:
+    """A sequence kept (or cleaned) with its items: what is inside is left for a reader."""
+    return not outcome.removed and outcome.action in (Action.KEEP, Action.CLEAN)
 
 
-def _text_of(element: DataElement) -> str:
-    value = element.value
+def _inside(outcome: Outcome, ancestor: Outcome, entry: CatalogueEntry,
+            found: _Collector) -> None:
+    """A value left inside a kept sequence the catalogue lists as risky."""
+    if outcome.items is not None or _left(outcome) is None:
+        return
+    found.add(outcome.path, _name(outcome), entry.kind, entry.severity,
+              f"{_name(outcome)} ({outcome.vr}) is kept inside {_name(ancestor)}. "
+              f"{entry.reason}", mask(_shown(outcome)))
+
+
+def _person_name(outcome: Outcome, found: _Collector) -> None:
+    if outcome.vr == "PN" and _left(outcome) is not None:
+        found.add(outcome.path, _name(outcome), RiskKind.DIRECT_IDENTIFIER, Severity.MEDIUM,
+                  f"{_name(outcome)} keeps a person's name (patient or staff); names "
+                  "identify people and link to the patient's care.", mask(_shown(outcome)))
+
+
+def _private(outcome: Outcome, found: _Collector, table: Catalogue) -> None:
+    node = outcome.node
+    if not node.tag >> 16 & 1 or 0x10 <= node.tag & 0xFFFF <= 0xFF:
+        return
+    if outcome.removed or outcome.modified or outcome.items is not None:
+        return
+    if safe_private_meaning(node.tag, node.creator) is None:
+        found.add(outcome.path, "", RiskKind.PRIVATE, table.private.severity,
+                  f"Private element of {node.creator or 'an unnamed creator'!r} kept. "
+                  f"{table.private.reason}", mask(outcome.after or ""))
+
+
+def _dates(outcome: Outcome, found: _Collector) -> None:
+    if outcome.vr in ("DA", "DT") and _left(outcome) == "kept":
+        found.add(outcome.path, _name(outcome), RiskKind.QUASI_IDENTIFIER, Severity.MEDIUM,
+                  f"{_name(outcome)} is a date kept exactly: exact dates help single a "
+                  "patient out and link to hospital records.", mask(_shown(outcome)))
+
+
+def _text_of(value: Any) -> str:
     if isinstance(value, (bytes, bytearray)):
         return bytes(value).decode("latin-1")
     if isinstance(value, (list, tuple)):
@@ -234,69 +324,90 @@ def _text_of(element: DataElement) -> str:
     return str(value) if value is not None else ""
 
 
-def _content(path: str, element: DataElement, identifiers: tuple[_Identifier, ...],
-             found: _Collector, table: Catalogue) -> None:
-    private = is_private_group(int(element.tag))
-    if element.VR not in table.scanned_vrs and not private:
+def _content(element: Written, identifiers: tuple[Identifier, ...], found: _Collector,
+             table: Catalogue) -> None:
+    private = bool(element.tag >> 16 & 1)
+    if element.vr not in table.scanned_vrs and not private:
         return
-    text = _text_of(element).casefold()
+    if isinstance(element.value, Unread):
+        return
+    text = _text_of(element.value).casefold()
     for identifier in identifiers:
         if identifier.text.casefold() in text:
             kind = RiskKind.PRIVATE if private else RiskKind.FREE_TEXT
-            found.add(path, element.keyword, kind, Severity.HIGH,
+            found.add(element.path, semantics.keyword_for(element.tag), kind, Severity.HIGH,
                       f"The value contains the patient's {identifier.what}, found elsewhere "
                       "in the original file.", mask(identifier.text))
             return
 
 
-def _uid(path: str, element: DataElement, originals: set[str], root: tuple[str, ...],
+def _uid(element: Written, originals: set[str], root: tuple[str, ...],
          found: _Collector) -> None:
-    if element.VR != "UI" or not element.value or int(element.tag) in _NOT_INSTANCE_UIDS:
+    if element.vr != "UI" or not element.value or element.tag in _NOT_INSTANCE_UIDS:
         return
     values = element.value if isinstance(element.value, list) else [element.value]
     for value in (str(v) for v in values):
         if value.startswith(_WELL_KNOWN_UID_ROOT):
             continue
+        keyword = semantics.keyword_for(element.tag)
         if value in originals:
-            found.add(path, element.keyword, RiskKind.LINKAGE, Severity.MEDIUM,
+            found.add(element.path, keyword, RiskKind.LINKAGE, Severity.MEDIUM,
                       "The original UID is kept: it is stored in the hospital PACS and links "
                       "back to the patient's study.", mask(value))
         elif _shares_root(value, root):
-            found.add(path, element.keyword, RiskKind.LINKAGE, Severity.LOW,
+            found.add(element.path, keyword, RiskKind.LINKAGE, Severity.LOW,
                       "The new UID keeps the original organisation's UID root, which names "
                       "the hospital or vendor.", mask(".".join(root)))
 
 
-def _flags(output: Dataset, found: _Collector) -> None:
-    for keyword in ("BurnedInAnnotation", "RecognizableVisualFeatures"):
-        if str(output.get(keyword, "")).upper() == "YES":
-            path = format_tag(int(output.data_element(keyword).tag))  # type: ignore[union-attr]
-            found.add(path, keyword, RiskKind.FLAG, Severity.HIGH,
-                      catalogue().by_tag[parse_tag(path)].reason, "YES")
-    if str(output.get("PatientIdentityRemoved", "")).upper() != "YES":
-        found.add("(0012,0062)", "PatientIdentityRemoved", RiskKind.FLAG, Severity.MEDIUM,
-                  catalogue().by_tag[0x00120062].reason,
-                  str(output.get("PatientIdentityRemoved", "missing")) or "missing")
+def _flags(top: dict[int, Any], found: _Collector) -> None:
+    for tag, keyword in _FLAGS:
+        if str(_text_of(top.get(tag, ""))).strip().upper() == "YES":
+            found.add(tag_text(tag), keyword, RiskKind.FLAG, Severity.HIGH,
+                      catalogue().by_tag[tag].reason, "YES")
+    marker = str(_text_of(top.get(PATIENT_IDENTITY_REMOVED, "")) or "").strip()
+    if marker.upper() != "YES":
+        found.add(tag_text(PATIENT_IDENTITY_REMOVED), "PatientIdentityRemoved", RiskKind.FLAG,
+                  Severity.MEDIUM, catalogue().by_tag[PATIENT_IDENTITY_REMOVED].reason,
+                  marker or "missing")
 
 
-def find_risks(original: Dataset, result: DeidResult, *, profile_id: str, file: str,
+def _elements(outcomes: list[Outcome], found: _Collector, table: Catalogue,
+              ancestor: tuple[Outcome, CatalogueEntry] | None) -> None:
+    for outcome in outcomes:
+        entry = table.by_tag.get(outcome.tag)
+        if ancestor is not None:
+            _inside(outcome, ancestor[0], ancestor[1], found)
+        _catalogued(outcome, entry, found)
+        _person_name(outcome, found)
+        _private(outcome, found, table)
+        _dates(outcome, found)
+        if outcome.items is not None and outcome.action not in (Action.EMPTY, Action.DUMMY):
+            inner = ancestor
+            if inner is None and entry is not None and entry.kind not in _NOT_PER_ELEMENT \
+                    and _walked(outcome):
+                inner = (outcome, entry)
+            for item in outcome.items:
+                _elements(item, found, table, inner)
+
+
+def find_risks(plan: FilePlan, *, file: str, body: list[Node],
                table: Catalogue | None = None) -> list[Finding]:
-    """Residual-risk findings of one file after one profile (see the module docstring)."""
+    """Residual-risk findings of one file after one profile (see the module docstring).
+
+    ``body`` is the file's original data set tree (the patient's identifiers come from it).
+    """
     table = table or catalogue()
-    found = _Collector(profile_id, file)
-    for effect in result.effects:
-        if effect.after is None:
-            continue
-        _catalogued(effect, found, table)
-        _person_name(effect, found)
-        if effect.private_creator is not None and is_private_group(_tag_of(effect.path)):
-            _private(effect, found, table)
-        _dates(effect, found)
-    identifiers = patient_identifiers(original)
-    originals = _uids(original)
+    found = _Collector(plan.profile.id, file)
+    identifiers = patient_identifiers(body)
+    originals = _original_uids(plan)
     root = _organisation_root(originals)
-    for path, element in output_values(result.dataset):
-        _content(path, element, identifiers, found, table)
-        _uid(path, element, originals, root, found)
-    _flags(result.dataset, found)
+    written = list(written_values(plan))
+    for element in written:
+        _content(element, identifiers, found, table)
+        _uid(element, originals, root, found)
+    _elements(plan.meta, found, table, None)
+    _elements(plan.body, found, table, None)
+    top = {element.tag: element.value for element in written if "." not in element.path}
+    _flags(top, found)
     return sorted(found.findings.values(), key=lambda f: (f.element_path, f.risk_kind))

@@ -1,6 +1,7 @@
 """k-anonymity of the quasi-identifier combinations a profile leaves in a cohort.
 
-One record per patient (the original PatientID, else the file). Its quasi-identifiers are read
+One record per patient (:func:`deid.transform.semantics.patient_key`: IssuerOfPatientID and
+PatientID, else PatientName and PatientBirthDate, else the file). Its quasi-identifiers are read
 from the de-identified output, so what a profile removes, empties, rounds or truncates counts as
 it is left; ``PostalCode`` is derived from the output's PatientAddress. A missing or empty value
 is a value of its own. Only quasi-identifiers the profile leaves split the cohort: values it
@@ -14,8 +15,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-
-from pydicom.dataset import Dataset
+from typing import Any
 
 from deid.policy.dictionary import keyword_to_tag
 from deid.risk.postal import postal_code
@@ -62,26 +62,34 @@ class Record:
     values: Mapping[str, str]
 
 
-def qi_values(output: Dataset, names: Iterable[str]) -> dict[str, str]:
-    """The quasi-identifier values left in a de-identified data set ('' when absent)."""
+def qi_values(top: Mapping[str, Any], names: Iterable[str]) -> dict[str, str]:
+    """The quasi-identifier values left in a de-identified file ('' when absent), from its
+    top-level values by keyword."""
     values = {}
     for name in names:
         if name == POSTAL_CODE:
-            values[name] = postal_code(str(output.get("PatientAddress", "") or "")) or ""
+            values[name] = postal_code(_text(top.get("PatientAddress"))) or ""
         else:
-            value = output.get(name, "")
-            values[name] = str(value.value if hasattr(value, "value") else value or "").strip()
+            values[name] = _text(top.get(name)).strip()
     return values
 
 
-def patient_records(items: Iterable[tuple[str, str, Dataset]], names: Iterable[str]
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)):
+        return "\\".join(str(item) for item in value)
+    return str(value)
+
+
+def patient_records(items: Iterable[tuple[str, str, Mapping[str, Any]]], names: Iterable[str]
                     ) -> list[Record]:
-    """One record per patient from ``(file, original patient key, output)`` items; the
-    first file of a patient stands for it."""
+    """One record per patient from ``(file, patient key, top-level output values by keyword)``
+    items; the first file of a patient stands for it, a file without a key for itself."""
     wanted = sorted(set(names))
     records: dict[str, Record] = {}
     for file, key, output in items:
-        patient = key or file
+        patient = key or f"file:{file}"
         if patient not in records:
             records[patient] = Record(patient, file, qi_values(output, wanted))
     return list(records.values())

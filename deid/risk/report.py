@@ -6,22 +6,24 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 from pydicom.dataset import Dataset
 
 from deid.ingest.headers import error_row, problem_rows
-from deid.ingest.reader import ArchiveCache, read_header
+from deid.ingest.reader import ArchiveCache, planning_trees
 from deid.ingest.runner import ErrorRow
 from deid.ingest.sources import IngestLimits, Upload, collect_sources
 from deid.ingest.tables import error_frame
+from deid.ingest.tree import Node, build_tree
 from deid.policy.actions import Action
 from deid.policy.dictionary import info_for_tag, keyword_to_tag
 from deid.policy.profile_model import Profile
 from deid.policy.resolver import resolver_for
 from deid.policy.schema import conform
 from deid.risk.catalogue import RiskKind, Severity, catalogue
-from deid.risk.findings import Finding, find_risks
+from deid.risk.findings import Finding, find_risks, written_values
 from deid.risk.kanon import (
     DEFAULT_K,
     DEFAULT_QI_SETS,
@@ -32,7 +34,9 @@ from deid.risk.kanon import (
 )
 from deid.risk.kanon import Record as QiRecord
 from deid.secret_store import Secrets
-from deid.transform.engine import apply_profile
+from deid.transform import semantics
+from deid.transform.plan import FilePlan, Planner
+from deid.transform.semantics import keyword_for
 
 COHORT = "cohort"
 
@@ -50,13 +54,6 @@ class RiskReport:
         """The tables by their export names."""
         return {"residual_risk": self.residual_risk, "k_anonymity": self.k_anonymity,
                 "k_classes": self.k_classes, "aryanto_coverage": self.aryanto_coverage}
-
-
-def _patient_key(dataset: Dataset) -> str:
-    try:
-        return str(dataset.get("PatientID", "") or "")
-    except Exception:  # noqa: BLE001 - an undecodable ID cannot group files
-        return ""
 
 
 def _combination_findings(profile_id: str, qi: str, below: Sequence[tuple[QiRecord, int]],
@@ -81,17 +78,29 @@ def assess(sources: Iterable[tuple[str, Dataset]], profiles: Sequence[Profile], 
         Quasi-identifier sets such as ``"PatientAge+PatientSex+PostalCode"``; by default
         :data:`deid.risk.kanon.DEFAULT_QI_SETS`.
     """
+    trees = ((file, *build_tree(dataset, read_deferred=True)) for file, dataset in sources)
+    return assess_trees(trees, profiles, secrets=secrets, k=k, qi_sets=qi_sets)
+
+
+def assess_trees(trees: Iterable[tuple[str, list[Node], list[Node]]],
+                 profiles: Sequence[Profile], *, secrets: Secrets, k: int = DEFAULT_K,
+                 qi_sets: Sequence[str] | None = None) -> RiskReport:
+    """:func:`assess` over ``(file name, file meta tree, data set tree)`` items: each file is
+    planned once per profile (:mod:`deid.transform.plan`) and its findings and
+    quasi-identifiers are read from the plan."""
     sets = [parse_qi_set(text) for text in (qi_sets or DEFAULT_QI_SETS)]
     names = sorted({name for qi in sets for name in qi})
+    planners = [Planner(profile, secrets) for profile in profiles]
     findings: list[Finding] = []
     cohort: dict[str, dict[str, QiRecord]] = {profile.id: {} for profile in profiles}
-    for file, original in sources:
-        key = _patient_key(original) or file
-        for profile in profiles:
-            result = apply_profile(original, profile, secrets=secrets)
-            findings.extend(find_risks(original, result, profile_id=profile.id, file=file))
-            cohort[profile.id].setdefault(key, QiRecord(key, file,
-                                                        qi_values(result.dataset, names)))
+    for file, meta, body in trees:
+        for planner in planners:
+            plan = planner.plan(meta, body)
+            findings.extend(find_risks(plan, file=file, body=body))
+            patients = cohort[planner.profile.id]
+            key = plan.patient_key or f"file:{file}"
+            if key not in patients:
+                patients[key] = QiRecord(key, file, qi_values(top_values(plan), names))
     rows = []
     classes = []
     for profile in profiles:
@@ -115,6 +124,12 @@ def assess(sources: Iterable[tuple[str, Dataset]], profiles: Sequence[Profile], 
                       conform("k_classes", _frame(classes, "k_classes")))
 
 
+def top_values(plan: FilePlan) -> dict[str, Any]:
+    """The values a de-identified file holds at its top level, by keyword."""
+    return {keyword_for(element.tag): element.value for element in written_values(plan)
+            if "." not in element.path}
+
+
 #: Actions that leave a quasi-identifier's real value, or a generalisation of it, linkable.
 LEAVING_ACTIONS = frozenset({Action.KEEP, Action.CLEAN, Action.ROUND, Action.TRUNCATE_DATE})
 
@@ -130,7 +145,7 @@ def left_quasi_identifiers(profile: Profile, names: Sequence[str]) -> set[str]:
         if tag is None or info is None:
             continue
         vr = info.vr.split(" or ")[0] or "UN"
-        action = resolver.decide(tag, vr).action
+        action = semantics.decide(resolver, tag, vr).action
         if action in LEAVING_ACTIONS and not (action is Action.CLEAN and vr in ("DA", "DT")):
             left.add(name)
     return left
@@ -145,11 +160,13 @@ class RiskResult:
     n_files: int = 0
 
 
-def read_sources(paths: Iterable[str | os.PathLike[str]] = (), *, uploads: Iterable[Upload] = (),
-                 limits: IngestLimits | None = None,
-                 errors: list[ErrorRow] | None = None) -> Iterator[tuple[str, Dataset]]:
-    """``(file name, data set)`` for every readable file under ``paths`` and in ``uploads``
-    (folders, zip archives); unreadable ones are appended to ``errors`` as load_errors rows."""
+def read_trees(paths: Iterable[str | os.PathLike[str]] = (), *, uploads: Iterable[Upload] = (),
+               limits: IngestLimits | None = None,
+               errors: list[ErrorRow] | None = None) -> Iterator[tuple[str, list[Node],
+                                                                      list[Node]]]:
+    """``(file name, file meta tree, data set tree)`` for every readable file under ``paths``
+    and in ``uploads`` (folders, zip archives), read by the fast reader where it can; unreadable
+    ones are appended to ``errors`` as load_errors rows."""
     limits = limits or IngestLimits()
     sources, problems = collect_sources(paths, uploads, limits)
     rows = errors if errors is not None else []
@@ -157,9 +174,11 @@ def read_sources(paths: Iterable[str | os.PathLike[str]] = (), *, uploads: Itera
     archives = ArchiveCache()
     for source in sources:
         try:
-            yield source.name, read_header(source, limits, archives).dataset
+            meta, body = planning_trees(source, limits, archives)
         except Exception as error:  # noqa: BLE001 - every unreadable file becomes a row
             rows.append(error_row(source.name, error))
+            continue
+        yield source.name, meta, body
 
 
 def assess_paths(paths: Iterable[str | os.PathLike[str]], profiles: Sequence[Profile], *,
@@ -170,12 +189,13 @@ def assess_paths(paths: Iterable[str | os.PathLike[str]], profiles: Sequence[Pro
     errors: list[ErrorRow] = []
     read: list[str] = []
 
-    def counted() -> Iterator[tuple[str, Dataset]]:
-        for name, dataset in read_sources(paths, uploads=uploads, limits=limits, errors=errors):
+    def counted() -> Iterator[tuple[str, list[Node], list[Node]]]:
+        for name, meta, body in read_trees(paths, uploads=uploads, limits=limits,
+                                           errors=errors):
             read.append(name)
-            yield name, dataset
+            yield name, meta, body
 
-    report = assess(counted(), profiles, secrets=secrets, k=k, qi_sets=qi_sets)
+    report = assess_trees(counted(), profiles, secrets=secrets, k=k, qi_sets=qi_sets)
     return RiskResult(report, error_frame(errors), len(read) + len(errors))
 
 
@@ -226,7 +246,7 @@ def aryanto_coverage(profiles: Sequence[Profile]) -> pd.DataFrame:
             assert entry.tag is not None
             info = info_for_tag(entry.tag)
             vr = info.vr.split(" or ")[0] if info and info.vr else "UN"
-            if resolver.decide(entry.tag, vr).action is Action.KEEP:
+            if semantics.decide(resolver, entry.tag, vr).action is Action.KEEP:
                 untouched.append(entry.keyword or entry.matcher)
         rows.append({"profile_id": profile.id, "n_attributes": len(entries),
                      "n_untouched": len(untouched), "n_modified": len(entries) - len(untouched),

@@ -8,11 +8,14 @@ instead (fail closed).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import numpy as np
 from pydicom.multival import MultiValue
 from pydicom.valuerep import MAX_VALUE_LEN
 
@@ -23,6 +26,7 @@ from deid.transform.values import (
     date_offset_days,
     digest,
     dummy_value,
+    exact,
     format_number,
     keyed_uid,
     round_age,
@@ -37,11 +41,41 @@ from deid.transform.values import (
 _TEMPLATE_FIELD_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::(\d+))?\}")
 
 
+class Keys(Protocol):
+    """Where the actions get their keys: :class:`DerivedKeys` or :class:`deid.Secrets`."""
+
+    def get(self, name: str = ...) -> bytes: ...
+
+
+class DerivedKeys:
+    """The keys of one profile: each secret derived for the profile's own domain, so that two
+    profiles given the same secret give unlinkable pseudonyms, hashes, UIDs and date offsets;
+    secrets the profile names in ``linkage`` are used as they are (shared on purpose)."""
+
+    __slots__ = ("_cache", "domain", "linkage", "secrets")
+
+    def __init__(self, secrets: Secrets, domain: str, linkage: Iterable[str] = ()) -> None:
+        self.secrets = secrets
+        self.domain = domain
+        self.linkage = frozenset(linkage)
+        self._cache: dict[str, bytes] = {}
+
+    def get(self, name: str = "default") -> bytes:
+        key = self._cache.get(name)
+        if key is None:
+            secret = self.secrets.get(name)
+            key = secret if name in self.linkage else hmac.new(
+                secret, b"deid profile domain|" + self.domain.encode("utf-8"),
+                hashlib.sha256).digest()
+            self._cache[name] = key
+        return key
+
+
 @dataclass(frozen=True)
 class TransformState:
-    """What actions need besides the value: secrets, the patient, identifiers, parameters."""
+    """What actions need besides the value: keys, the patient, identifiers, parameters."""
 
-    secrets: Secrets
+    secrets: Keys
     patient_key: str
     identifiers: tuple[str, ...]
     params: Mapping[str, str]
@@ -200,10 +234,19 @@ def _truncate_date(params: Mapping[str, Any], vr: str, value: Any,
 def _round(params: Mapping[str, Any], vr: str, value: Any, state: TransformState) -> Any:
     if _is_empty(value):
         return value
-    step, cap = float(params["step"]), float(params.get("max", 0.0))
+    step, cap = exact(params["step"]), exact(params.get("max", 0))
     if vr == "AS":
         return _each(value, lambda item: round_age(str(item), step, cap))
-    return _each(value, lambda item: format_number(vr, round_number(float(item), step, cap)))
+    return _each(value, lambda item: format_number(vr, round_number(exact(_number_text(vr, item)),
+                                                                  step, cap)))
+
+
+def _number_text(vr: str, item: Any) -> str:
+    """A number as written: FL values by their shortest single-precision spelling (1.65, not
+    1.6499999761581)."""
+    if vr == "FL" and isinstance(item, float):
+        return str(np.format_float_positional(np.float32(item), unique=True, trim="-"))
+    return str(item)
 
 
 def _clean(params: Mapping[str, Any], vr: str, value: Any, state: TransformState) -> Any:

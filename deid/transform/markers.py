@@ -1,25 +1,37 @@
-"""Record in the output what de-identification was done, as PS3.15 E.1.1 requires.
+"""Record in the output what de-identification was done, as PS3.15 E.1.1 requires, and no more.
 
-PatientIdentityRemoved ``YES``, DeidentificationMethod (the profile), the
-DeidentificationMethodCodeSequence with the CID 7050 codes of the Basic Profile and the options
-used, and LongitudinalTemporalInformationModified.
+The markers are derived from what the plan did to this file's elements, never from what the
+profile says it is:
+
+- PatientIdentityRemoved ``YES``, or ``NO`` when a direct identifier of the patient (name, ID,
+  address, telephone, other IDs and names) is written unchanged;
+- DeidentificationMethodCodeSequence holds CID 7050 code 113100 (Basic Application
+  Confidentiality Profile) only when every element of the file that PS3.15 Table E.1-1 lists
+  was treated at least as protectively as the Basic Profile or as an option allows, and then
+  the code of each option whose column the treatment needed; without 113100 no code is written;
+- DeidentificationMethod names the profile and, when the Basic Profile is not met, each
+  deviation (e.g. ``PatientSex kept``);
+- LongitudinalTemporalInformationModified ``MODIFIED`` when a date left in the file was shifted
+  or truncated, ``UNMODIFIED`` when dates are left as they were, ``REMOVED`` otherwise.
+
+Treatments are compared by how much of the value they leave: replaced (remove, empty, dummy,
+hash, pseudonym, uid) < cleaned (clean, shift_date, truncate_date, round) < kept. Codes of
+Table E.1-1 allow: X, Z, D, U replaced; C cleaned; K kept.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, MutableSequence
+from functools import cache
 from types import MappingProxyType
-from typing import TYPE_CHECKING
+from typing import NamedTuple
 
-from pydicom.dataset import Dataset
-from pydicom.sequence import Sequence
-
-from deid.policy.actions import Action
-from deid.policy.profile_model import Profile
-from deid.policy.resolver import OPTION_TITLES
-
-if TYPE_CHECKING:
-    from deid.transform.engine import ElementEffect
+from deid.policy.actions import Action, resolve_compound
+from deid.policy.resolver import ODD_GROUP_ROW, OPTION_TITLES, Decision, safe_private_meaning
+from deid.policy.standard import OPTION_IDS, E11Row, table_e1_1
+from deid.tags import TagPattern, parse_tag
+from deid.transform.outcome import KEPT, REMOVED, Added, Outcome
+from deid.transform.semantics import is_empty, keyword_for, same_value
 
 #: DICOM PS3.16 CID 7050 "De-identification Method" codes (scheme DCM).
 CID_7050: Mapping[str, str] = MappingProxyType({
@@ -35,47 +47,229 @@ CID_7050: Mapping[str, str] = MappingProxyType({
     "retain_safe_private": "113111",
     "retain_institution_identity": "113112",
 })
-_BASIC_MEANING = "Basic Application Confidentiality Profile"
+BASIC_MEANING = "Basic Application Confidentiality Profile"
+PATIENT_IDENTITY_REMOVED = 0x00120062
+DEIDENTIFICATION_METHOD = 0x00120063
+DEIDENTIFICATION_METHOD_CODES = 0x00120064
+TEMPORAL_MODIFIED = 0x00280303
+MARKER_TAGS = frozenset({PATIENT_IDENTITY_REMOVED, DEIDENTIFICATION_METHOD,
+                         DEIDENTIFICATION_METHOD_CODES, TEMPORAL_MODIFIED})
+#: Direct identifiers of the patient: PatientIdentityRemoved is NO when one is left unchanged.
+PATIENT_IDENTITY_TAGS = frozenset({
+    0x00100010, 0x00100020, 0x00101000, 0x00101001, 0x00101002, 0x00101005, 0x00101040,
+    0x00102154, 0x00101060, 0x00380400, 0x00101090, 0x00102155,
+})
+_MAX_DEVIATIONS = 12
+_REPLACED, _CLEANED, _KEPT = 0, 2, 3
+_LEVEL = {Action.REMOVE: _REPLACED, Action.EMPTY: _REPLACED, Action.DUMMY: _REPLACED,
+          Action.HASH: _REPLACED, Action.PSEUDONYM: _REPLACED, Action.UID: _REPLACED,
+          Action.CLEAN: _CLEANED, Action.SHIFT_DATE: _CLEANED,
+          Action.TRUNCATE_DATE: _CLEANED, Action.ROUND: _CLEANED, Action.KEEP: _KEPT}
+_CODE_LEVEL = {"X": _REPLACED, "Z": _REPLACED, "D": _REPLACED, "U": _REPLACED, "C": _CLEANED,
+               "K": _KEPT}
 _DATE_VRS = ("DA", "DT")
 
 
-def add_markers(output: Dataset, profile: Profile, effects: Iterable[ElementEffect]) -> tuple[
-        str, ...]:
-    """Write the de-identification markers into ``output``; return the keywords written."""
-    output.PatientIdentityRemoved = "YES"
-    output.DeidentificationMethod = [f"deid profile {profile.id}"[:64]]
-    written = ["PatientIdentityRemoved", "DeidentificationMethod"]
-    codes = _method_codes(profile)
+class Conformance(NamedTuple):
+    """What a file's outcomes meet: the Basic Profile or not, the options needed, and the
+    deviations (``PatientSex kept``)."""
+
+    basic: bool
+    options: tuple[str, ...]
+    deviations: tuple[str, ...]
+
+
+def write_markers(profile_id: str, body: MutableSequence[Outcome],
+                  outcomes: Iterable[Outcome]) -> list[Added]:
+    """The marker elements to add for a file whose ``outcomes`` are planned; a marker element
+    the file already has is replaced in ``body`` (its top-level outcomes) instead."""
+    done = list(outcomes)
+    conformance = conformance_of(done)
+    markers = [
+        Added(PATIENT_IDENTITY_REMOVED, "CS", "NO" if identity_left(done) else "YES"),
+        Added(DEIDENTIFICATION_METHOD, "LO", method_text(profile_id, conformance)),
+    ]
+    codes = method_codes(conformance)
     if codes:
-        output.DeidentificationMethodCodeSequence = Sequence(codes)
-        written.append("DeidentificationMethodCodeSequence")
-    output.LongitudinalTemporalInformationModified = _temporal_state(effects)
-    written.append("LongitudinalTemporalInformationModified")
-    return tuple(written)
+        markers.append(Added(DEIDENTIFICATION_METHOD_CODES, "SQ", [
+            [Added(0x00080100, "SH", value), Added(0x00080102, "SH", "DCM"),
+             Added(0x00080104, "LO", meaning)] for value, meaning in codes]))
+    markers.append(Added(TEMPORAL_MODIFIED, "CS", temporal_state(done)))
+    positions = {outcome.tag: index for index, outcome in enumerate(body)}
+    added = []
+    for marker in markers:
+        index = positions.pop(marker.tag, None)
+        if index is not None and marker.vr != "SQ":
+            body[index] = _marker_outcome(body[index], marker.value)
+            continue
+        if index is not None:
+            body[index] = _replaced(body[index])
+        added.append(marker)
+    index = positions.get(DEIDENTIFICATION_METHOD_CODES)
+    if index is not None:  # the file had codes this file's treatment does not support
+        body[index] = _replaced(body[index])
+    return added
 
 
-def _code_item(value: str, meaning: str) -> Dataset:
-    item = Dataset()
-    item.CodeValue = value
-    item.CodingSchemeDesignator = "DCM"
-    item.CodeMeaning = meaning
-    return item
+_MARKER_DECISION = Decision(Action.DUMMY, MappingProxyType({}), "De-identification marker, "
+                            "written from what was done (PS3.15 E.1.1).", "DICOM PS3.15 E.1.1",
+                            "marker", False)
 
 
-def _method_codes(profile: Profile) -> list[Dataset]:
-    if not profile.uses_standard_table():
+def _marker_outcome(old: Outcome, value: object) -> Outcome:
+    changed = not same_value(old.node.value, value)
+    return old._replace(decision=_MARKER_DECISION,
+                        action=Action.DUMMY if changed else Action.KEEP, modified=changed,
+                        value=value if changed else KEPT, items=None,
+                        note="de-identification marker")
+
+
+def _replaced(old: Outcome) -> Outcome:
+    return old._replace(decision=_MARKER_DECISION, action=Action.REMOVE, modified=True,
+                        value=REMOVED, items=None,
+                        note="replaced by the marker the de-identifier writes")
+
+
+# -- what the outcomes meet ------------------------------------------------------------------
+
+def conformance_of(outcomes: Iterable[Outcome]) -> Conformance:
+    """The Basic Profile and options that a file's outcomes meet (see the module docstring)."""
+    needed: dict[str, None] = {}
+    deviations: dict[str, None] = {}
+    for outcome in outcomes:
+        row = _row_for(outcome)
+        if row is None or _carries_nothing(outcome):
+            continue
+        level = _level_of(outcome, row)
+        if level <= _basic_level(row):
+            continue
+        options = _options_allowing(row, level, outcome)
+        if options:
+            needed.update(dict.fromkeys(options))
+        else:
+            deviations[_deviation(outcome)] = None
+    ordered = tuple(option for option in OPTION_IDS if option in needed)
+    return Conformance(not deviations, ordered, tuple(deviations))
+
+
+def _carries_nothing(outcome: Outcome) -> bool:
+    """An element whose original value was empty leaves nothing, whatever is done to it."""
+    node = outcome.node
+    if node.items is not None:
+        return not node.items
+    return outcome.action is Action.KEEP and is_empty(node.value)
+
+
+def _level_of(outcome: Outcome, row: E11Row) -> int:
+    if not outcome.modified and outcome.action is not Action.KEEP and outcome.node.items is None:
+        return _KEPT  # an action that left the value as it was kept it
+    if outcome.node.items is not None and outcome.action is Action.KEEP:
+        return _REPLACED if "U" in _codes(row.basic_profile) else _KEPT
+    return _LEVEL[outcome.action]
+
+
+def _basic_level(row: E11Row) -> int:
+    return max(_CODE_LEVEL[code] for code in _codes(row.basic_profile))
+
+
+def _codes(code: str) -> set[str]:
+    return {part.rstrip("*") for part in code.split("/")} | {resolve_compound(code)}
+
+
+def _options_allowing(row: E11Row, level: int, outcome: Outcome) -> list[str]:
+    if row.tag == ODD_GROUP_ROW:
+        safe = safe_private_meaning(outcome.tag, outcome.node.creator) is not None
+        return ["retain_safe_private"] if safe and level <= _KEPT else []
+    allowing = [(option, _CODE_LEVEL[code]) for option, code in row.options.items()
+                if code in _CODE_LEVEL and _CODE_LEVEL[code] >= level]
+    if not allowing:
         return []
-    items = [_code_item(CID_7050["basic"], _BASIC_MEANING)]
-    for option in profile.all_options():
-        items.append(_code_item(CID_7050[option], OPTION_TITLES[option]))
-    return items
+    least = min(code_level for _, code_level in allowing)
+    return [option for option, code_level in allowing if code_level == least]
 
 
-def _temporal_state(effects: Iterable[ElementEffect]) -> str:
-    """MODIFIED if dates were shifted or truncated, UNMODIFIED if kept, else REMOVED."""
-    actions = {effect.action for effect in effects if effect.vr in _DATE_VRS}
-    if actions & {Action.SHIFT_DATE, Action.TRUNCATE_DATE, Action.CLEAN}:
-        return "MODIFIED"
-    if Action.KEEP in actions:
-        return "UNMODIFIED"
-    return "REMOVED"
+_PAST = {Action.KEEP: "kept", Action.CLEAN: "cleaned", Action.SHIFT_DATE: "shifted",
+         Action.TRUNCATE_DATE: "truncated", Action.ROUND: "rounded"}
+
+
+def _deviation(outcome: Outcome) -> str:
+    name = keyword_for(outcome.tag) or outcome.path.rsplit(".", 1)[-1]
+    if outcome.tag >> 16 & 1:
+        name = f"private {outcome.path.rsplit('.', 1)[-1]}"
+    verb = "kept" if not outcome.modified else _PAST.get(outcome.action, outcome.action.value)
+    return f"{name} {verb}"
+
+
+def _row_for(outcome: Outcome) -> E11Row | None:
+    tag = outcome.tag
+    if tag & 0xFFFF == 0:
+        return None
+    if tag >> 16 & 1:
+        if 0x10 <= tag & 0xFFFF <= 0xFF:
+            return None
+        return _index()[1]
+    exact, patterns, _ = _index()[0]
+    row = exact.get(tag)
+    if row is not None:
+        return row
+    return next((row for pattern, row in patterns if pattern.matches(tag)), None)
+
+
+@cache
+def _index() -> tuple[tuple[dict[int, E11Row], tuple[tuple[TagPattern, E11Row], ...], None],
+                      E11Row | None]:
+    exact: dict[int, E11Row] = {}
+    patterns: list[tuple[TagPattern, E11Row]] = []
+    odd: E11Row | None = None
+    for row in table_e1_1():
+        if row.tag == ODD_GROUP_ROW:
+            odd = row
+        elif "x" in row.tag:
+            patterns.append((TagPattern.parse(row.tag), row))
+        else:
+            exact[parse_tag(row.tag)] = row
+    patterns.sort(key=lambda pair: pair[0].wildcards)
+    return (exact, tuple(patterns), None), odd
+
+
+# -- the marker values -----------------------------------------------------------------------
+
+def method_codes(conformance: Conformance) -> list[tuple[str, str]]:
+    """(code value, meaning) of CID 7050 for what was done: none without the Basic Profile."""
+    if not conformance.basic:
+        return []
+    return [(CID_7050["basic"], BASIC_MEANING),
+            *[(CID_7050[option], OPTION_TITLES[option]) for option in conformance.options]]
+
+
+def method_text(profile_id: str, conformance: Conformance) -> list[str]:
+    """DeidentificationMethod values (LO, at most 64 characters each)."""
+    values = [f"deid profile {profile_id}"[:64]]
+    deviations = list(conformance.deviations)
+    if deviations:
+        values.append("not the PS3.15 Basic Profile:")
+        values += [text[:64] for text in deviations[:_MAX_DEVIATIONS]]
+        if len(deviations) > _MAX_DEVIATIONS:
+            values.append(f"and {len(deviations) - _MAX_DEVIATIONS} more deviations")
+    return values
+
+
+def identity_left(outcomes: Iterable[Outcome]) -> bool:
+    """True when a direct identifier of the patient is written with its original value."""
+    return any(outcome.tag in PATIENT_IDENTITY_TAGS and not outcome.modified
+               and not outcome.removed and not is_empty(outcome.node.value)
+               for outcome in outcomes)
+
+
+def temporal_state(outcomes: Iterable[Outcome]) -> str:
+    """MODIFIED if a date left in the file was changed, UNMODIFIED if dates are left as they
+    were, else REMOVED."""
+    state = "REMOVED"
+    for outcome in outcomes:
+        if outcome.node.vr not in _DATE_VRS or outcome.removed or outcome.tag in MARKER_TAGS:
+            continue
+        if outcome.action in (Action.SHIFT_DATE, Action.TRUNCATE_DATE) and outcome.modified:
+            return "MODIFIED"
+        if not outcome.modified and outcome.after:
+            state = "UNMODIFIED"
+    return state

@@ -10,8 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import math
 import re
+from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 
 DUMMY_TEXT = "ANONYMIZED"
 _DUMMY_BY_VR: dict[str, object] = {
@@ -114,9 +114,34 @@ def shift_da(text: str, days: int) -> str:
 _DT_RE = re.compile(r"^(\d{4}(?:\d{2}(?:\d{2})?)?)(.*)$")
 
 
+_ONE_DT = r"\d{4}(?:\d{2}(?:\d{2}(?:\d{2}(?:\d{2}(?:\d{2}(?:\.\d{1,6})?)?)?)?)?)?(?:[+-]\d{4})?"
+_SINGLE_DT_RE = re.compile(rf"^{_ONE_DT}$")
+_DT_RANGE_RE = re.compile(rf"^({_ONE_DT})?-({_ONE_DT})?$")
+_OFFSET_RE = re.compile(r"[+-](\d{2})(\d{2})$")
+
+
 def shift_dt(text: str, days: int) -> str:
-    """Shift the date part of a DT value by ``days``, keeping time and offset."""
-    match = _DT_RE.match(text.strip())
+    """Shift the date part of a DT value, or both ends of a DT range ``A-B``, by ``days``,
+    keeping times and offsets. A trailing ``-HHMM`` is an offset when it is a valid one
+    (at most 14 hours); otherwise ``-`` separates a range."""
+    stripped = text.strip()
+    if not _is_single_dt(stripped):
+        ranged = _DT_RANGE_RE.match(stripped)
+        if ranged:
+            return "-".join(_shift_one_dt(part, days) if part else ""
+                            for part in ranged.groups(default=""))
+    return _shift_one_dt(stripped, days)
+
+
+def _is_single_dt(text: str) -> bool:
+    if not _SINGLE_DT_RE.match(text):
+        return False
+    offset = _OFFSET_RE.search(text)
+    return offset is None or (int(offset.group(1)) <= 14 and int(offset.group(2)) < 60)
+
+
+def _shift_one_dt(text: str, days: int) -> str:
+    match = _DT_RE.match(text)
     if not match:
         raise ValueError(f"not a DICOM date-time: {text!r}")
     date_text, rest = match.groups()
@@ -155,9 +180,23 @@ def truncate_dt(text: str, unit: str) -> str:
     return truncate_da(date_text, unit) + time_part
 
 
-def round_number(value: float, step: float, cap: float = 0.0) -> float:
-    """Round down to a multiple of ``step`` (the lower bound of its band); cap when ``cap``."""
-    rounded = math.floor(value / step) * step
+def exact(value: object) -> Decimal:
+    """A number as an exact decimal: ``1.65`` is 1.65, not the nearest binary float."""
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValueError(f"not a number: {value!r}") from None
+    if not number.is_finite():
+        raise ValueError(f"not a finite number: {value!r}")
+    return number
+
+
+def round_number(value: Decimal, step: Decimal, cap: Decimal = Decimal(0)) -> Decimal:
+    """Round down to a multiple of ``step`` (the lower bound of its band), exactly in decimal;
+    cap at ``cap`` when it is not zero."""
+    if step <= 0:
+        raise ValueError(f"step must be positive (got {step})")
+    rounded = (value / step).to_integral_value(rounding=ROUND_FLOOR) * step
     if cap and rounded > cap:
         rounded = cap
     return rounded
@@ -166,20 +205,30 @@ def round_number(value: float, step: float, cap: float = 0.0) -> float:
 _AS_RE = re.compile(r"^(\d{3})([DWMY])$")
 
 
-def round_age(text: str, step: float, cap: float = 0.0) -> str:
+def round_age(text: str, step: Decimal, cap: Decimal = Decimal(0)) -> str:
     """Round an AS age such as ``063Y`` down into a band of ``step`` units (``060Y``)."""
     match = _AS_RE.match(text.strip())
     if not match:
         raise ValueError(f"not a DICOM age: {text!r}")
-    number = int(round_number(int(match.group(1)), step, cap))
+    number = int(round_number(Decimal(int(match.group(1))), step, cap))
     return f"{number:03d}{match.group(2)}"
 
 
-def format_number(vr: str, value: float) -> object:
-    """A rounded number in the Python type pydicom expects for ``vr``."""
-    if vr in ("DS",):
-        text = f"{value:.6g}"
-        return text if len(text) <= 16 else f"{value:.10g}"[:16]
+def format_number(vr: str, value: Decimal) -> object:
+    """A rounded number in the Python type pydicom expects for ``vr``: DS as text of at most
+    16 characters, FL/FD as float, the integer VRs as int."""
+    if vr == "DS":
+        text = _decimal_text(value)
+        if len(text) > 16:
+            raise ValueError(f"{text} does not fit a DS value (16 characters)")
+        return text
     if vr in ("FL", "FD"):
         return float(value)
+    if value != value.to_integral_value():
+        raise ValueError(f"{value} is not an integer for VR {vr}")
     return int(value)
+
+
+def _decimal_text(value: Decimal) -> str:
+    text = format(value.normalize(), "f")
+    return "0" if text in ("-0", "") else text

@@ -1,0 +1,270 @@
+"""Plan what a profile does to every element of one file: each element's outcome, once.
+
+A plan is computed from a file's element trees (:mod:`deid.ingest.tree`: the fast reader's, or
+one built from a pydicom data set) with the decisions of :mod:`deid.transform.semantics` and the
+value transforms of :mod:`deid.transform.dispatch`. The executors only carry it out: the
+effects table lists its outcomes, the engine builds a pydicom data set from it, the byte writer
+writes the file's bytes from it, and the risk model reads the values it leaves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from deid.errors import SecretMissingError
+from deid.ingest.decode import tag_text
+from deid.ingest.tree import UNDECODABLE, Node, Unread
+from deid.policy.actions import BINARY_VRS, Action
+from deid.policy.profile_model import Profile
+from deid.policy.resolver import Decision, resolver_for
+from deid.secret_store import Secrets
+from deid.transform import markers, semantics
+from deid.transform.dispatch import REMOVE_ELEMENT, DerivedKeys, TransformState, transform_value
+from deid.transform.outcome import KEPT, REMOVED, Added, Outcome, walk
+from deid.transform.semantics import DEFAULT_WRITER, WriterIdentity
+
+
+@dataclass
+class FilePlan:
+    """The outcomes of one file's elements under one profile, and what is added."""
+
+    profile: Profile
+    meta: list[Outcome]
+    body: list[Outcome]
+    added: list[Added]
+    added_meta: list[Added]
+    patient_key: str
+
+    def outcomes(self) -> Iterator[Outcome]:
+        """Every outcome, file meta first, then the data set depth first in tag order."""
+        yield from walk(self.meta)
+        yield from walk(self.body)
+
+    @property
+    def modified(self) -> bool:
+        """True when anything in the data set changed (the markers are then written)."""
+        return any(outcome.modified for outcome in self.body)
+
+
+class _Holder:
+    """What :func:`deid.transform.dispatch.transform_value` reads of an element."""
+
+    __slots__ = ("VR", "value")
+
+    def __init__(self, vr: str, value: Any) -> None:
+        self.VR = vr
+        self.value = value
+
+
+class Planner:
+    """Plan one profile's outcomes for files; decisions cached per element kind."""
+
+    def __init__(self, profile: Profile, secrets: Secrets, *,
+                 writer: WriterIdentity = DEFAULT_WRITER) -> None:
+        self.profile = profile
+        self.resolver = resolver_for(profile)
+        self.writer = writer
+        linkage = {name for member in profile.chain for name in member.linkage}
+        self.keys = DerivedKeys(secrets, profile.id, linkage)
+        self._decisions: dict[tuple[int, str, str | None, bool], Decision] = {}
+
+    def decide(self, tag: int, vr: str, creator: str | None, cleaning: bool) -> Decision:
+        """:func:`deid.transform.semantics.decide`, cached."""
+        key = (tag, vr, creator, cleaning)
+        decision = self._decisions.get(key)
+        if decision is None:
+            decision = self._decisions[key] = semantics.decide(self.resolver, tag, vr, creator,
+                                                               cleaning=cleaning)
+        return decision
+
+    def plan(self, meta: list[Node], body: list[Node]) -> FilePlan:
+        """The plan of one file from its file meta and data set trees."""
+        key = semantics.patient_key(body)
+        state = TransformState(self.keys, key, semantics.collect_identifiers(body),
+                               self.profile.params)
+        body_out = self._level(body, "", 0, False, state)
+        meta_out, added_meta = self._meta(meta, body_out, state)
+        plan = FilePlan(self.profile, meta_out, body_out, [], added_meta, key)
+        if plan.modified:
+            plan.added = markers.write_markers(self.profile.id, plan.body, plan.outcomes())
+        return plan
+
+    # -- one data set (the top level or a sequence item) --------------------------------------
+
+    def _level(self, nodes: list[Node], prefix: str, depth: int, cleaning: bool,
+               state: TransformState) -> list[Outcome]:
+        decisions: dict[int, Decision] = {}
+        for node in nodes:
+            if not _is_creator(node.tag):
+                decisions[node.tag] = self.decide(node.tag, _vr(node), node.creator, cleaning)
+        if depth == 0:
+            _overlay_groups(nodes, decisions)
+        done: dict[int, Outcome] = {}
+        for node in nodes:
+            if not _is_creator(node.tag):
+                done[node.tag] = self._outcome(node, decisions[node.tag],
+                                               prefix + tag_text(node.tag), depth, cleaning,
+                                               state)
+        kept_blocks = {_block(tag) for tag, outcome in done.items()
+                       if tag >> 16 & 1 and tag & 0xFFFF >= 0x1000 and not outcome.removed}
+        out = []
+        for node in nodes:
+            outcome = done.get(node.tag)
+            if outcome is None:
+                kept = node.tag in kept_blocks
+                outcome = Outcome(prefix + tag_text(node.tag), node, depth,
+                                  semantics.creator_decision(kept),
+                                  Action.KEEP if kept else Action.REMOVE, not kept,
+                                  KEPT if kept else REMOVED, None, "")
+            out.append(outcome)
+        return out
+
+    def _outcome(self, node: Node, decision: Decision, path: str, depth: int, cleaning: bool,
+                 state: TransformState) -> Outcome:
+        action = decision.action
+        if node.flags & UNDECODABLE:
+            keep = action is Action.KEEP
+            note = "value could not be decoded; " + ("kept as raw bytes (VR UN)" if keep
+                                                      else "removed")
+            return Outcome(path, node, depth, decision, Action.KEEP if keep else Action.REMOVE,
+                           not keep, KEPT if keep else REMOVED, None, note)
+        if node.items is not None:
+            return self._sequence(node, decision, path, depth, cleaning, state)
+        if action is Action.KEEP:
+            return Outcome(path, node, depth, decision, action, False, KEPT, None, "")
+        if action is Action.REMOVE:
+            return Outcome(path, node, depth, decision, action, True, REMOVED, None, "")
+        if action is Action.EMPTY:
+            empty = b"" if _vr(node) in BINARY_VRS else ""
+            changed = not semantics.is_empty(node.value)
+            return Outcome(path, node, depth, decision, action, changed, empty, None,
+                           "" if changed else "already empty: unchanged")
+        return self._transformed(node, decision, path, depth, state)
+
+    def _transformed(self, node: Node, decision: Decision, path: str, depth: int,
+                     state: TransformState) -> Outcome:
+        action = decision.action
+        if isinstance(node.value, Unread) and action is not Action.DUMMY:
+            return _fail_closed(node, decision, path, depth, "the value was not read")
+        try:
+            value = transform_value(action, decision.params, _Holder(_vr(node), node.value),
+                                    state)
+        except SecretMissingError:
+            raise  # the run is misconfigured: no file can be de-identified
+        except Exception as error:  # noqa: BLE001 - any other failure removes the element
+            return _fail_closed(node, decision, path, depth,
+                                f"{type(error).__name__}: {error}")
+        if value is REMOVE_ELEMENT:
+            return Outcome(path, node, depth, decision, action, True, REMOVED, None, "")
+        changed = not semantics.same_value(node.value, value)
+        note = "" if changed else f"{action.value} leaves this value unchanged"
+        return Outcome(path, node, depth, decision, action, changed, value, None, note)
+
+    def _sequence(self, node: Node, decision: Decision, path: str, depth: int, cleaning: bool,
+                  state: TransformState) -> Outcome:
+        action = decision.action
+        originals = node.items or []
+        if action is Action.REMOVE:
+            return Outcome(path, node, depth, decision, action, True, REMOVED, None, "")
+        if action is Action.EMPTY:
+            return Outcome(path, node, depth, decision, action, bool(originals), KEPT, [], "")
+        if action is Action.DUMMY:
+            unchanged = len(originals) == 1 and not originals[0]
+            return Outcome(path, node, depth, decision, action, not unchanged, KEPT, [[]], "")
+        if action in (Action.KEEP, Action.CLEAN, Action.UID):
+            inner = cleaning or action is Action.CLEAN
+            items = [self._level(item, f"{path}[{number}].", depth + 1, inner, state)
+                     for number, item in enumerate(originals)]
+            changed = any(outcome.modified for item in items for outcome in item)
+            return Outcome(path, node, depth, decision, action, changed, KEPT, items, "")
+        return _fail_closed(node, decision, path, depth, "not valid for a sequence")
+
+    # -- the file meta ------------------------------------------------------------------------
+
+    def _meta(self, meta: list[Node], body: list[Outcome],
+              state: TransformState) -> tuple[list[Outcome], list[Added]]:
+        out: list[Outcome] = []
+        present = set()
+        for node in meta:
+            present.add(node.tag)
+            if node.tag == semantics.MEDIA_STORAGE_SOP_INSTANCE_UID:
+                out.append(self._media_storage(node, body, state))
+                continue
+            decision = semantics.meta_decision(self.resolver, node.tag, _vr(node), self.writer)
+            out.append(self._outcome(node, decision, tag_text(node.tag), 0, False, state))
+        return out, self._added_meta(present, body)
+
+    def _media_storage(self, node: Node, body: list[Outcome],
+                       state: TransformState) -> Outcome:
+        path = tag_text(node.tag)
+        new_value = _sop_instance_uid(body)
+        if new_value is None and not node.flags & UNDECODABLE:
+            try:
+                new_value = transform_value(Action.UID, {}, _Holder("UI", node.value), state)
+            except Exception as error:  # noqa: BLE001 - fail closed
+                return _fail_closed(node, semantics.media_storage_decision(Action.UID), path, 0,
+                                    f"{type(error).__name__}: {error}")
+        if new_value is None:
+            return _fail_closed(node, semantics.media_storage_decision(Action.UID), path, 0,
+                                "no SOP Instance UID to follow")
+        changed = not semantics.same_value(node.value, new_value)
+        action = Action.UID if changed else Action.KEEP
+        return Outcome(path, node, 0, semantics.media_storage_decision(action), action, changed,
+                       new_value if changed else KEPT, None, "")
+
+    def _added_meta(self, present: set[int], body: list[Outcome]) -> list[Added]:
+        """File meta elements the writer adds when the file did not have them."""
+        added = []
+        writer = self.writer
+        for tag, value in ((semantics.IMPLEMENTATION_CLASS_UID, writer.implementation_class_uid),
+                           (semantics.IMPLEMENTATION_VERSION_NAME,
+                            writer.implementation_version_name)):
+            if tag not in present:
+                added.append(Added(tag, "UI" if tag == semantics.IMPLEMENTATION_CLASS_UID
+                                   else "SH", value))
+        if semantics.SOURCE_AE_TITLE not in present:
+            added.append(Added(semantics.SOURCE_AE_TITLE, "AE", writer.source_ae_title))
+        if semantics.MEDIA_STORAGE_SOP_INSTANCE_UID not in present:
+            uid = _sop_instance_uid(body)
+            if uid is not None:
+                added.append(Added(semantics.MEDIA_STORAGE_SOP_INSTANCE_UID, "UI", uid))
+        return sorted(added)
+
+
+def _sop_instance_uid(body: list[Outcome]) -> Any:
+    for outcome in body:
+        if outcome.tag == semantics.SOP_INSTANCE_UID:
+            return outcome.output_value
+    return None
+
+
+def _fail_closed(node: Node, decision: Decision, path: str, depth: int,
+                 problem: str) -> Outcome:
+    note = f"{decision.action.value} could not be applied ({problem}); element removed"
+    return Outcome(path, node, depth, decision, Action.REMOVE, True, REMOVED, None, note)
+
+
+def _overlay_groups(nodes: list[Node], decisions: dict[int, Decision]) -> None:
+    """An overlay group whose Overlay Data is removed is removed whole."""
+    removed_groups = {tag >> 16 for tag, decision in decisions.items()
+                      if semantics.is_overlay_group(tag)
+                      and tag & 0xFFFF == semantics.OVERLAY_DATA_ELEMENT
+                      and decision.action is Action.REMOVE}
+    for node in nodes:
+        group = node.tag >> 16
+        if group in removed_groups and decisions[node.tag].action is not Action.REMOVE:
+            decisions[node.tag] = semantics.overlay_group_decision(group)
+
+
+def _is_creator(tag: int) -> bool:
+    return bool(tag >> 16 & 1) and 0x10 <= tag & 0xFFFF <= 0xFF
+
+
+def _block(tag: int) -> int:
+    return (tag & 0xFFFF0000) | ((tag & 0xFFFF) >> 8)
+
+
+def _vr(node: Node) -> str:
+    return node.vr.split(" or ")[0]
