@@ -14,6 +14,7 @@ import pandas as pd
 
 from deid.policy.profile_model import Profile
 from deid.policy.resolver import resolver_for
+from deid.transform.semantics import decide_tag
 
 #: Marks a cell whose profile leaves a residual risk on the tag.
 RISK_MARK = "⚠"
@@ -193,7 +194,7 @@ def tag_decisions(row: pd.Series, profiles: Sequence[Profile],
               else pd.DataFrame(columns=["profile_id", "file", "risk_kind", "severity"]))
     rows = []
     for profile in profiles:
-        decision = resolver_for(profile).decide(code, vr, creator)
+        decision = decide_tag(resolver_for(profile), code, vr, creator)
         mine = on_tag[on_tag["profile_id"].astype(str) == profile.id]
         rows.append({
             "profile": label(profile.id),

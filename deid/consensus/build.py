@@ -18,8 +18,9 @@ from deid.ctp.profile_text import ProfileText, RuleText, comment_lines
 from deid.outputs.compare import Universe, comparison_universe, profile_actions, representative
 from deid.policy.actions import Action
 from deid.policy.profile_loader import is_profile_id, load_profile_text
-from deid.policy.profile_model import PrivatePolicy, Profile, Unlisted
+from deid.policy.profile_model import PrivatePolicy, Profile, Provenance, Unlisted
 from deid.policy.resolver import resolver_for
+from deid.transform.semantics import decide_tag
 
 _PRIVATE_ORDER = (PrivatePolicy.REMOVE, PrivatePolicy.SAFE, PrivatePolicy.KEEP)
 
@@ -42,14 +43,13 @@ def _defaults(profiles: Sequence[Profile]) -> tuple[Unlisted, PrivatePolicy]:
     return chosen_unlisted, chosen_private
 
 
-def _default_action(tag: str, unlisted: Unlisted, private: PrivatePolicy) -> Action | None:
-    """What the consensus defaults do to a universe tag (None: depends on the creator)."""
+def _default_action(tag: str, vr: str, defaults: Profile) -> Action | None:
+    """What the consensus defaults (no rules) do to a universe tag (None: depends on the
+    private creator)."""
     code = representative(tag)
-    if (code >> 16) & 1:
-        if private is PrivatePolicy.SAFE:
-            return None
-        return Action.KEEP if private is PrivatePolicy.KEEP else Action.REMOVE
-    return Action.REMOVE if unlisted is Unlisted.REMOVE else Action.KEEP
+    if (code >> 16) & 1 and defaults.private_tags is PrivatePolicy.SAFE:
+        return None
+    return decide_tag(resolver_for(defaults), code, vr or "UN").action
 
 
 def _matcher(tag: str) -> tuple[tuple[str, str], ...]:
@@ -69,6 +69,7 @@ def build_consensus(consensus_id: str, title: str, profiles: Sequence[Profile],
     wide = actions.pivot(index="tag", columns="profile_id", values="action").loc[:, ids]
     vrs = actions.drop_duplicates("tag").set_index("tag")["vr"]
     unlisted, private = _defaults(profiles)
+    defaults = Profile(consensus_id, title, Provenance.CONSENSUS, unlisted, private, ())
     rules: list[RuleText] = []
     provisional = decided = 0
     for tag, row in wide.iterrows():
@@ -80,7 +81,7 @@ def build_consensus(consensus_id: str, title: str, profiles: Sequence[Profile],
         elif len(set(chosen)) > 1:
             rule = _provisional(str(tag), str(vrs[tag]), profiles, ids, chosen, consensus_id)
             provisional += 1
-        elif Action(chosen[0]) is not _default_action(str(tag), unlisted, private):
+        elif Action(chosen[0]) is not _default_action(str(tag), str(vrs[tag]), defaults):
             rule = _unanimous(str(tag), str(vrs[tag]), profiles, ids)
         if rule is not None:
             rules.append(rule)
@@ -125,7 +126,7 @@ def _decided(tag: str, decision: Decision, ids: Sequence[str], chosen: Sequence[
 
 
 def _view(profile: Profile, tag: str, vr: str) -> tuple[Action, dict[str, object], str, str]:
-    decision = resolver_for(profile).decide(representative(tag), vr or "UN")
+    decision = decide_tag(resolver_for(profile), representative(tag), vr or "UN")
     return decision.action, dict(decision.params), decision.reason, decision.source
 
 

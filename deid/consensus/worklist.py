@@ -18,6 +18,7 @@ from deid.outputs.compare import Universe, comparison_universe, profile_actions,
 from deid.policy.actions import PROTECTIVE_ORDER, Action
 from deid.policy.profile_model import Profile
 from deid.policy.resolver import resolver_for
+from deid.transform.semantics import decide_tag
 
 WORKLIST_COLUMNS = ("tag", "keyword", "name", "vr", "group", "disagree", "actions",
                     "majority_action", "majority_profiles", "risk")
@@ -90,7 +91,7 @@ def profile_views(profiles: Sequence[Profile], tag: str, vr: str = "") -> list[P
     code = representative(tag)
     views = []
     for profile in profiles:
-        decision = resolver_for(profile).decide(code, vr or "UN")
+        decision = decide_tag(resolver_for(profile), code, vr or "UN")
         views.append(ProfileView(profile.id, decision.action, dict(decision.params),
                                  decision.reason, decision.source, decision.explicit))
     return views

@@ -3,9 +3,10 @@
 The universe is every entry of the data dictionary (retired included, repeating groups as
 patterns such as ``(60xx,3000)``) plus every tag or pattern a compared profile names. Each
 profile's action on each tag is what the engine would do to that tag in a file
-(:func:`deid.policy.resolver.Resolver.decide`), reduced to *modify* or *keep*; ``explicit``
-tells whether a rule names the tag or the profile's default (``unlisted``,
-``private_tags``) decides it.
+(:func:`deid.transform.semantics.decide_tag`: the resolver's decision with the structural
+overrides, resolved to what the action does to a value of the tag's VR), reduced to
+*modify* or *keep*; ``explicit`` tells whether a rule names the tag or the profile's default
+(``unlisted``, ``private_tags``) decides it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from deid.policy.resolver import resolver_for
 from deid.policy.schema import conform
 from deid.policy.standard import table_e1_1
 from deid.tags import TagPattern, format_tag, parse_tag
+from deid.transform.semantics import decide_tag
 
 #: The published AI4HI comparison (Kondylakis et al. 2024, Insights Imaging 15:130, Table 2):
 #: tags modified within the differences, and tags only this profile modifies.
@@ -132,8 +134,8 @@ def profile_actions(profiles: Sequence[Profile], universe: Universe | None = Non
     }
     frames = []
     for profile in profiles:
-        decide = resolver_for(profile).decide
-        decisions = [decide(row.code, row.vr or "UN") for row in rows]
+        resolver = resolver_for(profile)
+        decisions = [decide_tag(resolver, row.code, row.vr or "UN") for row in rows]
         frames.append(pd.DataFrame({
             "profile_id": profile.id, **info,
             "action": [d.action.value for d in decisions],

@@ -367,7 +367,4 @@ def _categorical(column: pd.Series) -> pd.Categorical:
 
 
 def _row_action(resolver: Resolver, tag: str, vr: str, creator: str | None) -> Action:
-    code = int(tag[1:5] + tag[6:10], 16)
-    if code >> 16 == 0x0002:
-        return semantics.meta_decision(resolver, code, vr, DEFAULT_WRITER).action
-    return semantics.decide(resolver, code, vr, creator).action
+    return semantics.decide_tag(resolver, int(tag[1:5] + tag[6:10], 16), vr, creator).action

@@ -105,6 +105,16 @@ def decide(resolver: Resolver, tag: int, vr: str, creator: str | None = None, *,
     return for_vr(decision, vr)
 
 
+def decide_tag(resolver: Resolver, tag: int, vr: str, creator: str | None = None, *,
+               writer: WriterIdentity | None = None) -> Decision:
+    """What happens to a top-level element with this tag wherever it is: the file meta by
+    :func:`meta_decision`, the data set by :func:`decide`. For tables over tags (the
+    comparison, the headers in column form) where no file structure is at hand."""
+    if tag >> 16 == 0x0002:
+        return meta_decision(resolver, tag, vr, writer or DEFAULT_WRITER)
+    return decide(resolver, tag, vr, creator)
+
+
 def for_vr(decision: Decision, vr: str) -> Decision:
     """``decision`` resolved to what its action does to a value of ``vr``."""
     action = decision.action
