@@ -23,6 +23,9 @@ from tests.test_pages_support import (
 )
 from ui import profiles, state
 
+#: Files in the bundled sample (data/sample, every .dcm at any depth).
+N_SAMPLE = sum(1 for _ in (Path(__file__).resolve().parents[1] / "data" / "sample").rglob("*.dcm"))
+
 SCRIPTS = [APP, *sorted(PAGES.glob("*.py"))]
 DATA_PAGES = ["tag_effects", "risk"]
 SAMPLE_FILE = REPO_ROOT / "data" / "sample" / "files" / "ct_series_slice1.dcm"
@@ -59,10 +62,10 @@ def test_app_opens_with_the_sample_and_every_page_renders() -> None:
     at = app_test(APP).run()
     assert not problems(at), problems(at)
     loaded = at.session_state[state.LOADED]
-    assert loaded.n_loaded == sample().n_loaded == 319
+    assert loaded.n_loaded == sample().n_loaded == N_SAMPLE
     assert at.title[0].value == "Load"
     sidebar = " ".join(c.value for c in at.sidebar.caption)
-    assert "319 files" in sidebar
+    assert f"{N_SAMPLE} files" in sidebar
     assert "cannot be linked to any other run" in sidebar
     for script in sorted(PAGES.glob("*.py")):
         at.switch_page(str(script.relative_to(REPO_ROOT))).run()
@@ -91,11 +94,11 @@ def test_load_the_sample_with_the_button() -> None:
     at.button(key=state.LOAD_SAMPLE_BUTTON).click().run()
     assert not problems(at), problems(at)
     loaded = at.session_state[state.LOADED]
-    assert loaded.n_loaded == 319 and len(loaded.headers) == len(sample().headers)
+    assert loaded.n_loaded == N_SAMPLE and len(loaded.headers) == len(sample().headers)
     assert any("Loaded bundled sample" in s.value for s in at.success)
-    assert [m.value for m in at.metric][:2] == ["319", f"{len(sample().headers):,}"]
+    assert [m.value for m in at.metric][:2] == [str(N_SAMPLE), f"{len(sample().headers):,}"]
     files = frame_by_key(at, state.LOAD_FILES_TABLE)
-    assert len(files) == 319 and set(files.columns) >= {"file", "elements"}
+    assert len(files) == N_SAMPLE and set(files.columns) >= {"file", "elements"}
 
 
 def test_load_a_folder_and_refuse_a_missing_one(tmp_path: Path) -> None:

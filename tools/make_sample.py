@@ -871,10 +871,49 @@ def implicit_vr() -> Sample:
                   "Endian (1.2.840.10008.1.2)", ds, identifiers_of(p), {"AX FLAIR": FREE_TEXT})
 
 
+def site_meta_contacts() -> Sample:
+    """MR whose file meta and preamble name the sending site and the patient, with a referring
+    physician's contact details and code inside a sequence item of its own character set
+    (UTF-8 in a Latin-1 data set), free text naming a relative, and sizes on rounding
+    boundaries."""
+    p = PATIENTS["thistlewaite"]
+    ds = base_image(p, MR, uid(p.key, "mr-contacts", 1), "MR", "mr-contacts", "SAG PD FS",
+                    "MRI knee left")
+    ds.SpecificCharacterSet = "ISO_IR 100"
+    meta = ds.file_meta
+    meta.SourceApplicationEntityTitle = "FENNIMORE_MR1"
+    meta.SendingApplicationEntityTitle = "FENNIMORE_PACS"
+    meta.ReceivingApplicationEntityTitle = "MOOR_RESEARCH"
+    meta.ImplementationVersionName = "FENNIMORE_V2"
+    meta.PrivateInformationCreatorUID = uid(p.key, "private-information")
+    meta.PrivateInformation = f"{p.patient_id} {p.name}".encode("ascii")
+    ds.preamble = f"FENNIMORE PACS export of {p.name}".encode("ascii").ljust(128, b"\0")
+    physician = Dataset()
+    physician.SpecificCharacterSet = "ISO_IR 192"
+    physician.PersonIdentificationCodeSequence = [code("DOC-55102", "99FMH", p.referring)]
+    physician.PersonAddress = "12 Skelbrooke Yard, Leeds LS2 8QF, UK"
+    physician.PersonTelephoneNumbers = "+44 113 496 0188"
+    physician.InstitutionName = "Praxis Müllerstraße Leeds"
+    ds.ReferringPhysicianIdentificationSequence = [physician]
+    ds.AdditionalPatientHistory = "mother Rosalind Larkcombe at bedside"
+    ds.PatientSize, ds.PatientWeight = "1.65", "71.90"
+    add_plane(ds, p, 0.0)
+    set_pixels(ds, pixels(random.Random(SEED + 14), 16, 16), 16, 16)
+    identifiers = {**identifiers_of(p), "FENNIMORE_MR1": LINKAGE, "FENNIMORE_PACS": LINKAGE,
+                   "MOOR_RESEARCH": LINKAGE, "FENNIMORE_V2": LINKAGE, "DOC-55102": DIRECT,
+                   "12 Skelbrooke Yard, Leeds LS2 8QF, UK": DIRECT, "+44 113 496 0188": DIRECT,
+                   "Praxis Müllerstraße Leeds": QUASI, "Rosalind Larkcombe": DIRECT}
+    return Sample("mr_site_meta_and_contacts.dcm", "MR; file meta AE titles, implementation "
+                  "name and private information naming the site, a preamble naming the "
+                  "patient, a referring physician's code, address and telephone in an item "
+                  "with its own character set (ISO_IR 192 in ISO_IR 100), free text naming a "
+                  "relative, PatientSize 1.65", ds, identifiers, {"SAG PD FS": FREE_TEXT})
+
+
 FILE_BUILDERS: tuple[Callable[[], Sample | list[Sample]], ...] = (
     ct_series, ct_derived, mr_siemens, pet_private, us_burned_in, dx_burned_in,
     cr_overlay_curve, sr_comprehensive, rt_struct, rt_plan, rt_dose, gsps, charset_latin1,
-    charset_utf8, charset_japanese, big_endian, implicit_vr,
+    charset_utf8, charset_japanese, big_endian, implicit_vr, site_meta_contacts,
 )
 
 
@@ -1122,6 +1161,11 @@ def planted_rows(sample: Sample) -> list[list[str]]:
     rows = []
     for ds in (sample.ds.file_meta, sample.ds):
         rows += [row for path, elem in walk(ds) if (row := plant_row(sample, path, elem))]
+    preamble = getattr(sample.ds, "preamble", None)
+    if preamble:
+        match = best_match(preamble, sample.identifiers)
+        if match is not None:
+            rows.append([sample.name, "preamble", "", FREE_TEXT, match, "false"])
     for decoy in sample.decoys:
         if best_match(decoy, sample.identifiers) or not any(r[4] == decoy for r in rows):
             raise ValueError(f"{sample.name}: decoy {decoy!r} holds an identifier or is unused")
@@ -1167,8 +1211,11 @@ files by hand: change the generator and rerun it.
 Identifying values are planted only where PS3.15 Table E.1-1's Basic Profile changes them (an
 action other than K), inside a sequence it changes, in private (odd-group) elements, or in the
 file meta elements it covers (Media Storage SOP Instance UID follows SOP Instance UID). Every
-file meta carries Source Application Entity Title `{ae}`; the table does not list it, so
-it holds nothing identifying. Decoy texts (descriptive values with no identifier, such as
+file meta carries Source Application Entity Title `{ae}`, which names no site, except
+`files/mr_site_meta_and_contacts.dcm`: its file meta names the site in its Source, Sending and
+Receiving AE Titles, Implementation Version Name and Private Information, and its preamble
+names the patient (PS3.10 writers replace or drop all of these; the row of the preamble in
+planted.csv has element_path `preamble`). Decoy texts (descriptive values with no identifier, such as
 `AX T2 FSE` or `No focal lesion identified.`) are planted too and listed with `decoy=true`.
 Burned In Annotation `YES` is listed as a `flag`: not an identifier itself, it marks pixel data
 that would need cleaning.

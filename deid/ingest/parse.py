@@ -43,7 +43,6 @@ class _Reader:
     __slots__ = (
         "buf",
         "defer_size",
-        "encodings",
         "implicit",
         "little",
         "max_depth",
@@ -63,7 +62,6 @@ class _Reader:
         self.defer_size = defer_size
         self.max_depth = max_depth
         self.remaining = max_elements
-        self.encodings: tuple[str, ...] = ("iso8859",)
         self.show = True
 
     def header(self, pos: int) -> tuple[int, str | None, int, int]:
@@ -163,10 +161,12 @@ def _peek_tag(reader: _Reader, pos: int) -> int:
 class _Level:
     """What one data set knows while it is read: creators, pixel representation, charset."""
 
-    __slots__ = ("bits_allocated", "names", "parent", "pixel_rep", "text_seen")
+    __slots__ = ("bits_allocated", "encodings", "names", "parent", "pixel_rep", "text_seen")
 
     def __init__(self, parent: _Level | None) -> None:
         self.parent = parent
+        #: How this data set's text is decoded: its own SpecificCharacterSet, else its parent's.
+        self.encodings: tuple[str, ...] = parent.encodings if parent else ("iso8859",)
         self.names: dict[int, str] = {}
         self.pixel_rep: int | None = None
         self.bits_allocated: int | None = None
@@ -210,12 +210,11 @@ def _element(reader: _Reader, pos: int, depth: int, level: _Level) -> tuple[Node
     if depth == 0 and length > reader.defer_size and tag != _CHARSET:
         return Node(tag, vr, creator, Unread(length), f"<{length} bytes>", None, DEFERRED), end
     data = reader.buf[start:end]
-    encodings = reader.encodings
+    encodings = level.encodings
     if tag == _CHARSET:
-        if depth == 0:
-            if level.text_seen:
-                raise Fallback
-            reader.encodings = encodings = _encodings_for(data)
+        if level.text_seen:
+            raise Fallback
+        level.encodings = _encodings_for(data)  # this data set and the items inside it
         encodings = ("iso8859",)
     elif vr in ("SH", "LO", "UC", "ST", "LT", "UT", "PN"):
         level.text_seen = True

@@ -8,8 +8,9 @@ the effects table, the byte writer, the risk model, the comparison) calls this m
   remaining text cannot be decoded without it); inside a cleaned sequence, text and dates no rule
   names are cleaned;
 - file meta follows PS3.10: the writer sets its own Implementation Class UID, Implementation
-  Version Name and Source AE Title; other AE titles, presentation addresses and private
-  information are removed unless a profile rule names their tag;
+  Version Name and Source AE Title (the copy comes from this writer); other AE titles,
+  presentation addresses and private information are removed unless a profile rule names
+  their tag (then they are reviewed like any element);
 - an action that cannot change a value of the element's VR is resolved to what it does: a
   whole-day date shift leaves a time of day (TM) as it is, ``clean`` keeps numbers and binary
   values, shifts dates, remaps UIDs and replaces person names;
@@ -160,11 +161,11 @@ def meta_decision(resolver: Resolver, tag: int, vr: str, writer: WriterIdentity)
         return _writer_value(writer.implementation_class_uid, "Implementation Class UID")
     if tag == IMPLEMENTATION_VERSION_NAME:
         return _writer_value(writer.implementation_version_name, "Implementation Version Name")
+    if tag == SOURCE_AE_TITLE:
+        return _writer_value(writer.source_ae_title, "Source Application Entity Title")
     named = resolver.decide(tag, vr, None)
     if named.explicit and named.specific:
         return for_vr(named, vr)
-    if tag == SOURCE_AE_TITLE:
-        return _writer_value(writer.source_ae_title, "Source Application Entity Title")
     return _structural(Action.REMOVE, "File meta element removed: AE titles, presentation "
                        "addresses and private information can name the site; no rule of the "
                        "profile names it.", _META_SOURCE, "file meta")

@@ -90,6 +90,9 @@ from playwright.sync_api import (  # noqa: E402
 )
 from playwright.sync_api import Error as PlaywrightError  # noqa: E402
 
+#: Files in the bundled sample (data/sample, every .dcm at any depth).
+N_SAMPLE = sum(1 for _ in (Path(__file__).resolve().parents[2] / "data" / "sample").rglob("*.dcm"))
+
 
 @dataclass
 class Server:
@@ -262,7 +265,7 @@ def test_a_page_opened_by_its_url_runs_through_app(tab: Tab) -> None:
         tab.fail("direct", exc)
     titles = [text.strip().splitlines()[-1].strip() for text in links]  # after the icon
     assert titles == [title for title, _, _ in PAGES], titles
-    assert "319 files" in sidebar, sidebar + _context(tab)
+    assert f"{N_SAMPLE} files" in sidebar, sidebar + _context(tab)
     assert _exceptions(tab) == 0, _context(tab)
 
 
@@ -277,7 +280,7 @@ def test_load_the_sample(tab: Tab) -> None:
         metrics = page.locator('[data-testid="stMetricValue"]').all_inner_texts()
     except PlaywrightError as exc:
         tab.fail("load", exc)
-    assert metrics[:1] == ["319"], metrics
+    assert metrics[:1] == [str(N_SAMPLE)], metrics
     assert _exceptions(tab) == 0, _context(tab)
     _screenshot(tab, "load")
 
@@ -350,7 +353,7 @@ def test_download_a_csv_export(tab: Tab, tmp_path: Path) -> None:
     assert saved.name == "headers.csv"
     headers = pd.read_csv(saved)
     assert list(headers.columns) == TABLES["headers"].column_names()
-    assert len(headers) > 9000 and headers["file"].nunique() == 319
+    assert len(headers) > 9000 and headers["file"].nunique() == N_SAMPLE
     assert headers["value"].isna().all(), "values must be left out unless asked for"
     assert _exceptions(tab) == 0, _context(tab)
 
