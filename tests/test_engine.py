@@ -182,7 +182,10 @@ def test_clean_structured_content_cleans_text_inside() -> None:
         ValueType="TEXT", TextValue="Seen by Quillfeather on 2021-05-17, MRN-48213977.",
         ContentSequence=Sequence([item(ValueType="TEXT", TextValue="No focal lesion.")]))])
     dummy = apply_profile(dataset, basic(), secrets=SECRETS)
-    assert len(dummy.dataset.ContentSequence) == 1 and len(dummy.dataset.ContentSequence[0]) == 0
+    # D on a sequence: its structure is kept, what it says is replaced
+    first = dummy.dataset.ContentSequence[0]
+    assert first.ValueType == "TEXT" and first.TextValue == "ANONYMIZED"
+    assert first.ContentSequence[0].TextValue == "ANONYMIZED"
     cleaned = apply_profile(dataset, basic("clean_structured_content"), secrets=SECRETS)
     first = cleaned.dataset.ContentSequence[0]
     assert "Quillfeather" not in first.TextValue and "MRN-48213977" not in first.TextValue
@@ -202,8 +205,9 @@ def test_fail_closed_when_a_value_cannot_be_transformed() -> None:
                     'action = "shift_date"\nreason = "r"\nsource = "s"\n')
     result = apply_profile(dataset, shift, secrets=SECRETS)
     effect = effects_by_path(result)["(0008,0020)"]
-    assert effect.action is Action.REMOVE and "could not be applied" in effect.note
-    assert "StudyDate" not in result.dataset
+    # failed closed: no value left; StudyDate is Type 2 in the CT IOD, so it stays, empty
+    assert effect.action is Action.EMPTY and "could not be applied" in effect.note
+    assert result.dataset.StudyDate == ""
     assert any("(0008,0020)" in warning for warning in result.warnings)
 
 

@@ -347,7 +347,7 @@ def other_id_item(p: Patient) -> Dataset:
 def ct_derived() -> Sample:
     """Derived CT image whose sequences carry identifiers and references."""
     p = PATIENTS["quillfeather"]
-    ds = base_image(p, CT, uid(p.key, "ct-derived"), "CT", "ct-derived", "MPR CORONAL",
+    ds = base_image(p, CT, uid(p.key, "ct-derived"), "CT", "ct-derived-series", "MPR CORONAL",
                     "CT thorax follow-up for Quillfeather")
     ds.SeriesNumber = 2
     ds.ImageType = ["DERIVED", "SECONDARY", "MPR"]
@@ -1215,8 +1215,9 @@ file meta carries Source Application Entity Title `{ae}`, which names no site, e
 `files/mr_site_meta_and_contacts.dcm`: its file meta names the site in its Source, Sending and
 Receiving AE Titles, Implementation Version Name and Private Information, and its preamble
 names the patient (PS3.10 writers replace or drop all of these; the row of the preamble in
-planted.csv has element_path `preamble`). Decoy texts (descriptive values with no identifier, such as
-`AX T2 FSE` or `No focal lesion identified.`) are planted too and listed with `decoy=true`.
+planted.csv has element_path `preamble`). Decoy texts (descriptive values with no identifier,
+such as `AX T2 FSE` or `No focal lesion identified.`) are planted too and listed with
+`decoy=true`.
 Burned In Annotation `YES` is listed as a `flag`: not an identifier itself, it marks pixel data
 that would need cleaning.
 

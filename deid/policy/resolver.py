@@ -21,6 +21,7 @@ from deid.policy.actions import DATE_VRS, Action, from_ps315_code, most_protecti
 from deid.policy.dictionary import info_for_tag
 from deid.policy.profile_model import Matcher, MatcherKind, PrivatePolicy, Profile, Rule, Unlisted
 from deid.policy.standard import (
+    ODD_GROUP_ROW,
     OPTION_IDS,
     E11Row,
     dicom_edition,
@@ -29,7 +30,6 @@ from deid.policy.standard import (
 )
 from deid.tags import TagPattern, is_private_group, parse_tag
 
-ODD_GROUP_ROW = "(gggg,eeee) where gggg is odd"
 OPTION_TITLES: Mapping[str, str] = MappingProxyType({
     "retain_safe_private": "Retain Safe Private Option",
     "retain_uids": "Retain UIDs Option",

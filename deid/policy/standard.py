@@ -132,6 +132,45 @@ def table_e1_1() -> tuple[E11Row, ...]:
     return tuple(_e11_row(record, line) for line, record in _records(E1_1_FILE, E1_1_COLUMNS))
 
 
+ODD_GROUP_ROW = "(gggg,eeee) where gggg is odd"
+
+
+def e11_row_for(tag: int) -> E11Row | None:
+    """The Table E.1-1 row that covers ``tag``: its own row, else the most specific pattern row
+    (``(60xx,3000)``, ``(50xx,xxxx)``), else for a private element the odd-group row."""
+    exact, patterns, odd = _e11_index()
+    if tag >> 16 & 1:
+        return odd
+    row = exact.get(tag)
+    if row is not None:
+        return row
+    for mask, value, pattern_row in patterns:
+        if tag & mask == value:
+            return pattern_row
+    return None
+
+
+@cache
+def _e11_index() -> tuple[dict[int, E11Row], tuple[tuple[int, int, E11Row], ...], E11Row | None]:
+    exact: dict[int, E11Row] = {}
+    patterns: list[tuple[int, int, int, E11Row]] = []
+    odd = None
+    for row in table_e1_1():
+        if row.tag == ODD_GROUP_ROW:
+            odd = row
+            continue
+        digits = row.tag[1:5] + row.tag[6:10]
+        mask = int("".join("0" if d in "xX" else "F" for d in digits), 16)
+        value = int("".join("0" if d in "xX" else d for d in digits), 16)
+        if mask == 0xFFFFFFFF:
+            exact[value] = row
+        else:
+            patterns.append((digits.lower().count("x"), mask, value, row))
+    ordered = tuple((mask, value, row) for _, mask, value, row in sorted(
+        patterns, key=lambda item: item[0]))
+    return exact, ordered, odd
+
+
 @cache
 def safe_private_attributes() -> tuple[SafePrivateRow, ...]:
     """All rows of Table E.3.10-1, in the order of the standard."""

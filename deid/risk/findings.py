@@ -152,9 +152,8 @@ def _written(outcomes: Iterable[Outcome]) -> Iterator[Written]:
         if outcome.removed:
             continue
         if outcome.items is not None:
-            if outcome.action not in (Action.EMPTY, Action.DUMMY):
-                for item in outcome.items:
-                    yield from _written(item)
+            for item in outcome.items:
+                yield from _written(item)
             continue
         yield Written(outcome.path, outcome.tag, outcome.vr, outcome.output_value,
                       outcome.node.creator)
@@ -382,7 +381,7 @@ def _elements(outcomes: list[Outcome], found: _Collector, table: Catalogue,
         _person_name(outcome, found)
         _private(outcome, found, table)
         _dates(outcome, found)
-        if outcome.items is not None and outcome.action not in (Action.EMPTY, Action.DUMMY):
+        if outcome.items:
             inner = ancestor
             if inner is None and entry is not None and entry.kind not in _NOT_PER_ELEMENT \
                     and _walked(outcome):

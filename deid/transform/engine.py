@@ -133,12 +133,9 @@ def build_dataset(outcomes: Sequence[Outcome], source: Dataset,
 
 
 def _sequence(outcome: Outcome, source: Dataset) -> DataElement:
-    if outcome.action in (Action.EMPTY, Action.DUMMY):
-        items = [Dataset() for _ in outcome.items or []]
-    else:
-        originals = source[outcome.tag].value or []
-        items = [build_dataset(item, originals[number])
-                 for number, item in enumerate(outcome.items or [])]
+    originals = source[outcome.tag].value or [] if outcome.items else []
+    items = [build_dataset(item, originals[number])
+             for number, item in enumerate(outcome.items or [])]
     return DataElement(outcome.tag, "SQ", DicomSequence(items))
 
 

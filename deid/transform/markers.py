@@ -22,14 +22,12 @@ Table E.1-1 allow: X, Z, D, U replaced; C cleaned; K kept.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, MutableSequence
-from functools import cache
 from types import MappingProxyType
 from typing import NamedTuple
 
 from deid.policy.actions import Action, resolve_compound
 from deid.policy.resolver import ODD_GROUP_ROW, OPTION_TITLES, Decision, safe_private_meaning
-from deid.policy.standard import OPTION_IDS, E11Row, table_e1_1
-from deid.tags import TagPattern, parse_tag
+from deid.policy.standard import OPTION_IDS, E11Row, e11_row_for
 from deid.transform.outcome import KEPT, REMOVED, Added, Outcome
 from deid.transform.semantics import is_empty, keyword_for, same_value
 
@@ -202,34 +200,9 @@ def _deviation(outcome: Outcome) -> str:
 
 def _row_for(outcome: Outcome) -> E11Row | None:
     tag = outcome.tag
-    if tag & 0xFFFF == 0:
+    if tag & 0xFFFF == 0 or (tag >> 16 & 1 and 0x10 <= tag & 0xFFFF <= 0xFF):
         return None
-    if tag >> 16 & 1:
-        if 0x10 <= tag & 0xFFFF <= 0xFF:
-            return None
-        return _index()[1]
-    exact, patterns, _ = _index()[0]
-    row = exact.get(tag)
-    if row is not None:
-        return row
-    return next((row for pattern, row in patterns if pattern.matches(tag)), None)
-
-
-@cache
-def _index() -> tuple[tuple[dict[int, E11Row], tuple[tuple[TagPattern, E11Row], ...], None],
-                      E11Row | None]:
-    exact: dict[int, E11Row] = {}
-    patterns: list[tuple[TagPattern, E11Row]] = []
-    odd: E11Row | None = None
-    for row in table_e1_1():
-        if row.tag == ODD_GROUP_ROW:
-            odd = row
-        elif "x" in row.tag:
-            patterns.append((TagPattern.parse(row.tag), row))
-        else:
-            exact[parse_tag(row.tag)] = row
-    patterns.sort(key=lambda pair: pair[0].wildcards)
-    return (exact, tuple(patterns), None), odd
+    return e11_row_for(tag)
 
 
 # -- the marker values -----------------------------------------------------------------------

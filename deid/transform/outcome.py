@@ -33,9 +33,9 @@ class Outcome(NamedTuple):
     """What happens to one element of a file.
 
     ``value`` is :data:`KEPT`, :data:`REMOVED` or the new value; a sequence written has
-    ``items`` (the outcomes of each item written: the original items when walked, ``[]`` when
-    emptied, one empty item for a dummy). ``modified`` is what happened to the value, not what
-    the action is called: an action whose result equals the input leaves it ``False``.
+    ``items``: the outcomes of each of its items (``[]`` when emptied). ``modified`` is what
+    happened to the value, not what the action is called: an action whose result equals the
+    input leaves it ``False``.
     """
 
     path: str
@@ -97,7 +97,7 @@ class Added(NamedTuple):
 def walk(outcomes: Sequence[Outcome]) -> Iterator[Outcome]:
     for outcome in outcomes:
         yield outcome
-        if outcome.items is not None and outcome.action is not Action.DUMMY:
+        if outcome.items is not None:
             for item in outcome.items:
                 yield from walk(item)
 

@@ -14,11 +14,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from deid.errors import SecretMissingError
-from deid.ingest.decode import tag_text
+from deid.ingest.decode import keyword_of, tag_text
 from deid.ingest.tree import UNDECODABLE, Node, Unread
 from deid.policy.actions import BINARY_VRS, Action
+from deid.policy.iods import Requirements, requirements_for
 from deid.policy.profile_model import Profile
 from deid.policy.resolver import Decision, resolver_for
+from deid.policy.standard import e11_row_for
 from deid.secret_store import Secrets
 from deid.transform import markers, semantics
 from deid.transform.dispatch import REMOVE_ELEMENT, DerivedKeys, TransformState, transform_value
@@ -58,6 +60,33 @@ class _Holder:
         self.value = value
 
 
+@dataclass(frozen=True)
+class _Context:
+    """Where a data set is in its file: its path prefix, the keywords of the sequences it is
+    in, its depth, and whether its elements are cleaned or replaced by dummies."""
+
+    prefix: str = ""
+    keywords: tuple[str, ...] = ()
+    depth: int = 0
+    cleaning: bool = False
+    dummying: bool = False
+
+    def item(self, path: str, keyword: str, number: int, cleaning: bool,
+             dummying: bool) -> _Context:
+        return _Context(f"{path}[{number}].", (*self.keywords, keyword), self.depth + 1,
+                        cleaning, dummying)
+
+
+class _File:
+    """What one plan needs besides the tree: transform state and the IOD's requirements."""
+
+    __slots__ = ("requirements", "state")
+
+    def __init__(self, state: TransformState, requirements: Requirements | None) -> None:
+        self.state = state
+        self.requirements = requirements
+
+
 class Planner:
     """Plan one profile's outcomes for files; decisions cached per element kind."""
 
@@ -68,15 +97,16 @@ class Planner:
         self.writer = writer
         linkage = {name for member in profile.chain for name in member.linkage}
         self.keys = DerivedKeys(secrets, profile.id, linkage)
-        self._decisions: dict[tuple[int, str, str | None, bool], Decision] = {}
+        self._decisions: dict[tuple[int, str, str | None, bool, bool], Decision] = {}
 
-    def decide(self, tag: int, vr: str, creator: str | None, cleaning: bool) -> Decision:
+    def decide(self, tag: int, vr: str, creator: str | None, cleaning: bool = False,
+               dummying: bool = False) -> Decision:
         """:func:`deid.transform.semantics.decide`, cached."""
-        key = (tag, vr, creator, cleaning)
+        key = (tag, vr, creator, cleaning, dummying)
         decision = self._decisions.get(key)
         if decision is None:
-            decision = self._decisions[key] = semantics.decide(self.resolver, tag, vr, creator,
-                                                               cleaning=cleaning)
+            decision = self._decisions[key] = semantics.decide(
+                self.resolver, tag, vr, creator, cleaning=cleaning, dummying=dummying)
         return decision
 
     def plan(self, meta: list[Node], body: list[Node]) -> FilePlan:
@@ -84,8 +114,9 @@ class Planner:
         key = semantics.patient_key(body)
         state = TransformState(self.keys, key, semantics.collect_identifiers(body),
                                self.profile.params)
-        body_out = self._level(body, "", 0, False, state)
-        meta_out, added_meta = self._meta(meta, body_out, state)
+        file = _File(state, _requirements(body))
+        body_out = self._level(body, _Context(), file)
+        meta_out, added_meta = self._meta(meta, body_out, file)
         plan = FilePlan(self.profile, meta_out, body_out, [], added_meta, key)
         if plan.modified:
             plan.added = markers.write_markers(self.profile.id, plan.body, plan.outcomes())
@@ -93,20 +124,18 @@ class Planner:
 
     # -- one data set (the top level or a sequence item) --------------------------------------
 
-    def _level(self, nodes: list[Node], prefix: str, depth: int, cleaning: bool,
-               state: TransformState) -> list[Outcome]:
+    def _level(self, nodes: list[Node], context: _Context, file: _File) -> list[Outcome]:
         decisions: dict[int, Decision] = {}
         for node in nodes:
             if not _is_creator(node.tag):
-                decisions[node.tag] = self.decide(node.tag, _vr(node), node.creator, cleaning)
-        if depth == 0:
+                decisions[node.tag] = self.decide(node.tag, _vr(node), node.creator,
+                                                  context.cleaning, context.dummying)
+        if context.depth == 0:
             _overlay_groups(nodes, decisions)
         done: dict[int, Outcome] = {}
         for node in nodes:
             if not _is_creator(node.tag):
-                done[node.tag] = self._outcome(node, decisions[node.tag],
-                                               prefix + tag_text(node.tag), depth, cleaning,
-                                               state)
+                done[node.tag] = self._element(node, decisions[node.tag], context, file)
         kept_blocks = {_block(tag) for tag, outcome in done.items()
                        if tag >> 16 & 1 and tag & 0xFFFF >= 0x1000 and not outcome.removed}
         out = []
@@ -114,16 +143,37 @@ class Planner:
             outcome = done.get(node.tag)
             if outcome is None:
                 kept = node.tag in kept_blocks
-                outcome = Outcome(prefix + tag_text(node.tag), node, depth,
+                outcome = Outcome(context.prefix + tag_text(node.tag), node, context.depth,
                                   semantics.creator_decision(kept),
                                   Action.KEEP if kept else Action.REMOVE, not kept,
                                   KEPT if kept else REMOVED, None, "")
             out.append(outcome)
         return out
 
-    def _outcome(self, node: Node, decision: Decision, path: str, depth: int, cleaning: bool,
-                 state: TransformState) -> Outcome:
+    def _element(self, node: Node, decision: Decision, context: _Context,
+                 file: _File) -> Outcome:
+        """An element's outcome, with the IOD's requirements applied (see
+        :func:`deid.transform.semantics.required`)."""
+        outcome = self._outcome(node, decision, context, file)
+        if file.requirements is None or node.flags & UNDECODABLE or node.tag >> 16 & 1 \
+                or decision is semantics.GROUP_LENGTH:
+            return outcome
+        keyword = keyword_of(node.tag)
+        kind = file.requirements.type_of((*context.keywords, keyword)) if keyword else None
+        changed = _required_action(outcome, kind)
+        if changed is None:
+            return outcome
+        required = self._outcome(node, semantics.required(decision, kind or "3", changed),
+                                 context, file)
+        if outcome.note:  # e.g. a transform that failed closed: say so
+            return required._replace(note=f"{outcome.note}; {changed.value} instead (Type "
+                                     f"{kind or 3} in this IOD)")
+        return required
+
+    def _outcome(self, node: Node, decision: Decision, context: _Context,
+                 file: _File) -> Outcome:
         action = decision.action
+        path, depth = context.prefix + tag_text(node.tag), context.depth
         if node.flags & UNDECODABLE:
             keep = action is Action.KEEP
             note = "value could not be decoded; " + ("kept as raw bytes (VR UN)" if keep
@@ -131,7 +181,7 @@ class Planner:
             return Outcome(path, node, depth, decision, Action.KEEP if keep else Action.REMOVE,
                            not keep, KEPT if keep else REMOVED, None, note)
         if node.items is not None:
-            return self._sequence(node, decision, path, depth, cleaning, state)
+            return self._sequence(node, decision, path, context, file)
         if action is Action.KEEP:
             return Outcome(path, node, depth, decision, action, False, KEPT, None, "")
         if action is Action.REMOVE:
@@ -141,7 +191,7 @@ class Planner:
             changed = not semantics.is_empty(node.value)
             return Outcome(path, node, depth, decision, action, changed, empty, None,
                            "" if changed else "already empty: unchanged")
-        return self._transformed(node, decision, path, depth, state)
+        return self._transformed(node, decision, path, depth, file.state)
 
     def _transformed(self, node: Node, decision: Decision, path: str, depth: int,
                      state: TransformState) -> Outcome:
@@ -162,20 +212,21 @@ class Planner:
         note = "" if changed else f"{action.value} leaves this value unchanged"
         return Outcome(path, node, depth, decision, action, changed, value, None, note)
 
-    def _sequence(self, node: Node, decision: Decision, path: str, depth: int, cleaning: bool,
-                  state: TransformState) -> Outcome:
-        action = decision.action
+    def _sequence(self, node: Node, decision: Decision, path: str, context: _Context,
+                  file: _File) -> Outcome:
+        """Remove, empty (no items), or walk the items: keep and uid apply the profile inside,
+        clean also cleans what no rule names, dummy replaces what no rule names."""
+        action, depth = decision.action, context.depth
         originals = node.items or []
         if action is Action.REMOVE:
             return Outcome(path, node, depth, decision, action, True, REMOVED, None, "")
         if action is Action.EMPTY:
             return Outcome(path, node, depth, decision, action, bool(originals), KEPT, [], "")
-        if action is Action.DUMMY:
-            unchanged = len(originals) == 1 and not originals[0]
-            return Outcome(path, node, depth, decision, action, not unchanged, KEPT, [[]], "")
-        if action in (Action.KEEP, Action.CLEAN, Action.UID):
-            inner = cleaning or action is Action.CLEAN
-            items = [self._level(item, f"{path}[{number}].", depth + 1, inner, state)
+        if action in (Action.KEEP, Action.CLEAN, Action.UID, Action.DUMMY):
+            keyword = keyword_of(node.tag)
+            cleaning = context.cleaning or action is Action.CLEAN
+            items = [self._level(item, context.item(path, keyword, number, cleaning,
+                                                    action is Action.DUMMY), file)
                      for number, item in enumerate(originals)]
             changed = any(outcome.modified for item in items for outcome in item)
             return Outcome(path, node, depth, decision, action, changed, KEPT, items, "")
@@ -184,18 +235,17 @@ class Planner:
     # -- the file meta ------------------------------------------------------------------------
 
     def _meta(self, meta: list[Node], body: list[Outcome],
-              state: TransformState) -> tuple[list[Outcome], list[Added]]:
+              file: _File) -> tuple[list[Outcome], list[Added]]:
         out: list[Outcome] = []
         present = set()
         for node in meta:
             present.add(node.tag)
             if node.tag == semantics.MEDIA_STORAGE_SOP_INSTANCE_UID:
-                out.append(self._media_storage(node, body, state))
+                out.append(self._media_storage(node, body, file.state))
                 continue
             decision = semantics.meta_decision(self.resolver, node.tag, _vr(node), self.writer)
-            out.append(self._outcome(node, decision, tag_text(node.tag), 0, False, state))
+            out.append(self._outcome(node, decision, _Context(), file))
         return out, self._added_meta(present, body)
-
     def _media_storage(self, node: Node, body: list[Outcome],
                        state: TransformState) -> Outcome:
         path = tag_text(node.tag)
@@ -231,6 +281,29 @@ class Planner:
             if uid is not None:
                 added.append(Added(semantics.MEDIA_STORAGE_SOP_INSTANCE_UID, "UI", uid))
         return sorted(added)
+
+
+def _requirements(body: list[Node]) -> Requirements | None:
+    """What the file's IOD requires (None for a SOP Class PS3.3 does not define)."""
+    sop_class = next((node.value for node in body if node.tag == semantics.SOP_CLASS_UID), None)
+    if not isinstance(sop_class, str):
+        return None
+    return requirements_for(sop_class, (keyword_of(node.tag) for node in body))
+
+
+def _required_action(outcome: Outcome, kind: str | None) -> Action | None:
+    """The action the IOD needs instead of the outcome's, or None when it is fine as it is."""
+    sequence = outcome.node.items is not None
+    identifying = e11_row_for(outcome.tag) is not None
+    if outcome.removed and kind is not None:
+        if kind.startswith("2"):
+            return Action.EMPTY
+        return Action.DUMMY if identifying else Action.KEEP
+    if outcome.action is Action.EMPTY and kind is None and sequence:
+        return Action.REMOVE
+    if outcome.action is Action.EMPTY and kind in ("1", "1C") and not sequence:
+        return Action.DUMMY if identifying else Action.KEEP
+    return None
 
 
 def _sop_instance_uid(body: list[Outcome]) -> Any:

@@ -39,6 +39,7 @@ __all__ = ["display"]
 GROUP_LENGTH_SOURCE = "DICOM PS3.5 7.2 (group length is optional)"
 SPECIFIC_CHARACTER_SET = 0x00080005
 SOP_INSTANCE_UID = 0x00080018
+SOP_CLASS_UID = 0x00080016
 MEDIA_STORAGE_SOP_INSTANCE_UID = 0x00020003
 IMPLEMENTATION_CLASS_UID = 0x00020012
 IMPLEMENTATION_VERSION_NAME = 0x00020013
@@ -86,11 +87,13 @@ GROUP_LENGTH = _structural(
 
 
 def decide(resolver: Resolver, tag: int, vr: str, creator: str | None = None, *,
-           cleaning: bool = False) -> Decision:
+           cleaning: bool = False, dummying: bool = False) -> Decision:
     """What happens to an element with this tag, VR and private creator (outside the file
     meta): the resolver's decision with the structural overrides and resolved for the VR.
 
-    ``cleaning``: the element is inside a sequence the profile cleans.
+    ``cleaning``: the element is inside a sequence the profile cleans; ``dummying``: it is in
+    an item of a sequence the profile replaces by a dummy (D), whose values no rule names are
+    replaced while its structure is kept.
     """
     if tag & 0xFFFF == 0:
         return GROUP_LENGTH
@@ -99,6 +102,8 @@ def decide(resolver: Resolver, tag: int, vr: str, creator: str | None = None, *,
         decision = Decision(Action.CLEAN, decision.params,
                             "Inside a sequence the profile cleans: text and dates are cleaned.",
                             decision.source, decision.origin, False)
+    if dummying and not decision.explicit and decision.action in (Action.KEEP, Action.CLEAN):
+        decision = _dummied(decision, vr)
     if tag == SPECIFIC_CHARACTER_SET and decision.action is not Action.KEEP:
         return Decision(Action.KEEP, decision.params,
                         "Kept: needed to decode the text that remains.", decision.source,
@@ -114,6 +119,41 @@ def decide_tag(resolver: Resolver, tag: int, vr: str, creator: str | None = None
     if tag >> 16 == 0x0002:
         return meta_decision(resolver, tag, vr, writer or DEFAULT_WRITER)
     return decide(resolver, tag, vr, creator)
+
+
+_KEPT_IN_DUMMY = NUMBER_VRS | BINARY_VRS | {"CS", "AT", "SQ"}
+
+
+def _dummied(decision: Decision, vr: str) -> Decision:
+    """An element no rule names, in an item of a sequence replaced by a dummy (D): coded values,
+    numbers and nested sequences keep the structure; UIDs are remapped; text, names and dates
+    are replaced by dummies."""
+    if vr in _KEPT_IN_DUMMY:
+        return decision
+    action = Action.UID if vr == "UI" else Action.DUMMY
+    return Decision(action, decision.params, "Inside a sequence the profile replaces by a dummy "
+                    "(D): its values are replaced, its structure kept.", decision.source,
+                    decision.origin, False)
+
+
+# -- what the IOD requires (PS3.3): compound codes resolved, copies kept valid -----------------
+
+def required(decision: Decision, kind: str, action: Action) -> Decision:
+    """``decision`` changed to ``action`` because the element is Type ``kind`` in the file's
+    IOD: PS3.15 compound codes (X/Z, X/D, Z/D) resolved, and a removal that would break the
+    object turned into an empty value (Type 2) or a dummy (Type 1)."""
+    why = {Action.EMPTY: "kept empty", Action.DUMMY: "replaced by a dummy",
+           Action.KEEP: "kept", Action.REMOVE: "removed"}[action]
+    if action is Action.KEEP:
+        detail = (f"Type {kind} in this IOD (PS3.3), and PS3.15 Table E.1-1 does not list it "
+                  "as identifying: a dummy would make the object invalid")
+    elif action is Action.REMOVE:
+        detail = "an empty sequence is not allowed where the IOD does not require it"
+    else:
+        detail = f"Type {kind} in this IOD (PS3.3), so it must be present"
+    return Decision(action, decision.params, f"{decision.reason} {why.capitalize()} instead: "
+                    f"{detail}.", f"{decision.source}; DICOM PS3.3 (Type {kind or 3})",
+                    decision.origin, decision.explicit, decision.specific)
 
 
 def for_vr(decision: Decision, vr: str) -> Decision:
