@@ -115,6 +115,23 @@ def wrong_length(folder: Path) -> Path:
     return path
 
 
+def broken_pixel_item(folder: Path) -> Path:
+    """Encapsulated pixel data whose first fragment says it is 0xFFFFFFF0 bytes long."""
+    ds = base_dataset()
+    ds.Rows = ds.Columns = 2
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.file_meta = _meta(ds, "1.2.840.10008.1.2.4.50")
+    buffer = io.BytesIO()
+    ds.save_as(buffer, enforce_file_format=True)
+    pixel = (b"\xe0\x7f\x10\x00OB\x00\x00\xff\xff\xff\xff"     # (7FE0,0010) OB, undefined
+             b"\xfe\xff\x00\xe0\x00\x00\x00\x00"                 # empty offset table
+             b"\xfe\xff\x00\xe0\xf0\xff\xff\xff" + b"\xff\xd8" * 8)  # fragment 0xFFFFFFF0
+    path = folder / "broken_pixel_item.dcm"
+    path.write_bytes(buffer.getvalue() + pixel)
+    return path
+
+
 def no_preamble(folder: Path) -> Path:
     ds = base_dataset()
     del ds.file_meta
@@ -286,6 +303,7 @@ BAD_INPUTS: dict[str, tuple[Maker, str | None]] = {
     "symlink_loop": (symlink_loop, "symlink_loop"),
     "unsafe_zip": (unsafe_zip, "unsafe_member"),
     "zip_bomb": (zip_bomb, "archive_too_large"),
+    "broken_pixel_item": (broken_pixel_item, "corrupt"),
 }
 
 

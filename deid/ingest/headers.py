@@ -9,6 +9,7 @@ memory does not grow with the number of files.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,17 +92,30 @@ def _dict(values: Sequence[str | None]) -> pa.Array:
     return pa.array(values, pa.string()).dictionary_encode()
 
 
-def warning_rows(name: str, result: ReadResult | Elements) -> list[ErrorRow]:
-    """A file's read warnings as load_errors rows."""
-    return [(name, kind, message, severity(kind)) for kind, message in result.warnings]
+_QUOTED = re.compile(r"'[^'\n]*'|\"[^\"\n]*\"|b'[^'\n]*'")
 
 
-def error_row(name: str, error: Exception) -> ErrorRow:
-    """A failed read as a load_errors row."""
+def without_values(message: str) -> str:
+    """``message`` with every quoted value replaced by ``'…'``: pydicom's messages quote the
+    values they could not read (``Invalid value for VR IS: 'MRN12345678'``)."""
+    return _QUOTED.sub("'…'", message)
+
+
+def warning_rows(name: str, result: ReadResult | Elements, *,
+                 include_values: bool = False) -> list[ErrorRow]:
+    """A file's read warnings as load_errors rows (quoted values masked unless asked for)."""
+    return [(name, kind, message if include_values else without_values(message),
+             severity(kind)) for kind, message in result.warnings]
+
+
+def error_row(name: str, error: Exception, *, include_values: bool = False) -> ErrorRow:
+    """A failed read as a load_errors row (quoted values masked unless asked for)."""
     if isinstance(error, ReadError):
-        return (name, error.kind, str(error), severity(error.kind))
-    return (name, "corrupt", f"cannot read the file ({type(error).__name__}: {error})",
-            severity("corrupt"))
+        kind, message = error.kind, str(error)
+    else:
+        kind, message = "corrupt", f"cannot read the file ({type(error).__name__}: {error})"
+    return (name, kind, message if include_values else without_values(message),
+            severity(kind))
 
 
 @dataclass(frozen=True)
@@ -120,10 +134,12 @@ class HeadersJob:
                 result = read_elements(source, self.limits, archives,
                                        show=self.include_values)
             except Exception as error:  # noqa: BLE001 - one bad file never stops the run
-                errors.append(error_row(source.name, error))
+                errors.append(error_row(source.name, error,
+                                        include_values=self.include_values))
                 continue
             columns.add_file(source.name, result.tree)
-            errors.extend(warning_rows(source.name, result))
+            errors.extend(warning_rows(source.name, result,
+                                       include_values=self.include_values))
         return BatchOut(columns.batch(), errors, len(sources))
 
 

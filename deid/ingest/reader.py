@@ -325,7 +325,9 @@ def _trailing(stream: BinaryIO, dataset: Dataset, pixel: tuple[Node, int] | None
 
 
 def _encapsulated_length(stream: BinaryIO, start: int, order: str, size: int) -> int | None:
-    """Bytes of encapsulated pixel data up to its sequence delimiter, reading item headers."""
+    """Bytes of encapsulated pixel data up to its sequence delimiter, reading item headers;
+    None when the file ends first. A fragment that says it runs past the end of the file is
+    a :class:`ReadError` (``corrupt``): the data set cannot be read whole."""
     position = start
     while position + 8 <= size:
         stream.seek(position)
@@ -335,6 +337,10 @@ def _encapsulated_length(stream: BinaryIO, start: int, order: str, size: int) ->
             return position - start
         if tag != _ITEM or length == 0xFFFFFFFF:
             return None
+        if position + 8 + length > size:
+            raise ReadError("corrupt", f"the pixel data fragment at byte {position:,} says it "
+                            f"is {length:,} bytes long, past the end of the file ({size:,} "
+                            "bytes): the file is damaged")
         position += 8 + length
     return None
 
@@ -386,6 +392,17 @@ def read_whole(source: Source, limits: IngestLimits, archives: ArchiveCache,
         return pydicom.dcmread(stream, defer_size=limits.defer_size, force=forced)
 
 
+def check_whole(read: Elements, dataset: Dataset) -> None:
+    """Refuse a whole read that lost elements the header has (a damaged file pydicom read only
+    in part): nothing is written from it, and the file is a load error."""
+    missing = [node.tag for node in read.body if node.tag not in dataset]
+    if missing:
+        first = missing[0]
+        raise ReadError("corrupt", f"the data set could not be read whole: {len(missing)} "
+                        f"element(s) of its header are missing when reading it to write a "
+                        f"copy, e.g. ({first >> 16:04X},{first & 0xFFFF:04X}); no copy written")
+
+
 def planning_trees(source: Source, limits: IngestLimits,
                    archives: ArchiveCache) -> tuple[list[Node], list[Node]]:
     """A source's file meta and data set trees with every value a plan needs: the fast
@@ -394,5 +411,7 @@ def planning_trees(source: Source, limits: IngestLimits,
     if not needs_full_read(read):
         return read.meta, read.body
     forced = any(kind == "no_preamble" for kind, _ in read.warnings)
-    return build_tree(read_whole(source, limits, archives, forced), read_deferred=True,
-                      max_depth=limits.max_depth, max_elements=limits.max_elements)
+    dataset = read_whole(source, limits, archives, forced)
+    check_whole(read, dataset)
+    return build_tree(dataset, read_deferred=True, max_depth=limits.max_depth,
+                      max_elements=limits.max_elements)

@@ -24,11 +24,18 @@ import pyarrow as pa
 
 from deid.errors import DeidError
 from deid.ingest.decode import tag_text
-from deid.ingest.headers import error_row, problem_rows, stream_job, warning_rows
+from deid.ingest.headers import (
+    error_row,
+    problem_rows,
+    stream_job,
+    warning_rows,
+    without_values,
+)
 from deid.ingest.kinds import severity
 from deid.ingest.reader import (
     ArchiveCache,
     Elements,
+    check_whole,
     needs_full_read,
     read_elements,
     read_whole,
@@ -187,14 +194,16 @@ class EffectsJob:
             try:
                 read = read_elements(source, self.limits, archives, show=self.include_values)
             except Exception as error:  # noqa: BLE001 - one bad file never stops the run
-                errors.append(error_row(source.name, error))
+                errors.append(error_row(source.name, error,
+                                        include_values=self.include_values))
                 continue
-            errors.extend(warning_rows(source.name, read))
+            errors.extend(warning_rows(source.name, read, include_values=self.include_values))
             try:
                 self._one(source, read, appliers, columns, archives)
             except Exception as error:  # noqa: BLE001 - reported per file, the run goes on
-                errors.append((source.name, "apply_failed", f"{type(error).__name__}: {error}",
-                               severity("apply_failed")))
+                message = f"{type(error).__name__}: {error}"
+                errors.append((source.name, "apply_failed", message if self.include_values
+                               else without_values(message), severity("apply_failed")))
         return BatchOut(columns.batch(), errors, len(sources))
 
     def _one(self, source: Source, read: Elements, planners: list[Planner],
@@ -207,6 +216,7 @@ class EffectsJob:
             return
         forced = any(kind == "no_preamble" for kind, _ in read.warnings)
         dataset = read_whole(source, self.limits, archives, forced)
+        check_whole(read, dataset)
         meta, body = build_tree(dataset, read_deferred=True)
         for planner in planners:
             plan = planner.plan(meta, body)

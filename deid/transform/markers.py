@@ -7,8 +7,9 @@ profile says it is:
   address, telephone, other IDs and names) is written unchanged;
 - DeidentificationMethodCodeSequence holds CID 7050 code 113100 (Basic Application
   Confidentiality Profile) only when every element of the file that PS3.15 Table E.1-1 lists
-  was treated at least as protectively as the Basic Profile or as an option allows, and then
-  the code of each option whose column the treatment needed; without 113100 no code is written;
+  was treated at least as protectively as the Basic Profile or as an option the profile
+  declares allows, and then the code of each declared option whose column the treatment
+  needed in this file; without 113100 no code is written;
 - DeidentificationMethod names the profile and, when the Basic Profile is not met, each
   deviation (e.g. ``PatientSex kept``);
 - LongitudinalTemporalInformationModified ``MODIFIED`` when a date left in the file was shifted
@@ -77,12 +78,13 @@ class Conformance(NamedTuple):
     deviations: tuple[str, ...]
 
 
-def write_markers(profile_id: str, body: MutableSequence[Outcome],
+def write_markers(profile_id: str, options: Iterable[str], body: MutableSequence[Outcome],
                   outcomes: Iterable[Outcome]) -> list[Added]:
-    """The marker elements to add for a file whose ``outcomes`` are planned; a marker element
-    the file already has is replaced in ``body`` (its top-level outcomes) instead."""
+    """The marker elements to add for a file whose ``outcomes`` are planned under a profile
+    that declares PS3.15 ``options``; a marker element the file already has is replaced in
+    ``body`` (its top-level outcomes) instead."""
     done = list(outcomes)
-    conformance = conformance_of(done)
+    conformance = conformance_of(done, options)
     markers = [
         Added(PATIENT_IDENTITY_REMOVED, "CS", "NO" if identity_left(done) else "YES"),
         Added(DEIDENTIFICATION_METHOD, "LO", method_text(profile_id, conformance)),
@@ -130,8 +132,10 @@ def _replaced(old: Outcome) -> Outcome:
 
 # -- what the outcomes meet ------------------------------------------------------------------
 
-def conformance_of(outcomes: Iterable[Outcome]) -> Conformance:
-    """The Basic Profile and options that a file's outcomes meet (see the module docstring)."""
+def conformance_of(outcomes: Iterable[Outcome], declared: Iterable[str]) -> Conformance:
+    """The Basic Profile and the ``declared`` options that a file's outcomes meet (see the
+    module docstring): what only an undeclared option would allow is a deviation."""
+    declared = frozenset(declared)
     needed: dict[str, None] = {}
     deviations: dict[str, None] = {}
     for outcome in outcomes:
@@ -141,7 +145,8 @@ def conformance_of(outcomes: Iterable[Outcome]) -> Conformance:
         level = _level_of(outcome, row)
         if level <= _basic_level(row):
             continue
-        options = _options_allowing(row, level, outcome)
+        options = [option for option in _options_allowing(row, level, outcome)
+                   if option in declared]
         if options:
             needed.update(dict.fromkeys(options))
         else:

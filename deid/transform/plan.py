@@ -119,7 +119,8 @@ class Planner:
         meta_out, added_meta = self._meta(meta, body_out, file)
         plan = FilePlan(self.profile, meta_out, body_out, [], added_meta, key)
         if plan.modified:
-            plan.added = markers.write_markers(self.profile.id, plan.body, plan.outcomes())
+            plan.added = markers.write_markers(self.profile.id, self.profile.all_options(),
+                                               plan.body, plan.outcomes())
         return plan
 
     # -- one data set (the top level or a sequence item) --------------------------------------
