@@ -81,7 +81,8 @@ def test_shifting_keeps_the_interval_between_two_dates_of_a_patient(
 
 
 @settings(max_examples=50, deadline=None)
-@given(patient=TEXT, secret_a=SECRET, secret_b=SECRET)
+@given(patient=st.text(alphabet="0123456789abcdef", min_size=6, max_size=12),
+       secret_a=SECRET, secret_b=SECRET)
 def test_different_secrets_give_different_pseudonyms(patient: str, secret_a: str,
                                                      secret_b: str) -> None:
     if secret_a == secret_b:
@@ -91,7 +92,7 @@ def test_different_secrets_give_different_pseudonyms(patient: str, secret_a: str
     a = apply_profile(dataset, PSEUDONYM, secrets=Secrets({"default": secret_a})).dataset
     b = apply_profile(dataset, PSEUDONYM, secrets=Secrets({"default": secret_b})).dataset
     assert a.PatientID != b.PatientID
-    assert patient not in a.PatientID
+    assert patient not in a.PatientID  # hex like the pseudonym: it could show, and must not
 
 
 def _pseudonymiser(profile_id: str) -> Profile:

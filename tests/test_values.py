@@ -118,6 +118,20 @@ def test_keyed_uid_is_valid_consistent_and_keyed() -> None:
     assert rooted.startswith("1.2.826.0.1.3680043.10.999.") and len(rooted) <= 64
 
 
+@pytest.mark.parametrize("length", [5, 20, 43])
+def test_keyed_uids_under_long_roots_stay_valid_and_distinct(length: int) -> None:
+    root = "1." + "7" * (length - 2)
+    uids = {keyed_uid(f"1.2.840.99.{number}", SECRET, root) for number in range(500)}
+    assert len(uids) == 500
+    assert all(len(uid) <= 64 and uid.startswith(root + ".") for uid in uids)
+
+
+@pytest.mark.parametrize("root", ["1." + "7" * 42, "1." + "7" * 62, "1..2", "01.2"])
+def test_keyed_uid_refuses_a_root_without_room_or_malformed(root: str) -> None:
+    with pytest.raises(ValueError, match="UID root"):
+        keyed_uid("1.2.3.4", SECRET, root)
+
+
 def test_digest_variants() -> None:
     assert len(digest("MRN1", SECRET)) == 64
     assert len(digest("MRN1", SECRET, algorithm="sha512_256", keying="concat")) == 64

@@ -6,6 +6,7 @@ documentation all read it. PS3.15 action codes map onto these actions by :func:`
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -81,6 +82,29 @@ def _positive(value: Any) -> str | None:
     return None if value > 0 else "expected a positive number"
 
 
+#: Digits a keyed UID keeps after its root at the least (about 66 bits: no two of millions of
+#: UIDs meet); a longer root is refused when the profile is loaded.
+MIN_UID_DIGITS = 20
+_UID_ROOT_RE = re.compile(r"^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$")
+
+
+def uid_root_problem(root: str) -> str | None:
+    """Why ``root`` cannot prefix keyed UIDs (PS3.5 9.1: digits and dots, no leading zeros,
+    room for :data:`MIN_UID_DIGITS` digits within 64 characters), or None."""
+    if not _UID_ROOT_RE.match(root):
+        return (f"UID root {root!r} must be numbers separated by dots, without leading zeros "
+                "or a trailing dot (PS3.5 9.1), e.g. 1.2.826.0.1.3680043.10.999")
+    longest = 64 - 1 - MIN_UID_DIGITS
+    if len(root) > longest:
+        return (f"UID root {root!r} has {len(root)} characters: at most {longest} leave room "
+                f"for the {MIN_UID_DIGITS} digits that keep new UIDs distinct within 64")
+    return None
+
+
+def _uid_root(value: Any) -> str | None:
+    return None if "{" in str(value) else uid_root_problem(str(value))
+
+
 _SECRET = Param(str, "default", doc="name of the secret (DEID_SECRET_<NAME>)")
 _HASH_PARAMS = {
     "secret": _SECRET,
@@ -125,7 +149,8 @@ ACTIONS: Mapping[Action, ActionSpec] = {
                    {"secret": _SECRET}, ALL_VRS),
         ActionSpec(Action.UID, "U", "replace UIDs by keyed, consistent new UIDs (sequences: "
                    "remap inside)", {"secret": _SECRET,
-                    "root": Param(str, "2.25", doc="UID root, e.g. \"{UIDROOT}\"")},
+                    "root": Param(str, "2.25", _uid_root,
+                                  "UID root, e.g. \"{UIDROOT}\"")},
                    frozenset({"UI", "SQ"})),
         ActionSpec(Action.HASH, "", "keyed hash of the value", _HASH_PARAMS, HASHABLE_VRS),
         ActionSpec(Action.PSEUDONYM, "", "a pseudonym from a template, e.g. PCa-{hash:12}",

@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 from deid.errors import ProfileError
-from deid.policy.actions import ACTIONS, ALL_VRS, Action, Param
+from deid.policy.actions import ACTIONS, ALL_VRS, Action, Param, uid_root_problem
 from deid.policy.dictionary import info_for_tag, keyword_to_tag
 from deid.policy.profile_model import (
     SCHEMA_VERSION,
@@ -187,6 +187,7 @@ def _build(raw: dict[str, Any], name: str, path: Path | None, sha: str,
         raise ProfileError(name, f"standard_table must be one of {STANDARD_TABLES}",
                            field="standard_table")
     rules = _rules(raw, name, set(params))
+    _check_uid_roots(rules, params, name)
     return Profile(
         id=profile_id,
         title=_text(raw, "title", name, required=True),
@@ -265,6 +266,22 @@ def _options(raw: Mapping[str, Any], name: str) -> tuple[str, ...]:
     if len(set(options)) != len(options):
         raise ProfileError(name, "an option is listed twice", field="options")
     return tuple(options)
+
+
+_PARAM_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::\d+)?\}")
+
+
+def _check_uid_roots(rules: tuple[Rule, ...], params: Mapping[str, str], name: str) -> None:
+    """A ``root`` (after its ``{PARAM}`` values) must be a UID prefix with room for the digits
+    that keep new UIDs distinct, as pydicom checks a prefix."""
+    for rule in rules:
+        root = rule.params.get("root")
+        if root is None:
+            continue
+        text = _PARAM_RE.sub(lambda match: str(params.get(match.group(1), "")), str(root))
+        problem = uid_root_problem(text)
+        if problem is not None:
+            raise ProfileError(name, problem, rule=rule.number, field="root")
 
 
 def _linkage(raw: Mapping[str, Any], name: str) -> tuple[str, ...]:

@@ -1,9 +1,12 @@
 """Decide, for one element, which action a profile takes and why.
 
 A profile is searched layer by layer: its own rules, then the rules of its PS3.15 options, then
-its standard table (Table E.1-1 Basic Profile), then the same for its base, recursively. Within
-a layer the most specific matcher wins: tag or keyword, then a private creator's element, then a
-tag pattern (fewer wildcards first), then a whole private creator block, then a VR. Elements no
+its standard table (Table E.1-1 Basic Profile), then the same for its base, recursively; the
+standard table is searched once, where the deepest profile that names it does, so no option of
+the chain is hidden beneath it. Within a layer the most specific matcher wins: tag or keyword,
+then a private creator's element (fewer wildcards first), then a tag pattern (fewer wildcards
+first), then a whole private creator block, then a VR; rules listed later never lose to an
+earlier, broader one. Elements no
 rule matches fall to the profile's ``unlisted`` behaviour (standard elements) or its
 ``private_tags`` policy (private elements). Keyword and VR rules apply to standard elements
 only; private elements are matched by tag, private creator and pattern rules.
@@ -79,6 +82,7 @@ class Layer:
             if rule.enabled:
                 self._index(rule)
         self.patterns.sort(key=lambda rule: _pattern(rule.matcher).wildcards)
+        self.private_elements.sort(key=lambda rule: _pattern(rule.matcher).wildcards)
 
     def _index(self, rule: Rule) -> None:
         matcher = rule.matcher
@@ -122,11 +126,14 @@ class Resolver:
     def __init__(self, profile: Profile) -> None:
         self.profile = profile
         self.layers: list[Layer] = []
-        for member in profile.chain:
+        chain = profile.chain
+        for depth, member in enumerate(chain):
             self.layers.append(Layer(f"{member.id} rule", member.rules))
             if member.options:
                 self.layers.append(options_layer(member.options))
-            if member.standard_table:
+            # the standard table once, below every option of the chain that builds on it
+            if member.standard_table and not any(base.standard_table
+                                                 for base in chain[depth + 1:]):
                 self.layers.append(standard_layer())
         self.unlisted = profile.effective_unlisted()
         self.private_policy = profile.effective_private_tags()

@@ -30,7 +30,7 @@ from deid.risk.kanon import (
     POSTAL_CODE,
     k_anonymity,
     parse_qi_set,
-    qi_values,
+    patient_records,
 )
 from deid.risk.kanon import Record as QiRecord
 from deid.secret_store import Secrets
@@ -92,19 +92,19 @@ def assess_trees(trees: Iterable[tuple[str, list[Node], list[Node]]],
     names = sorted({name for qi in sets for name in qi})
     planners = [Planner(profile, secrets) for profile in profiles]
     findings: list[Finding] = []
-    cohort: dict[str, dict[str, QiRecord]] = {profile.id: {} for profile in profiles}
+    cohort: dict[str, list[tuple[str, str, dict[str, Any]]]] = {p.id: [] for p in profiles}
+    wanted = {*names, "PatientAddress"}
     for file, meta, body in trees:
         for planner in planners:
             plan = planner.plan(meta, body)
             findings.extend(find_risks(plan, file=file, body=body))
-            patients = cohort[planner.profile.id]
-            key = plan.patient_key or f"file:{file}"
-            if key not in patients:
-                patients[key] = QiRecord(key, file, qi_values(top_values(plan), names))
+            top = {keyword: value for keyword, value in top_values(plan).items()
+                   if keyword in wanted}
+            cohort[planner.profile.id].append((file, plan.patient_key, top))
     rows = []
     classes = []
     for profile in profiles:
-        records = list(cohort[profile.id].values())
+        records = patient_records(cohort[profile.id], names)
         left = left_quasi_identifiers(profile, names)
         for qi in sets:
             kanon = k_anonymity(records, qi, k, left=left)

@@ -13,6 +13,8 @@ import hmac
 import re
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 
+from deid.policy.actions import uid_root_problem
+
 DUMMY_TEXT = "ANONYMIZED"
 _DUMMY_BY_VR: dict[str, object] = {
     "AE": "ANONYMIZED",
@@ -72,6 +74,9 @@ def keyed_uid(uid: str, secret: bytes, root: str = "2.25") -> str:
 
     The same UID and secret always give the same new UID, so references stay consistent.
     """
+    problem = uid_root_problem(root)
+    if problem is not None:
+        raise ValueError(problem)
     number = int(hmac.new(secret, uid.strip().encode("ascii", "replace"),
                           hashlib.sha256).hexdigest()[:32], 16)
     digits = str(number)
