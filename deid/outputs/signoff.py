@@ -21,7 +21,6 @@ import pandas as pd
 
 from deid.consensus.store import SignOff
 from deid.outputs.compare import PUBLISHED_FIGURES, Comparison, compare, pairwise_diff
-from deid.policy.profile_loader import load_profile
 from deid.policy.profile_model import Profile, Rule
 from deid.policy.standard import dicom_edition
 from deid.risk.report import RiskReport
@@ -102,11 +101,6 @@ def reference_comparison(profile: Profile, references: Sequence[Profile]) -> Com
     """The profile compared with the reference profiles (itself excluded from them)."""
     others = [p for p in references if p.id != profile.id]
     return compare([profile, *others])
-
-
-def default_references() -> list[Profile]:
-    """PS3.15 Basic and the six AI4HI profiles."""
-    return [load_profile(profile_id) for profile_id in REFERENCE_IDS]
 
 
 def _comparison_frame(profile: Profile, comparison: Comparison) -> pd.DataFrame:

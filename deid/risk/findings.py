@@ -23,7 +23,6 @@ Evidence is masked: never the whole original value.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +32,7 @@ from deid.ingest.tree import Node, Unread
 from deid.policy.actions import Action
 from deid.policy.resolver import safe_private_meaning
 from deid.risk.catalogue import Catalogue, CatalogueEntry, RiskKind, Severity, catalogue
+from deid.tags import is_private_creator, is_private_group
 from deid.transform import semantics
 from deid.transform.markers import PATIENT_IDENTITY_REMOVED
 from deid.transform.outcome import Added, Outcome
@@ -103,7 +103,7 @@ def patient_identifiers(body: Iterable[Node]) -> tuple[Identifier, ...]:
         values = node.value if isinstance(node.value, list) else [node.value]
         for text in (str(value) for value in values if value is not None):
             if what == "name":
-                for spelling in name_spellings(text):
+                for spelling in semantics.name_spellings(text):
                     add(spelling, what)
             elif what == "birth date":
                 for spelling in semantics.birth_date_spellings(text):
@@ -112,17 +112,6 @@ def patient_identifiers(body: Iterable[Node]) -> tuple[Identifier, ...]:
                 add(text, what)
     ordered = sorted(found.items(), key=lambda item: (-len(item[0]), item[0]))
     return tuple(Identifier(text, what) for text, what in ordered)
-
-
-def name_spellings(name: str) -> list[str]:
-    """A PN value and the ways its parts appear in text: each component group (alphabetic,
-    ideographic, phonetic) whole, with spaces, run together, and each part."""
-    spellings = [name]
-    for group in name.split("="):
-        parts = [part for part in group.split("^") if part]
-        spellings += [group, " ".join(parts), "".join(parts), *parts]
-        spellings += [part for part in re.split(r"[ ,]+", " ".join(parts)) if part]
-    return spellings
 
 
 @dataclass(frozen=True)
@@ -298,7 +287,7 @@ def _person_name(outcome: Outcome, found: _Collector) -> None:
 
 def _private(outcome: Outcome, found: _Collector, table: Catalogue) -> None:
     node = outcome.node
-    if not node.tag >> 16 & 1 or 0x10 <= node.tag & 0xFFFF <= 0xFF:
+    if not is_private_group(node.tag) or is_private_creator(node.tag):
         return
     if outcome.removed or outcome.modified or outcome.items is not None:
         return

@@ -29,6 +29,7 @@ from typing import NamedTuple
 from deid.policy.actions import Action, resolve_compound
 from deid.policy.resolver import ODD_GROUP_ROW, OPTION_TITLES, Decision, safe_private_meaning
 from deid.policy.standard import OPTION_IDS, E11Row, e11_row_for
+from deid.tags import is_private_creator
 from deid.transform.outcome import KEPT, REMOVED, Added, Outcome
 from deid.transform.semantics import is_empty, keyword_for, same_value
 
@@ -205,7 +206,7 @@ def _deviation(outcome: Outcome) -> str:
 
 def _row_for(outcome: Outcome) -> E11Row | None:
     tag = outcome.tag
-    if tag & 0xFFFF == 0 or (tag >> 16 & 1 and 0x10 <= tag & 0xFFFF <= 0xFF):
+    if tag & 0xFFFF == 0 or is_private_creator(tag):
         return None
     return e11_row_for(tag)
 

@@ -22,6 +22,7 @@ from deid.policy.profile_model import Profile
 from deid.policy.resolver import Decision, resolver_for
 from deid.policy.standard import e11_row_for
 from deid.secret_store import Secrets
+from deid.tags import is_private_creator, private_creator_tag
 from deid.transform import markers, semantics
 from deid.transform.dispatch import REMOVE_ELEMENT, DerivedKeys, TransformState, transform_value
 from deid.transform.outcome import KEPT, REMOVED, Added, Outcome, walk
@@ -128,17 +129,17 @@ class Planner:
     def _level(self, nodes: list[Node], context: _Context, file: _File) -> list[Outcome]:
         decisions: dict[int, Decision] = {}
         for node in nodes:
-            if not _is_creator(node.tag):
+            if not is_private_creator(node.tag):
                 decisions[node.tag] = self.decide(node.tag, _vr(node), node.creator,
                                                   context.cleaning, context.dummying)
         if context.depth == 0:
             _overlay_groups(nodes, decisions)
         done: dict[int, Outcome] = {}
         for node in nodes:
-            if not _is_creator(node.tag):
+            if not is_private_creator(node.tag):
                 done[node.tag] = self._element(node, decisions[node.tag], context, file)
-        kept_blocks = {_block(tag) for tag, outcome in done.items()
-                       if tag >> 16 & 1 and tag & 0xFFFF >= 0x1000 and not outcome.removed}
+        kept_blocks = {private_creator_tag(tag) for tag, outcome in done.items()
+                       if not outcome.removed}
         out = []
         for node in nodes:
             outcome = done.get(node.tag)
@@ -330,14 +331,6 @@ def _overlay_groups(nodes: list[Node], decisions: dict[int, Decision]) -> None:
         group = node.tag >> 16
         if group in removed_groups and decisions[node.tag].action is not Action.REMOVE:
             decisions[node.tag] = semantics.overlay_group_decision(group)
-
-
-def _is_creator(tag: int) -> bool:
-    return bool(tag >> 16 & 1) and 0x10 <= tag & 0xFFFF <= 0xFF
-
-
-def _block(tag: int) -> int:
-    return (tag & 0xFFFF0000) | ((tag & 0xFFFF) >> 8)
 
 
 def _vr(node: Node) -> str:

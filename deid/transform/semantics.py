@@ -33,6 +33,7 @@ from deid.ingest.decode import display, keyword_of
 from deid.ingest.tree import UNDECODABLE, Node, Unread
 from deid.policy.actions import BINARY_VRS, DATE_VRS, NUMBER_VRS, TEXT_VRS, Action
 from deid.policy.resolver import Decision, Resolver
+from deid.tags import is_private_creator
 
 __all__ = ["display"]
 
@@ -347,7 +348,7 @@ def collect_identifiers(body: Iterable[Node]) -> tuple[str, ...]:
                 continue
             text = str(item)
             if node.vr == "PN":
-                found.update(name_tokens(text))
+                found.update(name_spellings(text))
             elif keyword == "PatientBirthDate":
                 found.update(birth_date_spellings(text))
             else:
@@ -360,13 +361,15 @@ def collect_identifiers(body: Iterable[Node]) -> tuple[str, ...]:
 _IDENTIFIER_SET = frozenset(IDENTIFIER_KEYWORDS)
 
 
-def name_tokens(value: str) -> list[str]:
-    """A PN value whole, each component group, and each part."""
-    tokens = [value]
-    for group in value.split("="):
-        tokens.append(group)
-        tokens.extend(part for part in re.split(r"[\^ ,]+", group) if part)
-    return tokens
+def name_spellings(name: str) -> list[str]:
+    """A PN value and the ways its parts appear in text: the value whole, each component group
+    (alphabetic, ideographic, phonetic) whole, with spaces, run together, and each part."""
+    spellings = [name]
+    for group in name.split("="):
+        parts = [part for part in group.split("^") if part]
+        spellings += [group, " ".join(parts), "".join(parts), *parts]
+        spellings += [part for part in re.split(r"[ ,]+", " ".join(parts)) if part]
+    return spellings
 
 
 def birth_date_spellings(value: str) -> list[str]:
@@ -382,6 +385,6 @@ def birth_date_spellings(value: str) -> list[str]:
 @cache
 def keyword_for(tag: int) -> str:
     """The keyword shown for an element: pydicom's, or ``PrivateCreator`` for a creator."""
-    if tag >> 16 & 1 and 0x10 <= tag & 0xFFFF <= 0xFF:
+    if is_private_creator(tag):
         return "PrivateCreator"
     return keyword_of(tag)
