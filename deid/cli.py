@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TextIO
 
 from deid import cli_ingest
-from deid.commands import compare, report, risk, signoff
+from deid.commands import audit, compare, report, risk, signoff
 from deid.commands.common import UsageError, profiles_from
 from deid.ctp import export_ctp_script, import_ctp_script
 from deid.errors import DeidError
@@ -169,6 +169,7 @@ COMMANDS: list[Command] = [
     Command("apply", cli_ingest.APPLY_HELP, cli_ingest.add_apply_arguments,
             cli_ingest.run_apply),
     Command("report", report.HELP, report.add_arguments, report.run),
+    Command("audit", audit.HELP, audit.add_arguments, audit.run),
     Command("signoff-report", signoff.HELP, signoff.add_arguments, signoff.run),
 ]
 

@@ -98,6 +98,16 @@ TABLES: Mapping[str, TableSpec] = MappingProxyType({spec.name: spec for spec in 
           "tag:string keyword:string name:string profile_a:string profile_b:string "
           "action_a:string action_b:string effect_a:string effect_b:string reason_a:string "
           "reason_b:string source_a:string source_b:string", "tag"),
+    _spec("audit_pairs", "original:string exported:string paired_by:string",
+          "exported original"),
+    _spec("audit_elements",
+          "element_path:string tag:string keyword:string vr:string claimed_action:string "
+          "observed_action:string agrees:bool n_files:int64 note:string",
+          "element_path claimed_action observed_action"),
+    _spec("audit_deviations",
+          "original:string exported:string element_path:string tag:string keyword:string "
+          "claimed_action:string observed_action:string original_value:string "
+          "exported_value:string note:string", "exported element_path"),
     # Per-file tables: rows by file (stable: a file's elements stay in walk order, file meta
     # first, sequence items depth first, as pydicom's Dataset.walk visits them).
     _spec("headers",

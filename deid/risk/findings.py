@@ -37,6 +37,7 @@ from deid.transform import semantics
 from deid.transform.markers import PATIENT_IDENTITY_REMOVED
 from deid.transform.outcome import Added, Outcome
 from deid.transform.plan import FilePlan
+from deid.transform.values import NOTHING_VALUES
 
 PARTIAL_ACTIONS = frozenset({Action.CLEAN, Action.ROUND, Action.TRUNCATE_DATE})
 _WELL_KNOWN_UID_ROOT = "1.2.840.10008."
@@ -46,6 +47,12 @@ _MIN_IDENTIFIER = 3
 _MIN_ROOT_COMPONENTS = 4
 _NOT_PER_ELEMENT = (RiskKind.FLAG, RiskKind.PRIVATE)
 _FLAGS = ((0x00280301, "BurnedInAnnotation"), (0x00280302, "RecognizableVisualFeatures"))
+#: This tool's own file meta identity: it names the writer, not a site.
+_WRITER_VALUES = frozenset({semantics.DEFAULT_WRITER.source_ae_title,
+                            semantics.DEFAULT_WRITER.implementation_version_name,
+                            semantics.DEFAULT_WRITER.implementation_class_uid})
+_STRUCTURE_VRS = frozenset({"CS", "AT", "UI", "DS", "IS", "FL", "FD", "SS", "US", "SL", "UL",
+                            "SV", "UV", "OB", "OW", "OF", "OD", "OL", "OV", "UN"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +99,8 @@ def patient_identifiers(body: Iterable[Node]) -> tuple[Identifier, ...]:
 
     def add(text: str, what: str) -> None:
         text = text.strip()
+        if text.upper() in NOTHING_VALUES:
+            return  # a dummy is nobody's identifier
         shortest = 2 if not text.isascii() else _MIN_IDENTIFIER
         if (len(text) >= shortest and not text.isdigit()) or len(text) >= 6:
             found.setdefault(text, what)
@@ -170,7 +179,7 @@ def _original_uids(plan: FilePlan) -> set[str]:
     return found
 
 
-def _organisation_root(uids: set[str]) -> tuple[str, ...]:
+def organisation_root(uids: set[str]) -> tuple[str, ...]:
     """The dotted prefix all original instance UIDs share (empty when under four parts)."""
     if not uids:
         return ()
@@ -202,9 +211,12 @@ class _Collector:
     """Findings of one file, at most one per element path and kind (the first added wins,
     so stronger findings are added first)."""
 
-    def __init__(self, profile_id: str, file: str) -> None:
+    def __init__(self, profile_id: str, file: str, as_found: bool = False) -> None:
         self.profile_id = profile_id
         self.file = file
+        #: How reasons say that a value is there: after a profile, or in a file as found.
+        self.kept = "is in the file" if as_found else "is kept"
+        self.as_found = as_found
         self.findings: dict[tuple[str, RiskKind], Finding] = {}
         self.paths: set[str] = set()
 
@@ -238,6 +250,8 @@ def _left(outcome: Outcome) -> str | None:
     value = outcome.output_value
     if value is None or value == "" or value == [] or isinstance(value, Unread):
         return None
+    if _shown(outcome).strip().upper() in NOTHING_VALUES:
+        return None  # a dummy stands for nothing
     if not outcome.modified:
         return "kept"
     return "partly" if outcome.action in PARTIAL_ACTIONS else None
@@ -246,17 +260,20 @@ def _left(outcome: Outcome) -> str | None:
 def _catalogued(outcome: Outcome, entry: CatalogueEntry | None, found: _Collector) -> None:
     if entry is None or entry.kind in _NOT_PER_ELEMENT:
         return
+    if found.as_found and (outcome.items is not None or outcome.vr == "UI"
+                           or _shown(outcome) in _WRITER_VALUES):
+        return  # as found, a sequence or UID may be new or old: the export checks judge them
     if outcome.items is not None:
         if _walked(outcome) and outcome.items:
             found.add(outcome.path, _name(outcome), entry.kind, entry.severity,
-                      f"{_name(outcome)} is kept with {len(outcome.items)} item(s); each "
+                      f"{_name(outcome)} {found.kept} with {len(outcome.items)} item(s); each "
                       f"value left in it is listed on its own. {entry.reason}",
                       f"{len(outcome.items)} item(s)")
         return
     left = _left(outcome)
     if left == "kept":
         found.add(outcome.path, _name(outcome), entry.kind, entry.severity,
-                  f"{_name(outcome)} is kept. {entry.reason}", mask(_shown(outcome)))
+                  f"{_name(outcome)} {found.kept}. {entry.reason}", mask(_shown(outcome)))
     elif left == "partly":
         found.add(outcome.path, _name(outcome), entry.kind, entry.severity.lower(),
                   f"{_name(outcome)} is only partly transformed ({outcome.action.value}). "
@@ -270,11 +287,12 @@ def _walked(outcome: Outcome) -> bool:
 
 def _inside(outcome: Outcome, ancestor: Outcome, entry: CatalogueEntry,
             found: _Collector) -> None:
-    """A value left inside a kept sequence the catalogue lists as risky."""
-    if outcome.items is not None or _left(outcome) is None:
+    """A value left inside a kept sequence the catalogue lists as risky (coded values, numbers
+    and UIDs are structure: the UID rule looks at UIDs)."""
+    if outcome.items is not None or outcome.vr in _STRUCTURE_VRS or _left(outcome) is None:
         return
     found.add(outcome.path, _name(outcome), entry.kind, entry.severity,
-              f"{_name(outcome)} ({outcome.vr}) is kept inside {_name(ancestor)}. "
+              f"{_name(outcome)} ({outcome.vr}) {found.kept} inside {_name(ancestor)}. "
               f"{entry.reason}", mask(_shown(outcome)))
 
 
@@ -293,14 +311,15 @@ def _private(outcome: Outcome, found: _Collector, table: Catalogue) -> None:
         return
     if safe_private_meaning(node.tag, node.creator) is None:
         found.add(outcome.path, "", RiskKind.PRIVATE, table.private.severity,
-                  f"Private element of {node.creator or 'an unnamed creator'!r} kept. "
+                  f"Private element of {node.creator or 'an unnamed creator'!r}: it "
+                  f"{found.kept}. "
                   f"{table.private.reason}", mask(outcome.after or ""))
 
 
 def _dates(outcome: Outcome, found: _Collector) -> None:
     if outcome.vr in ("DA", "DT") and _left(outcome) == "kept":
         found.add(outcome.path, _name(outcome), RiskKind.QUASI_IDENTIFIER, Severity.MEDIUM,
-                  f"{_name(outcome)} is a date kept exactly: exact dates help single a "
+                  f"{_name(outcome)} is an exact date that {found.kept}: exact dates help single a "
                   "patient out and link to hospital records.", mask(_shown(outcome)))
 
 
@@ -373,7 +392,7 @@ def _elements(outcomes: list[Outcome], found: _Collector, table: Catalogue,
         if outcome.items:
             inner = ancestor
             if inner is None and entry is not None and entry.kind not in _NOT_PER_ELEMENT \
-                    and _walked(outcome):
+                    and _walked(outcome) and not found.as_found:
                 inner = (outcome, entry)
             for item in outcome.items:
                 _elements(item, found, table, inner)
@@ -386,10 +405,10 @@ def find_risks(plan: FilePlan, *, file: str, body: list[Node],
     ``body`` is the file's original data set tree (the patient's identifiers come from it).
     """
     table = table or catalogue()
-    found = _Collector(plan.profile.id, file)
+    found = _Collector(plan.profile.id, file, plan.as_found)
     identifiers = patient_identifiers(body)
-    originals = _original_uids(plan)
-    root = _organisation_root(originals)
+    originals = set() if plan.as_found else _original_uids(plan)  # a file as found: unknown
+    root = organisation_root(originals)
     written = list(written_values(plan))
     for element in written:
         _content(element, identifiers, found, table)

@@ -84,23 +84,34 @@ def assess(sources: Iterable[tuple[str, Dataset]], profiles: Sequence[Profile], 
 
 def assess_trees(trees: Iterable[tuple[str, list[Node], list[Node]]],
                  profiles: Sequence[Profile], *, secrets: Secrets, k: int = DEFAULT_K,
-                 qi_sets: Sequence[str] | None = None) -> RiskReport:
+                 qi_sets: Sequence[str] | None = None,
+                 extra: Iterable[Finding] = ()) -> RiskReport:
     """:func:`assess` over ``(file name, file meta tree, data set tree)`` items: each file is
     planned once per profile (:mod:`deid.transform.plan`) and its findings and
     quasi-identifiers are read from the plan."""
+    planners = [Planner(profile, secrets) for profile in profiles]
+    plans = ((file, planner.plan(meta, body), body) for file, meta, body in trees
+             for planner in planners)
+    return assess_plans(plans, profiles, k=k, qi_sets=qi_sets, extra=extra)
+
+
+def assess_plans(plans: Iterable[tuple[str, FilePlan, list[Node]]],
+                 profiles: Sequence[Profile], *, k: int = DEFAULT_K,
+                 qi_sets: Sequence[str] | None = None,
+                 extra: Iterable[Finding] = ()) -> RiskReport:
+    """The risk tables from ``(file name, plan, original data set tree)`` items of the
+    ``profiles``; ``extra`` findings (e.g. an audit's consistency checks) are added."""
     sets = [parse_qi_set(text) for text in (qi_sets or DEFAULT_QI_SETS)]
     names = sorted({name for qi in sets for name in qi})
-    planners = [Planner(profile, secrets) for profile in profiles]
     findings: list[Finding] = []
     cohort: dict[str, list[tuple[str, str, dict[str, Any]]]] = {p.id: [] for p in profiles}
     wanted = {*names, "PatientAddress"}
-    for file, meta, body in trees:
-        for planner in planners:
-            plan = planner.plan(meta, body)
-            findings.extend(find_risks(plan, file=file, body=body))
-            top = {keyword: value for keyword, value in top_values(plan).items()
-                   if keyword in wanted}
-            cohort[planner.profile.id].append((file, plan.patient_key, top))
+    for file, plan, body in plans:
+        findings.extend(find_risks(plan, file=file, body=body))
+        top = {keyword: value for keyword, value in top_values(plan).items()
+               if keyword in wanted}
+        cohort[plan.profile.id].append((file, plan.patient_key, top))
+    findings.extend(extra)
     rows = []
     classes = []
     for profile in profiles:

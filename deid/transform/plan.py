@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from deid.errors import SecretMissingError
@@ -39,6 +40,8 @@ class FilePlan:
     added: list[Added]
     added_meta: list[Added]
     patient_key: str
+    #: The file as found (an export reviewed on its own), not a profile's outcome.
+    as_found: bool = False
 
     def outcomes(self) -> Iterator[Outcome]:
         """Every outcome, file meta first, then the data set depth first in tag order."""
@@ -335,3 +338,24 @@ def _overlay_groups(nodes: list[Node], decisions: dict[int, Decision]) -> None:
 
 def _vr(node: Node) -> str:
     return node.vr.split(" or ")[0]
+
+
+_AS_FOUND = Decision(Action.KEEP, MappingProxyType({}), "As found in the file.", "the file",
+                     "as found", False)
+
+
+def as_found(profile: Profile, meta: list[Node], body: list[Node]) -> FilePlan:
+    """A plan that leaves every element as it is, file meta included: what a file already
+    holds, for reviewing an export on its own (``profile`` names the review)."""
+    return FilePlan(profile, _kept(meta, "", 0), _kept(body, "", 0), [], [],
+                    semantics.patient_key(body), as_found=True)
+
+
+def _kept(nodes: list[Node], prefix: str, depth: int) -> list[Outcome]:
+    out = []
+    for node in nodes:
+        path = prefix + tag_text(node.tag)
+        items = None if node.items is None else [
+            _kept(item, f"{path}[{number}].", depth + 1) for number, item in enumerate(node.items)]
+        out.append(Outcome(path, node, depth, _AS_FOUND, Action.KEEP, False, KEPT, items, ""))
+    return out

@@ -34,6 +34,7 @@ from deid.ingest.tree import UNDECODABLE, Node, Unread
 from deid.policy.actions import BINARY_VRS, DATE_VRS, NUMBER_VRS, TEXT_VRS, Action
 from deid.policy.resolver import Decision, Resolver
 from deid.tags import is_private_creator
+from deid.transform.values import NOTHING_VALUES
 
 __all__ = ["display"]
 
@@ -302,12 +303,15 @@ _KEY_TAGS = frozenset({PATIENT_ID, ISSUER_OF_PATIENT_ID, PATIENT_NAME, PATIENT_B
 
 
 def _text(node: Node | None) -> str:
+    """A key value as text; a dummy (``ANONYMIZED``) names nobody, so it is no key."""
     if node is None or node.flags & UNDECODABLE or isinstance(node.value, Unread):
         return ""
     value = node.value
     if isinstance(value, list):
-        return "\\".join(str(item) for item in value).strip()
-    return "" if value is None else str(value).strip()
+        text = "\\".join(str(item) for item in value).strip()
+    else:
+        text = "" if value is None else str(value).strip()
+    return "" if text.upper() in NOTHING_VALUES else text
 
 
 #: Keywords whose values identify the patient or the encounter when they recur in free text.

@@ -45,6 +45,13 @@ _DUMMY_BY_VR: dict[str, object] = {
 }
 
 
+#: Values de-identifiers write to mean "nothing": this tool's dummies and common others.
+NOTHING_VALUES = frozenset({"ANONYMIZED", "ANONYMOUS", "ANON", "REMOVED", "DELETED", "NONE",
+                            "UNKNOWN", "XXXX", "X", "19000101", "00000000", "000000",
+                            "000000.00", "19000101000000.000000", "000Y", "0", "0.0",
+                            "URN:ANONYMIZED"})
+
+
 def dummy_value(vr: str) -> object:
     """A non-empty value valid for ``vr`` that carries no information."""
     if vr in _DUMMY_BY_VR:
