@@ -214,6 +214,17 @@ def _offsets(done: Sequence[_Pair]) -> dict[str, set[int]]:
     return seen
 
 
+def _deltas(done: Sequence[_Pair]) -> dict[str, set[int]]:
+    """Every day difference of a changed date per patient, truncated-looking ones included."""
+    seen: dict[str, set[int]] = defaultdict(set)
+    for item in done:
+        patient = item.plan.patient_key or item.pair.exported.name  # type: ignore[union-attr]
+        for element in item.elements:
+            if element.shift_days is not None:
+                seen[patient].add(element.shift_days)
+    return seen
+
+
 @dataclass(frozen=True)
 class _Row:
     path: str
@@ -228,6 +239,7 @@ class _Row:
 
 def _judge(done: Sequence[_Pair], replacements: Replacements, offsets: dict[str, set[int]],
            include_values: bool) -> tuple[list[_Row], list[dict[str, object]]]:
+    deltas = _deltas(done)
     rows: list[_Row] = []
     deviations: list[dict[str, object]] = []
     for item in done:
@@ -237,9 +249,11 @@ def _judge(done: Sequence[_Pair], replacements: Replacements, offsets: dict[str,
             if element.path.endswith(",0000)"):
                 continue  # group lengths: recomputed by every writer
             observed = replacements.resolve(element)
-            if observed == TRUNCATED and element.shift_days in offsets.get(patient, ()):
-                observed = SHIFTED  # a shift that happened to land on the first of a month
             outcome = outcomes.get(element.path)
+            if (observed == TRUNCATED and outcome is not None
+                    and outcome.action is Action.SHIFT_DATE
+                    and deltas.get(patient) == {element.shift_days}):
+                observed = SHIFTED  # a shift that happened to land on the first of a month
             claimed, accepted = (_claim(outcome, element.path in item.added) if outcome
                                  or element.path in item.added
                                  else _inherited(outcomes, element.path))

@@ -63,12 +63,12 @@ def compare(original: Sequence[Node], exported: Sequence[Node],
         path = prefix + tag_text(tag)
         mine, theirs = left.get(tag), right.get(tag)
         yield _element(path, mine, theirs)
-        if mine is not None and theirs is not None and mine.items is not None \
-                and theirs.items is not None:
-            for number in range(max(len(mine.items), len(theirs.items))):
-                yield from compare(mine.items[number] if number < len(mine.items) else [],
-                                   theirs.items[number] if number < len(theirs.items) else [],
-                                   f"{path}[{number}].")
+        mine_items = mine.items or [] if mine is not None else []
+        their_items = theirs.items or [] if theirs is not None else []
+        for number in range(max(len(mine_items), len(their_items))):
+            yield from compare(mine_items[number] if number < len(mine_items) else [],
+                               their_items[number] if number < len(their_items) else [],
+                               f"{path}[{number}].")
 
 
 def _element(path: str, original: Node | None, exported: Node | None) -> Element:
