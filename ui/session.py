@@ -7,11 +7,9 @@ drawn at each load (never derived from file content or paths).
 
 from __future__ import annotations
 
-import io
 import os
 import secrets as _random
 import time
-import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +18,8 @@ import pandas as pd
 import streamlit as st
 
 import deid
-from deid.ingest import load_headers
+from deid.ingest import IngestLimits, load_headers
+from deid.ingest.sources import open_archive, read_member
 from deid.outputs.effects import required_secrets
 from deid.secret_store import env_var_for
 from ui import state
@@ -58,8 +57,8 @@ class Inputs:
         if "!" in file:
             archive, member = file.split("!", 1)
             blob = self.upload_bytes(archive)
-            with zipfile.ZipFile(archive if blob is None else io.BytesIO(blob)) as opened:
-                return [], [(file, opened.read(member))]
+            with open_archive(archive if blob is None else None, blob) as opened:
+                return [], [(file, read_member(opened, member, IngestLimits()))]
         return [file], []
 
 
