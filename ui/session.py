@@ -24,6 +24,7 @@ from deid.outputs.effects import required_secrets
 from deid.secret_store import env_var_for
 from ui import state
 from ui.data import SAMPLE_DIR
+from ui.text import md
 
 #: Folders of the bundled sample that hold DICOM files (its README and CSVs are not DICOM).
 SAMPLE_FOLDERS = ("files", "cohort")
@@ -148,11 +149,12 @@ def clear() -> None:
 
 def progress_bar(what: str) -> Progress:
     """A progress bar on the page and a ``progress(done, total)`` callback updating it."""
-    bar = st.progress(0.0, text=f"{what}…")
+    bar = st.progress(0.0, text=md("{what}…", what=what))
 
     def update(done: int, total: int) -> None:
         fraction = done / total if total else 1.0
-        bar.progress(min(1.0, fraction), text=f"{what}: {done:,} of {total:,} files")
+        bar.progress(min(1.0, fraction), text=md("{what}: {done:,} of {total:,} files",
+                                                 what=what, done=done, total=total))
 
     return update
 
