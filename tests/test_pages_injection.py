@@ -44,10 +44,11 @@ source = '{LINK}'
 """
 SEX = "(0010,0040)"
 CONSENSUS = "committee"
-#: What Markdown would turn into a link, an image or HTML: ``](``, ``![``, ``<tag``, a URL
-#: scheme or ``www.`` or an e-mail address, each unless backslash-escaped.
-_LIVE = re.compile(r"(?<!\\)\]\(|(?<!\\)!\[|(?<!\\)<[A-Za-z/!]|(?i:https?|ftp)(?<!\\):(?=//)"
-                   r"|\bwww(?<!\\)\.|[A-Za-z0-9](?<!\\)@[A-Za-z0-9]")
+#: What Markdown would turn into a link, an image or HTML: ``](``, ``![``, ``<tag`` unless
+#: backslash-escaped; a URL scheme, ``www.`` or an e-mail address (GFM links them whatever
+#: the backslashes) unless a word joiner splits them.
+_LIVE = re.compile(r"(?<!\\)\]\(|(?<!\\)!\[|(?<!\\)<[A-Za-z/!]|(?i:https?|ftp)\\?://"
+                   r"|(?i:\bwww)\\?\.|[A-Za-z0-9]\\?@[A-Za-z0-9]")
 
 
 def live_markdown(text: str) -> list[str]:

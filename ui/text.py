@@ -6,9 +6,11 @@ as ``![x](https://attacker.example/pixel.png)`` would make the browser ask anoth
 image, and ``[Session expired: sign in](https://attacker.example)`` would be a real link. Every
 message that carries such a string is built with :func:`md` from a template written here, in
 the code, with each supplied value escaped (:func:`escape`): every ASCII punctuation character
-gets a backslash (CommonMark shows it as it is), so no link, image, emphasis, HTML, directive
-or heading can be formed, and line breaks stay line breaks. Longer supplied text is shown
-with :func:`plain` (``st.text``: no Markdown at all) or in a dataframe.
+that could form a link, an image, emphasis, HTML, a directive or a block gets a backslash
+(CommonMark shows it as it is), an invisible word joiner breaks what GFM would turn into a
+link by itself (``http://``, ``www.``, ``a@b``), and line breaks stay line breaks. Longer
+supplied text is shown with :func:`plain` (``st.text``: no Markdown at all) or in a
+dataframe.
 """
 
 from __future__ import annotations
@@ -24,8 +26,11 @@ import streamlit as st
 _ALWAYS = re.compile(r"([\\`*\[\]<>$~|{}])")
 #: ``_`` opens emphasis only next to a non-word character (``ps315_basic`` stays as it is).
 _UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
-#: What GFM turns into a link without any brackets: ``http://…``, ``www.…``, ``a@b.org``.
-_AUTOLINK = re.compile(r"(?i)(?<=[a-z0-9])(:)(?=//)|(?<=www)(\.)|(@)")
+#: What GFM turns into a link without any brackets, found in the text after the Markdown is
+#: parsed (so a backslash does not stop it): ``http://…``, ``www.…``, ``a@b.org``. A word
+#: joiner (U+2060, invisible, no line break) goes in the middle of each.
+_AUTOLINK = re.compile(r"(?i)(?<=[a-z0-9]:)(?=//)|(?<=www)(?=\.)|(?=@)")
+WORD_JOINER = "\u2060"
 #: What makes a block at the start of a line: a heading, a list, a quote, a rule.
 _LINE_START = re.compile(r"^([#+\-=>]|\d+[.)])")
 
@@ -33,8 +38,9 @@ _LINE_START = re.compile(r"^([#+\-=>]|\d+[.)])")
 def escape(value: object) -> str:
     """``value`` as Markdown that shows exactly its characters: every character that could
     form a link, an image, HTML, emphasis, code, a directive or a block is backslash-escaped
-    (CommonMark shows an escaped character as it is); a line break becomes a hard break, with
-    no leading spaces that would make a code block."""
+    (CommonMark shows an escaped character as it is), a word joiner (invisible) splits
+    ``http://``, ``www.`` and ``a@b`` so that nothing becomes a link by itself; a line break
+    becomes a hard break, with no leading spaces that would make a code block."""
     lines = str(value).replace("\r\n", "\n").replace("\r", "\n").split("\n")
     return "  \n".join(_escape_line(line.strip()) for line in lines)
 
@@ -42,7 +48,7 @@ def escape(value: object) -> str:
 def _escape_line(line: str) -> str:
     line = _ALWAYS.sub(r"\\\1", line)
     line = _UNDERSCORE.sub(r"\\_", line)
-    line = _AUTOLINK.sub(lambda match: "\\" + match.group(0), line)
+    line = _AUTOLINK.sub(WORD_JOINER, line)
     return _LINE_START.sub(lambda match: match.group(0)[:-1] + "\\" + match.group(0)[-1], line)
 
 
