@@ -3,7 +3,8 @@ terminal and returns exit statuses.
 
 Commands are rows of :data:`COMMANDS` (name, help, arguments, run); a command's ``run`` gets the
 parsed arguments and the output streams and returns the exit status. Exit 0 on success, 1 when
-``lint`` finds errors, 2 with one line on stderr for bad usage or input (never a traceback).
+``lint`` finds errors or ``verify-record`` a broken chain, 2 with one line on stderr for bad
+usage or input (never a traceback).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import TextIO
 
 from deid import cli_ingest
-from deid.commands import audit, compare, report, risk, signoff
+from deid.commands import audit, compare, record, report, risk, signoff
 from deid.commands.common import UsageError, profiles_from
 from deid.ctp import export_ctp_script, import_ctp_script
 from deid.errors import DeidError
@@ -171,6 +172,7 @@ COMMANDS: list[Command] = [
     Command("report", report.HELP, report.add_arguments, report.run),
     Command("audit", audit.HELP, audit.add_arguments, audit.run),
     Command("signoff-report", signoff.HELP, signoff.add_arguments, signoff.run),
+    Command("verify-record", record.HELP, record.add_arguments, record.run),
 ]
 
 

@@ -10,6 +10,7 @@ from deid.outputs.compare import PUBLISHED_DIFFERENCES, PUBLISHED_FIGURES, PUBLI
 from ui import charts, compute, profiles, state, widgets
 from ui.errors import stop_on_input_error
 from ui.navigation import through_app
+from ui.text import md
 
 AI4HI = tuple(PUBLISHED_FIGURES)
 STATE_LABELS = {2: "2 states: modify / keep",
@@ -48,18 +49,19 @@ chosen = widgets.require_profiles(chosen_ids)
 widgets.profile_note(chosen_ids)
 
 with stop_on_input_error("Could not compare the profiles"), st.spinner(
-        f"Comparing {len(chosen)} profiles over the dictionary…"):
+        md("Comparing {n} profiles over the dictionary…", n=len(chosen))):
     result = compute.comparison(profiles.key_of(chosen), int(states), chosen)
 tables = result.tables
-st.caption(f"Universe: {result.universe_size:,} tags — {result.universe_source}.")
+st.caption(md("Universe: {size:,} tags — {source}.", size=result.universe_size,
+              source=result.universe_source))
 
 summary = tables["profile_summary"]
 modified_all = tables["modified_by_all_profiles"]
 differences = tables["differences_among_profiles"]
 columns = st.columns(3)
-columns[0].metric("Tags compared", f"{result.universe_size:,}")
-columns[1].metric("Modified by all profiles", f"{len(modified_all):,}")
-columns[2].metric("Treated differently", f"{len(differences):,}",
+columns[0].metric("Tags compared", format(result.universe_size, ","))
+columns[1].metric("Modified by all profiles", format(len(modified_all), ","))
+columns[2].metric("Treated differently", format(len(differences), ","),
                   help="Not the same effect under every profile "
                        + ("(3 states)" if states == 3 else "(modify/keep)"))
 
@@ -82,23 +84,23 @@ with heat:
     st.plotly_chart(figure, key=state.CMP_HEATMAP)
 
 with agreed:
-    st.write(f"**ModifiedByAllProfiles**: {len(modified_all):,} tags every compared profile "
-             "modifies, with each profile's action.")
+    st.write(md("**ModifiedByAllProfiles**: {n:,} tags every compared profile modifies, with "
+                "each profile's action.", n=len(modified_all)))
     widgets.table(widgets.shown(modified_all, "tags"), state.CMP_MODIFIED_TABLE)
 
 with differ:
-    st.write(f"**DifferencesAmongProfiles**: {len(differences):,} tags not treated the same "
-             "by every compared profile.")
+    st.write(md("**DifferencesAmongProfiles**: {n:,} tags not treated the same by every "
+                "compared profile.", n=len(differences)))
     widgets.table(widgets.shown(differences, "tags"), state.CMP_DIFFERENCES_TABLE)
 
 with published:
-    st.write(
+    st.write(md(
         "Kondylakis et al. (2024, Insights Imaging 15:130) compared the six AI4HI methods "
-        f"over the DICOM tags, reduced to Modify or Keep: **{PUBLISHED_MODIFIED_BY_ALL}** tags "
-        f"modified by all (ModifiedByAllProfiles) and **{PUBLISHED_DIFFERENCES:,}** treated "
-        "differently (DifferencesAmongProfiles). Ours, for the profiles compared above: "
-        f"**{len(modified_all):,}** and **{len(differences):,}**."
-    )
+        "over the DICOM tags, reduced to Modify or Keep: **{all}** tags modified by all "
+        "(ModifiedByAllProfiles) and **{differ:,}** treated differently "
+        "(DifferencesAmongProfiles). Ours, for the profiles compared above: **{ours_all:,}** "
+        "and **{ours_differ:,}**.", all=PUBLISHED_MODIFIED_BY_ALL, differ=PUBLISHED_DIFFERENCES,
+        ours_all=len(modified_all), ours_differ=len(differences)))
     if set(chosen_ids) != set(AI4HI):
         st.warning("The published figures are for exactly the six AI4HI profiles; use "
                    "**The six AI4HI profiles** above to compare like with like.", icon="⚖️")
@@ -118,23 +120,24 @@ with published:
         widgets.table(pd.DataFrame(rows), state.CMP_PUBLISHED_TABLE)
     procancer = PUBLISHED_FIGURES["procancer_i"][0]
     others = sum(figure[0] for pid, figure in PUBLISHED_FIGURES.items() if pid != "procancer_i")
-    st.markdown(
+    st.markdown(md(
         "**Why they differ, and why they must.**\n"
         "- *The profiles are reconstructions.* No script was published for five of the six "
         "projects; ours rebuild them from the publications' sentences and are never tuned to "
         "hit the published counts.\n"
         "- *Faithful reconstructions modify more.* PS3.15 Basic changes every one of the 656 "
         "Table E.1-1 attributes and the documented options still change most of them, so many "
-        f"more than {PUBLISHED_MODIFIED_BY_ALL} tags are modified by all six.\n"
+        "more than {all} tags are modified by all six.\n"
         "- *The dictionary edition differs* (pydicom's dictionary plus PS3.15 2026c).\n"
         "- *The published figures cannot all hold in two states.* The other five profiles "
-        f"modify at most {' + '.join(str(PUBLISHED_FIGURES[p][0]) for p in AI4HI[1:])} = "
-        f"**{others:,}** of the {PUBLISHED_DIFFERENCES:,} differing tags, so at least "
-        f"{procancer:,} - {others:,} = **{procancer - others:,}** of ProCancer-I's modified "
-        f"tags are modified by no one else — not {PUBLISHED_FIGURES['procancer_i'][1]:,}. The "
-        "analysis probably had a third state for tags a profile does not mention: switch to "
-        "**3 states** above for that view."
-    )
+        "modify at most {terms} = **{others:,}** of the {differ:,} differing tags, so at least "
+        "{procancer:,} - {others:,} = **{only:,}** of ProCancer-I's modified tags are modified "
+        "by no one else — not {published_only:,}. The analysis probably had a third state for "
+        "tags a profile does not mention: switch to **3 states** above for that view.",
+        all=PUBLISHED_MODIFIED_BY_ALL,
+        terms=" + ".join(str(PUBLISHED_FIGURES[p][0]) for p in AI4HI[1:]), others=others,
+        differ=PUBLISHED_DIFFERENCES, procancer=procancer, only=procancer - others,
+        published_only=PUBLISHED_FIGURES["procancer_i"][1]))
 
 with pair:
     if len(chosen_ids) < 2:
@@ -155,8 +158,7 @@ with pair:
             with stop_on_input_error("Could not compare the two profiles"):
                 diff = compute.pairwise(profiles.key_of(chosen), int(states), str(a), str(b),
                                         chosen)
-            st.write(f"{len(diff):,} tags where **{a}** and **{b}** take different actions "
-                     "(of which "
-                     f"{int((diff['effect_a'] != diff['effect_b']).sum()):,} differ in "
-                     "modify/keep).")
+            st.write(md("{n:,} tags where **{a}** and **{b}** take different actions (of "
+                        "which {effect:,} differ in modify/keep).", n=len(diff), a=a, b=b,
+                        effect=int((diff["effect_a"] != diff["effect_b"]).sum())))
             widgets.table(widgets.shown(diff, "tags"), state.CMP_PAIR_TABLE)

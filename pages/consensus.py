@@ -8,9 +8,10 @@ import streamlit as st
 
 from deid.consensus.worklist import profile_views
 from deid.policy.actions import ACTIONS, Action
-from ui import compute, consensus, profiles, session, state, widgets
+from ui import compute, consensus, identity, profiles, session, state, widgets
 from ui.errors import report_input_error, stop_on_deid_error, stop_on_input_error
 from ui.navigation import through_app
+from ui.text import md
 
 through_app()
 
@@ -29,9 +30,9 @@ with st.container(border=True):
     first, second = st.columns(2)
     name = first.text_input("Consensus name (the consensus profile's id)", key=state.CONS_NAME,
                             persist_state="session",
-                            placeholder=f"e.g. {consensus.NAME_EXAMPLE}")
-    second.text_input("Your name (recorded with each decision)", key=state.CONS_DECIDER,
-                      persist_state="session")
+                            placeholder="e.g. " + consensus.NAME_EXAMPLE)
+    decider = identity.who(state.CONS_DECIDER, "Your name (recorded with each decision)",
+                           where=second)
     available = profiles.available_ids()
     widgets.keep_valid(state.CONS_PROFILES, available)
     st.session_state.setdefault(state.CONS_PROFILES, profiles.active_ids())
@@ -46,9 +47,12 @@ widgets.profile_note(chosen_ids)
 
 name = (name or "").strip()
 with stop_on_deid_error("Could not read the decision record"):
+    record_check = consensus.record_check(directory)
     known = consensus.consensus_names(directory)
+if record_check is not None and not record_check.holds:
+    widgets.broken_record(record_check)
 if known:
-    st.caption("Consensus names in this record: " + ", ".join(f"`{n}`" for n in known))
+    st.caption(md("Consensus names in this record: {names}", names=", ".join(known)))
 name_ok = False
 if not name:
     st.info("Name the consensus to record decisions (lower-case letters, digits and _).",
@@ -69,7 +73,7 @@ if data is None or data.headers.empty:
                "each action would leave.")
 elif compute.risk_wanted(data):
     with stop_on_input_error("Could not assess the residual risk"), st.spinner(
-            f"Assessing residual risk of {data.n_loaded:,} files…"):
+            md("Assessing residual risk of {n:,} files…", n=data.n_loaded)):
         secrets = session.secrets_for(chosen)
         findings = compute.risk_for(data, chosen, secrets).residual_risk
     risk_key = (data.key, compute.risk_key(secrets))
@@ -87,7 +91,8 @@ with stop_on_input_error("Could not build the worklist"), st.spinner("Comparing 
 view = consensus.worklist_view(table, chosen_ids, decisions)
 done, total = consensus.progress(table, decisions)
 st.progress(done / total if total else 1.0,
-            text=f"Decided {done:,} / {total:,} tags where the profiles disagree")
+            text=md("Decided {done:,} / {total:,} tags where the profiles disagree",
+                    done=done, total=total))
 
 groups = sorted(view["group"].unique())
 deciders = sorted({d for d in view["decided_by"] if d})
@@ -111,7 +116,8 @@ with st.container(border=True):
 filtered = consensus.apply_filters(view, consensus.WorklistFilters(
     tuple(chosen_groups), search or "", bool(risky and findings is not None), status or "all",
     tuple(chosen_deciders)))
-st.caption(f"{len(filtered):,} of {len(view):,} tags · {len(chosen_ids)} profiles")
+st.caption(md("{shown:,} of {total:,} tags · {n} profiles", shown=len(filtered),
+              total=len(view), n=len(chosen_ids)))
 st.session_state[state.CONS_TABLE_TAGS] = filtered["tag"].tolist()
 
 
@@ -148,20 +154,24 @@ else:
             "tag"].iloc[0]
     keywords = dict(zip(filtered["tag"], filtered["keyword"], strict=True))
     tag = str(st.selectbox("Tag (or click a row above)", options, key=state.CONS_TAG,
-                           format_func=lambda t: f"{t} {keywords.get(t, '')}".strip()))
+                           format_func=lambda t: (str(t) + " " + keywords.get(t, "")).strip()))
     row = filtered[filtered["tag"] == tag].iloc[0]
     views = profile_views(chosen, tag, str(row["vr"]))
-    st.markdown(f"**{tag} {row['keyword']}** ({row['name']}, VR {row['vr']}): majority "
-                f"**{row['majority_action']}** ({row['majority_profiles']})")
+    st.markdown(md("**{tag} {keyword}** ({name}, VR {vr}): majority **{action}** ({of})",
+                   tag=tag, keyword=row["keyword"], name=row["name"], vr=row["vr"],
+                   action=row["majority_action"], of=row["majority_profiles"]))
     widgets.table(consensus.views_table(views, tag, findings, profiles.label),
                   state.CONS_VIEWS_TABLE)
     current = decisions.get(tag)
     if current is not None:
-        st.success(f"Decided: **{current.new_action}** by {current.decider} on "
-                   f"{current.decided_at} (decision #{current.id}): {current.reason}", icon="✔️")
+        st.success(md("Decided: **{action}** by {who} on {when} (decision #{id}). Reason:",
+                      action=current.new_action, who=current.decider_label,
+                      when=current.decided_at, id=current.id), icon="✔️")
+        st.text(current.reason)
         with stop_on_deid_error("Could not read the decision record"):
             history = consensus.tag_history(directory, name, tag)
-        st.write(f"History of {tag} ({len(history)} decisions, newest first):")
+        st.write(md("History of {tag} ({n} decisions, newest first):", tag=tag,
+                    n=len(history)))
         widgets.table(consensus.history_table(history), state.CONS_HISTORY_TABLE)
 
     if st.session_state.get(state.CONS_FORM_TAG) != tag \
@@ -173,7 +183,8 @@ else:
             return "(choose a profile)"
         view = next(v for v in views if v.profile_id == pid)
         params = consensus.params_text(consensus.compact_params(view.action.value, view.params))
-        return f"{profiles.label(pid)}: {view.action.value}" + (f" ({params})" if params else "")
+        return (profiles.label(pid) + ": " + view.action.value
+                + (" (" + params + ")" if params else ""))
 
     with st.container(border=True):
         st.selectbox("Take a profile's rule (copies its action and parameters below)",
@@ -181,7 +192,7 @@ else:
                      on_change=consensus.copy_rule, args=(views,))
         action = str(st.selectbox(
             "Action (default: the majority)", [a.value for a in Action], key=state.CONS_ACTION,
-            format_func=lambda a: f"{a}: {ACTIONS[Action(a)].meaning}"))
+            format_func=lambda a: str(a) + ": " + ACTIONS[Action(a)].meaning))
         inputs = consensus.param_inputs(action)
         if st.session_state.get(state.CONS_FORM_ACTION) != action or any(
                 state.consensus_param_key(item.name) not in st.session_state for item in inputs):
@@ -197,11 +208,13 @@ else:
                 st.number_input(label, key=key, help=item.doc,
                                 step=1 if item.kind is int else 1.0)
         if not consensus.applies_to(action, str(row["vr"])):
-            st.warning(f"{action} is not meant for VR {row['vr']}.", icon="⚠️")
+            st.warning(md("{action} is not meant for VR {vr}.", action=action, vr=row["vr"]),
+                       icon="⚠️")
         st.text_area("Reason (required): why the committee decides this", key=state.CONS_REASON,
                      height=80)
         st.button("Decide", key=state.CONS_DECIDE_BUTTON, type="primary",
-                  disabled=not name_ok, on_click=consensus.decide_from_form, args=(tag, views))
+                  disabled=not name_ok or decider is None,
+                  on_click=consensus.decide_from_form, args=(tag, views))
         widgets.flash(state.CONS_FLASH)
 
 # -- save --------------------------------------------------------------------------------------
@@ -209,10 +222,12 @@ st.subheader("Save the consensus")
 if not name_ok:
     st.info("Name the consensus above to save it.", icon=widgets.INFO_ICON)
     st.stop()
+default_title = "Consensus " + name
 title = st.text_input("Title", key=state.CONS_TITLE, persist_state="session",
-                      placeholder=f"Consensus {name}") or f"Consensus {name}"
-st.write(f"**{name}**: {len(decisions):,} tags decided ({done:,} of the {total:,} "
-         f"disagreements); {total - done:,} still take the majority, marked *provisional*.")
+                      placeholder=default_title) or default_title
+st.write(md("**{name}**: {n:,} tags decided ({done:,} of the {total:,} disagreements); "
+            "{left:,} still take the majority, marked *provisional*.", name=name,
+            n=len(decisions), done=done, total=total, left=total - done))
 
 
 def _built() -> consensus.ConsensusProfile:
@@ -230,20 +245,20 @@ def _ctp() -> str:
 
 
 columns = st.columns(3)
-columns[0].download_button(f"{name}.toml", _toml, file_name=f"{name}.toml",
+columns[0].download_button(md("{name}.toml", name=name), _toml, file_name=name + ".toml",
                            mime="application/toml", key=state.CONS_TOML_DOWNLOAD,
                            on_click="ignore", icon="⬇️")
-columns[1].download_button(f"{name}.script (CTP)", _ctp, file_name=f"{name}.script",
-                           mime="text/xml", key=state.CONS_CTP_DOWNLOAD, on_click="ignore",
-                           icon="⬇️")
+columns[1].download_button(md("{name}.script (CTP)", name=name), _ctp,
+                           file_name=name + ".script", mime="text/xml",
+                           key=state.CONS_CTP_DOWNLOAD, on_click="ignore", icon="⬇️")
 if columns[2].button("Use in this session", key=state.CONS_USE_BUTTON,
                      help="Adds the consensus profile to this session's active profiles: "
                           "Compare profiles and the other pages show it."):
     with report_input_error("Could not add the consensus profile"):
         added = consensus.use_in_session(_built())
         st.session_state[state.CONS_SAVE_FLASH] = (
-            "success", "", f"{added.id} is now an active profile of this session "
-                           f"(see **Compare profiles**).")
+            "success", "", added.id + " is now an active profile of this session (see "
+                                      "Compare profiles).")
         st.rerun()
 widgets.flash(state.CONS_SAVE_FLASH)
 
@@ -256,21 +271,26 @@ if other:
         built = _built()
         pair = [built.profile, profiles.get(str(other))]
         diff = compute.pairwise(profiles.key_of(pair), 2, name, str(other), pair)
-    st.caption(f"{len(diff):,} tags where {name} and {other} take different actions.")
+    st.caption(md("{n:,} tags where {name} and {other} take different actions.", n=len(diff),
+                  name=name, other=other))
     widgets.table(widgets.shown(diff, "tags"), state.CONS_DIFF_TABLE)
 
 # -- the decision record -----------------------------------------------------------------------
 st.subheader("Decision record")
 with stop_on_deid_error("Could not read the decision record"):
     record = consensus.decisions_record(directory, name)
+if record_check is not None:
+    widgets.record_status(record_check)
 if record.empty:
-    st.caption(f"No decision recorded for {name} yet.")
+    st.caption(md("No decision recorded for {name} yet.", name=name))
 else:
-    st.caption(f"{len(record):,} decisions on {record['tag'].nunique():,} tags, oldest first "
-               "(the `decisions` table: rows are never changed).")
+    st.caption(md("{n:,} decisions on {tags:,} tags, oldest first (the decisions table: rows "
+                  "are never changed, each carries the hash that chains it to the one before).",
+                  n=len(record), tags=record["tag"].nunique()))
     widgets.table(widgets.shown(record, "decisions"), state.CONS_DECISIONS_TABLE)
     columns = st.columns([1, 1, 4])
-    for column, download in zip(columns, consensus.decision_downloads(record, chosen),
+    for column, download in zip(columns, consensus.decision_downloads(record, chosen,
+                                                                      record_check),
                                 strict=False):
         column.download_button(download.file_name, download.make, file_name=download.file_name,
                                mime=download.mime, key=state.decisions_download_key(download.fmt),

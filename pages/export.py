@@ -10,6 +10,7 @@ from deid.outputs.export import export_metadata
 from ui import compute, exports, profiles, session, state, widgets
 from ui.errors import stop_on_input_error
 from ui.navigation import through_app
+from ui.text import md
 
 through_app()
 
@@ -18,7 +19,9 @@ st.write(
     "Every table as Parquet and as CSV, with the same columns, order and rows as "
     "`python -m deid … --out DIR` writes them (Parquet files also carry the tool version, the "
     "DICOM edition and each profile's id and sha256). Tables are for the loaded files and "
-    "the active profiles."
+    "the active profiles. In CSV, a cell a spreadsheet would run as a formula (text starting "
+    "with =, +, -, @, a tab or a carriage return; numbers such as -2.5 stay as they are) "
+    "starts with an apostrophe; Parquet holds every value exactly."
 )
 
 include_values = st.checkbox(exports.VALUES_LABEL, key=state.EXPORT_VALUES, value=False)
@@ -47,15 +50,17 @@ else:
     tables["load_errors"] = data.load_errors
     if compute.effects_wanted(data):
         with stop_on_input_error("Could not apply the profiles"), st.spinner(
-                f"Applying {len(active)} profiles to {data.n_loaded:,} files…"):
+                md("Applying {profiles} profiles to {n:,} files…", profiles=len(active),
+                   n=data.n_loaded)):
             effects = compute.effects(data.key, profiles.key_of(active), secrets.token,
                                       data.n_loaded, data.inputs, active, secrets.secrets)
         tables["effects"] = exports.mark_residual_risk(
             effects, risk.residual_risk if risk is not None else None)
     else:
         missing.insert(0, "effects")
-        if st.button(f"Prepare the effects table ({len(active)} profiles x "
-                     f"{data.n_loaded:,} files)", key=state.EXPORT_EFFECTS_BUTTON):
+        if st.button(md("Prepare the effects table ({profiles} profiles x {n:,} files)",
+                        profiles=len(active), n=data.n_loaded),
+                     key=state.EXPORT_EFFECTS_BUTTON):
             st.session_state[state.EFFECTS_REQUESTED] = True
             st.rerun()
     if risk is None:
@@ -80,7 +85,8 @@ buttons = exports.downloads({name: tables[name] for name in order}, metadata,
                             bool(include_values))
 for name in order:
     row = st.columns([6, 1, 1], vertical_alignment="center")
-    row[0].markdown(f"**{name}** ({len(tables[name]):,} rows): {exports.TABLE_NOTES[name]}")
+    row[0].markdown(md("**{name}** ({n:,} rows): ", name=name, n=len(tables[name]))
+                    + exports.TABLE_NOTES[name])
     for column, download in zip(row[1:], [b for b in buttons if b.table == name],
                                 strict=True):
         column.download_button(download.fmt.upper(), download.make,

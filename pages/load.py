@@ -13,6 +13,7 @@ from deid.ingest import KINDS
 from ui import profiles, session, state, widgets
 from ui.errors import stop_on_deid_error, stop_on_input_error
 from ui.navigation import through_app
+from ui.text import md
 
 through_app()
 
@@ -32,13 +33,13 @@ if flash:
 
 
 def _load(paths: list[str], uploads: list[tuple[str, bytes]], label: str) -> None:
-    with stop_on_input_error(f"Could not load {label}"):
+    with stop_on_input_error("Could not load " + label):
         data = session.load(paths, uploads, label, progress=session.progress_bar("Reading"))
-    st.session_state[FLASH] = (
-        f"Loaded {label}: {data.n_loaded:,} of {data.n_files:,} files "
-        f"({len(data.headers):,} elements) in {data.seconds:.1f} s"
-        + (f"; {len(data.load_errors):,} load errors below." if len(data.load_errors) else ".")
-    )
+    st.session_state[FLASH] = md(
+        "Loaded {label}: {n:,} of {total:,} files ({elements:,} elements) in {seconds:.1f} s"
+        + ("; {errors:,} load errors below." if len(data.load_errors) else "."),
+        label=label, n=data.n_loaded, total=data.n_files, elements=len(data.headers),
+        seconds=data.seconds, errors=len(data.load_errors))
     st.rerun()
 
 
@@ -81,14 +82,15 @@ with folder_tab:
     if st.button("Load the folder", key=state.LOAD_FOLDER_BUTTON):
         with stop_on_input_error("Cannot load this folder"):
             path = _checked_folder(folder)
-        _load([str(path)], [], f"folder {path}")
+        _load([str(path)], [], "folder " + str(path))
 with zip_tab:
-    archive = st.text_input("Zip archive on this machine (members are read in memory)",
+    archive = st.text_input("Zip archive on this machine (members are streamed, never "
+                            "extracted)",
                             key=state.LOAD_ZIP, placeholder="/data/site_sample.zip")
     if st.button("Load the archive", key=state.LOAD_ZIP_BUTTON):
         with stop_on_input_error("Cannot load this archive"):
             path = _checked_zip(archive)
-        _load([str(path)], [], f"archive {path.name}")
+        _load([str(path)], [], "archive " + path.name)
 with upload_tab:
     files = st.file_uploader(
         "DICOM files or zip archives (any file name: files without a DICOM preamble are "
@@ -98,7 +100,8 @@ with upload_tab:
     if st.button("Load the uploaded files", key=state.LOAD_UPLOADS_BUTTON,
                  disabled=not files):
         uploads = [(f.name, f.getvalue()) for f in files or []]
-        _load([], uploads, f"{len(uploads)} uploaded file{'s' if len(uploads) != 1 else ''}")
+        _load([], uploads, str(len(uploads)) + (" uploaded files" if len(uploads) != 1
+                                                else " uploaded file"))
 
 st.subheader("Active profiles")
 st.write("The profiles the other pages apply and compare. Upload your own on **Profiles**.")
@@ -117,11 +120,12 @@ if data is None:
     st.stop()
 
 columns = st.columns(4)
-columns[0].metric("Files read", f"{data.n_loaded:,}", help=f"of {data.n_files:,} inputs")
-columns[1].metric("Elements", f"{len(data.headers):,}")
-columns[2].metric("Load errors", f"{len(data.load_errors):,}")
-columns[3].metric("Seconds", f"{data.seconds:.1f}")
-st.caption(f"Source: {data.inputs.label}")
+columns[0].metric("Files read", format(data.n_loaded, ","),
+                  help=md("of {n:,} inputs", n=data.n_files))
+columns[1].metric("Elements", format(len(data.headers), ","))
+columns[2].metric("Load errors", format(len(data.load_errors), ","))
+columns[3].metric("Seconds", format(data.seconds, ".1f"))
+st.caption(md("Source: {label}", label=data.inputs.label))
 if st.button("Clear", key=state.LOAD_CLEAR_BUTTON):
     session.clear()
     st.rerun()

@@ -4,13 +4,15 @@ record a DPO's sign-off of a profile and download its sign-off report."""
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 import deid
 from deid.consensus.store import SIGNOFF_DECISIONS
-from ui import compute, consensus, data, profiles, session, state, widgets
+from ui import compute, consensus, data, identity, profiles, session, state, widgets
 from ui.errors import INPUT_ERRORS, report_input_error, stop_on_deid_error, stop_on_input_error
 from ui.navigation import through_app
+from ui.text import md
 
 through_app()
 
@@ -46,12 +48,12 @@ if is_script and upload is not None:
                            value=profiles.suggested_id(upload.name), key=state.PROFILE_CTP_ID)
 if st.button("Add the profile", key=state.PROFILE_ADD_BUTTON, disabled=upload is None) \
         and upload is not None:
-    with report_input_error(f"Could not read {upload.name}"):
+    with report_input_error("Could not read " + upload.name):
         added = profiles.add_upload(upload.name, upload.getvalue(), ctp_id or None)
         st.session_state[state.PROFILE_READ] = added.id
-        st.session_state[FLASH] = (f"Added {added.id} from {upload.name} "
-                                   f"({len(added.findings)} lint findings); it is active on "
-                                   "the other pages.")
+        st.session_state[FLASH] = md("Added {id} from {file} ({n} lint findings); it is "
+                                     "active on the other pages.", id=added.id,
+                                     file=upload.name, n=len(added.findings))
         st.rerun()
 flash = st.session_state.pop(FLASH, None)
 if flash:
@@ -65,49 +67,51 @@ if not ids:
 if st.session_state.get(state.PROFILE_READ) not in ids:
     st.session_state[state.PROFILE_READ] = ids[0]
 chosen = st.selectbox("Profile", ids, key=state.PROFILE_READ, format_func=profiles.label)
-with stop_on_deid_error(f"Could not load profile {chosen}"):
+with stop_on_deid_error("Could not load profile " + str(chosen)):
     profile = profiles.get(str(chosen))
 
-st.markdown(f"### {profile.title}")
+st.markdown(md("### {title}", title=profile.title))
 if str(profile.provenance) == profiles.RECONSTRUCTED:
     st.info("Reconstructed from the project's published descriptions, not the project's own "
             "script: every rule cites the sentence or PS3.15 option it follows.",
             icon=widgets.INFO_ICON)
 facts = {
-    "id": f"`{profile.id}`",
+    "id": profile.id,
     "provenance": str(profile.provenance),
-    "base": f"`{profile.base.id}`" if profile.base else "none",
-    "options": ", ".join(f"`{o}`" for o in profile.options) or "none",
+    "base": profile.base.id if profile.base else "none",
+    "options": ", ".join(profile.options) or "none",
     "unlisted (standard elements no rule matches)":
-        f"{profile.unlisted} → {profile.effective_unlisted()}",
-    "private tags": f"{profile.private_tags} → {profile.effective_private_tags()}",
+        str(profile.unlisted) + " → " + str(profile.effective_unlisted()),
+    "private tags": str(profile.private_tags) + " → " + str(profile.effective_private_tags()),
     "standard table": profile.standard_table or "none",
-    "parameters": ", ".join(f"`{k}` = `{v}`" for k, v in sorted(profile.params.items()))
+    "parameters": ", ".join(k + " = " + str(v) for k, v in sorted(profile.params.items()))
     or "none",
     "file": (data.display_path(profile.path) if profile.path else
-             f"uploaded: {profiles.uploaded()[profile.id].name}"
+             "uploaded: " + profiles.uploaded()[profile.id].name
              if profile.id in profiles.uploaded() else "—"),
-    "sha256": f"`{profile.sha256}`" if profile.sha256 else "—",
+    "sha256": profile.sha256 or "—",
 }
-st.markdown("\n".join(f"- **{name}**: {value}" for name, value in facts.items()))
+widgets.table(pd.DataFrame({"fact": list(facts), "value": [str(v) for v in facts.values()]}),
+              state.PROFILE_FACTS_TABLE)
 if profile.description:
     with st.expander("Description", expanded=True):
-        st.markdown(profile.description)
+        st.text(profile.description)
 
 rules = profiles.rules_table(profile)
-st.write(f"**Rules** ({len(rules):,}; disabled rules are kept for the record, not applied):")
+st.write(md("**Rules** ({n:,}; disabled rules are kept for the record, not applied):",
+            n=len(rules)))
 widgets.table(rules, state.PROFILE_RULES_TABLE)
 
 upload_record = profiles.uploaded().get(profile.id)
 if upload_record is not None:
     findings = profiles.lint_table(upload_record.findings)
     if upload_record.kind == "ctp":
-        st.download_button(f"Download {profile.id}.toml (the imported profile)",
-                           upload_record.toml_text, file_name=f"{profile.id}.toml",
+        st.download_button(md("Download {id}.toml (the imported profile)", id=profile.id),
+                           upload_record.toml_text, file_name=profile.id + ".toml",
                            mime="application/toml", key=state.PROFILE_TOML_DOWNLOAD)
 else:
     findings = profiles.lint_findings((profile.id, profile.sha256 or ""), profile)
-st.write(f"**Lint findings** ({len(findings)}):")
+st.write(md("**Lint findings** ({n}):", n=len(findings)))
 if findings.empty:
     st.write("None: the profile lints clean.")
 else:
@@ -115,47 +119,54 @@ else:
 
 # -- sign-off --------------------------------------------------------------------------------
 st.subheader("Sign-off report")
-st.write(
-    f"Record a decision on this version of {profile.id} (its file's sha256: a changed profile "
-    "needs a new sign-off) and download the report a DPO signs: one self-contained HTML file "
-    "(prints to PDF) with the rules and their reasons and sources, the comparison with PS3.15 "
-    "Basic and the AI4HI profiles, the residual risk and k-anonymity on the loaded sample, "
-    "the Aryanto-50 coverage and the recorded sign-offs."
-)
+st.write(md(
+    "Record a decision on this version of {id} (its file's sha256: a changed profile needs a "
+    "new sign-off) and download the report a DPO signs: one self-contained HTML file (prints "
+    "to PDF) with the rules and their reasons and sources, the comparison with PS3.15 Basic "
+    "and the AI4HI profiles, the residual risk and k-anonymity on the loaded sample, the "
+    "Aryanto-50 coverage and the recorded sign-offs.", id=profile.id))
 
 
 def _sign_off(signed: deid.Profile) -> None:
     ss = st.session_state
     try:
+        reviewer = identity.current(state.SIGNOFF_REVIEWER)
+        if reviewer is None:
+            raise ValueError("log in first: sign-offs record the name your login provider "
+                             "vouches for")
         record = consensus.record_sign_off(
-            str(ss.get(state.DATA_DIR) or ""), signed,
-            reviewer=str(ss.get(state.SIGNOFF_REVIEWER) or ""),
+            str(ss.get(state.DATA_DIR) or ""), signed, reviewer=reviewer,
             decision=str(ss.get(state.SIGNOFF_DECISION) or ""),
             comments=str(ss.get(state.SIGNOFF_COMMENTS) or ""))
     except INPUT_ERRORS as exc:
-        ss[state.SIGNOFF_FLASH] = ("error", f"Could not record the sign-off of {signed.id}",
+        ss[state.SIGNOFF_FLASH] = ("error", "Could not record the sign-off of " + signed.id,
                                    str(exc))
         return
-    ss[state.SIGNOFF_FLASH] = ("success", "", f"Recorded: {record.decision} by "
-                               f"{record.reviewer} on {record.signed_at}.")
+    ss[state.SIGNOFF_FLASH] = ("success", "", "Recorded: " + record.decision + " by "
+                               + record.reviewer_label + " on " + record.signed_at + ".")
     ss[state.SIGNOFF_COMMENTS] = ""
 
 
 with st.container(border=True):
     directory = widgets.data_dir_input()
     first, second = st.columns(2)
-    first.text_input("Reviewer", key=state.SIGNOFF_REVIEWER, persist_state="session")
+    reviewer = identity.who(state.SIGNOFF_REVIEWER, "Reviewer", where=first)
     second.selectbox("Decision", SIGNOFF_DECISIONS, key=state.SIGNOFF_DECISION,
                      format_func=lambda d: d.replace("_", " "))
     st.text_area("Comments (conditions, reservations)", key=state.SIGNOFF_COMMENTS, height=80)
     st.button("Record the sign-off", key=state.SIGNOFF_BUTTON, on_click=_sign_off,
-              args=(profile,))
+              args=(profile,), disabled=reviewer is None)
     widgets.flash(state.SIGNOFF_FLASH)
 with stop_on_deid_error("Could not read the decision record"):
+    record_check = consensus.record_check(directory)
     signoffs = consensus.sign_offs(directory, profile.id)
+if record_check is not None:
+    if not record_check.holds:
+        widgets.broken_record(record_check)
+    widgets.record_status(record_check)
 if signoffs:
-    st.write(f"**Sign-offs of {profile.id}** (newest first; the report shows those of this "
-             "version):")
+    st.write(md("**Sign-offs of {id}** (newest first; the report shows those of this "
+                "version):", id=profile.id))
     widgets.table(consensus.signoffs_table(signoffs, profile.sha256 or ""), state.SIGNOFF_TABLE)
 
 loaded = session.loaded()
@@ -163,25 +174,24 @@ if loaded is None or loaded.headers.empty:
     st.info("The report assesses the loaded sample: load DICOM headers on **Load** first.",
             icon="⬆️")
 elif not compute.risk_wanted(loaded):
-    st.info(f"{loaded.n_loaded:,} files are loaded: the report's residual-risk assessment "
-            "takes a while, so it waits for you.", icon=widgets.INFO_ICON)
+    st.info(md("{n:,} files are loaded: the report's residual-risk assessment takes a while, "
+               "so it waits for you.", n=loaded.n_loaded), icon=widgets.INFO_ICON)
     if st.button("Assess residual risk", key=state.SIGNOFF_RISK_BUTTON):
         st.session_state[state.RISK_REQUESTED] = True
         st.rerun()
 else:
     with stop_on_input_error("Could not prepare the sign-off report"):
         make_report = consensus.report_maker(loaded, profile, profiles.active(), directory)
-    st.download_button(f"Sign-off report of {profile.id} (HTML)", make_report,
-                       file_name=f"signoff_{profile.id}.html", mime="text/html",
+    st.download_button(md("Sign-off report of {id} (HTML)", id=profile.id), make_report,
+                       file_name="signoff_" + profile.id + ".html", mime="text/html",
                        key=state.SIGNOFF_DOWNLOAD, on_click="ignore", icon="⬇️", type="primary")
-    st.caption(f"On {loaded.inputs.label}: {loaded.n_loaded:,} files, with the k and "
-               "quasi-identifier sets of **Residual risk**.")
+    st.caption(md("On {label}: {n:,} files, with the k and quasi-identifier sets of "
+                  "**Residual risk**.", label=loaded.inputs.label, n=loaded.n_loaded))
 
 # -- sample ----------------------------------------------------------------------------------
 st.subheader("Sample data")
 sample = data.sample_summary()
-st.write(
-    f"Bundled synthetic sample headers: `{sample.folder}`, "
-    f"{sample.n_dicom} DICOM files ({sample.n_files} files in all). "
-    "See `data/sample/README.md` for how each was made and what it exercises."
-)
+st.write(md(
+    "Bundled synthetic sample headers: {folder!c}, {dicom} DICOM files ({files} files in "
+    "all). See `data/sample/README.md` for how each was made and what it exercises.",
+    folder=sample.folder, dicom=sample.n_dicom, files=sample.n_files))

@@ -9,6 +9,7 @@ from deid.risk.kanon import DEFAULT_K, DEFAULT_QI_SETS
 from ui import charts, compute, profiles, session, state, widgets
 from ui.errors import report_input_error, stop_on_input_error
 from ui.navigation import through_app
+from ui.text import md
 
 through_app()
 
@@ -54,26 +55,28 @@ if not st.session_state.get(state.RISK_QI_SETS) and not extra:
     st.caption("No set chosen: the default sets are evaluated.")
 
 if not compute.risk_wanted(data):
-    st.info(f"{data.n_loaded:,} files are loaded: the assessment applies every profile to "
-            "every file and takes a while, so it waits for you.", icon=widgets.INFO_ICON)
+    st.info(md("{n:,} files are loaded: the assessment applies every profile to every file "
+               "and takes a while, so it waits for you.", n=data.n_loaded),
+            icon=widgets.INFO_ICON)
     if st.button("Assess residual risk", key=state.RISK_BUTTON, type="primary"):
         st.session_state[state.RISK_REQUESTED] = True
         st.rerun()
     st.stop()
 
 with stop_on_input_error("Could not assess the residual risk"), st.spinner(
-        f"Assessing {data.n_loaded:,} files under {len(active)} profiles…"):
+        md("Assessing {n:,} files under {profiles} profiles…", n=data.n_loaded,
+           profiles=len(active))):
     risk = compute.risk_for(data, active, secrets)
 findings = risk.residual_risk
 
 # -- findings --------------------------------------------------------------------------------
 st.subheader("Findings")
 columns = st.columns(4)
-columns[0].metric("Findings", f"{len(findings):,}")
-columns[1].metric("High severity", f"{int((findings['severity'] == 'high').sum()):,}")
-columns[2].metric("Files with a finding", f"{findings['file'].nunique():,}")
+columns[0].metric("Findings", format(len(findings), ","))
+columns[1].metric("High severity", format(int((findings["severity"] == "high").sum()), ","))
+columns[2].metric("Files with a finding", format(findings["file"].nunique(), ","))
 clean = [pid for pid in active_ids if pid not in set(findings["profile_id"].astype(str))]
-columns[3].metric("Profiles without findings", f"{len(clean)}")
+columns[3].metric("Profiles without findings", str(len(clean)))
 left, right = st.columns(2)
 left.plotly_chart(charts.findings_by_kind(findings, active_ids), key=state.RISK_BY_KIND)
 right.plotly_chart(charts.findings_by_severity(findings, active_ids),
@@ -93,17 +96,16 @@ if chosen_profiles:
     shown = shown[shown["profile_id"].astype(str).isin(chosen_profiles)]
 if chosen_kinds:
     shown = shown[shown["risk_kind"].astype(str).isin(chosen_kinds)]
-st.caption(f"{len(shown):,} findings shown. Evidence is masked: first and last character and "
-           "the length, never the value.")
+st.caption(md("{n:,} findings shown. Evidence is masked: first and last character and the "
+              "length, never the value.", n=len(shown)))
 widgets.table(widgets.shown(shown, "findings"), state.RISK_FINDINGS_TABLE)
 
 # -- k-anonymity -----------------------------------------------------------------------------
 st.subheader("k-anonymity of quasi-identifier combinations")
-st.write(
-    f"One record per patient. Only the quasi-identifiers a profile *leaves* (keeps, cleans, "
-    f"rounds or truncates) split the cohort; k_min is the smallest group, and records in "
-    f"groups smaller than k = {k} can be singled out."
-)
+st.write(md(
+    "One record per patient. Only the quasi-identifiers a profile *leaves* (keeps, cleans, "
+    "rounds or truncates) split the cohort; k_min is the smallest group, and records in "
+    "groups smaller than k = {k} can be singled out.", k=k))
 kanon = risk.k_anonymity
 widgets.table(kanon, state.RISK_KANON_TABLE)
 evaluated = set(kanon["quasi_identifiers"].astype(str))

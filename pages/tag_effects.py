@@ -9,17 +9,17 @@ import streamlit as st
 from ui import compute, profiles, session, state, tagview, widgets
 from ui.errors import stop_on_input_error
 from ui.navigation import through_app
+from ui.text import md
 
 through_app()
 
 st.title("Tag effects")
-st.write(
+st.write(md(
     "One row per tag over every loaded file: how many files and elements carry it, how many "
-    "distinct values, and each profile's action. A cell marked "
-    f"{tagview.RISK_MARK} (shaded) is a residual risk: after that profile the element can "
-    "still identify or help identify the patient. Pick a tag for the reasons, then a file to "
-    "see original and resulting values element by element."
-)
+    "distinct values, and each profile's action. A cell marked {mark} (shaded) is a residual "
+    "risk: after that profile the element can still identify or help identify the patient. "
+    "Pick a tag for the reasons, then a file to see original and resulting values element by "
+    "element.", mark=tagview.RISK_MARK))
 
 data = widgets.require_data()
 active_ids = profiles.active_ids()
@@ -31,8 +31,8 @@ active = widgets.require_profiles(active_ids)
 shown_current = [pid for pid in st.session_state.get(state.TAG_PROFILES, active_ids)
                  if pid in active_ids]
 st.session_state[state.TAG_PROFILES] = shown_current or active_ids
-with st.expander(f"Profiles shown: {len(st.session_state[state.TAG_PROFILES])} of "
-                 f"{len(active_ids)} active"):
+with st.expander(md("Profiles shown: {n} of {total} active",
+                    n=len(st.session_state[state.TAG_PROFILES]), total=len(active_ids))):
     chosen_ids = st.multiselect("Profiles shown", active_ids, key=state.TAG_PROFILES,
                                 format_func=profiles.label, persist_state="session")
     widgets.profile_note(chosen_ids)
@@ -45,14 +45,15 @@ findings: pd.DataFrame | None = None
 risk_key: object = None
 if compute.risk_wanted(data):
     with stop_on_input_error("Could not assess the residual risk"), st.spinner(
-            f"Assessing residual risk of {data.n_loaded:,} files under {len(active)} "
-            "profiles…"):
+            md("Assessing residual risk of {n:,} files under {profiles} profiles…",
+               n=data.n_loaded, profiles=len(active))):
         risk = compute.risk_for(data, active, secrets)
     findings = risk.residual_risk
     risk_key = compute.risk_key(secrets)
 else:
-    st.info(f"{data.n_loaded:,} files are loaded: the residual-risk assessment applies every "
-            "profile to every file and takes a while, so it waits for you.", icon=widgets.INFO_ICON)
+    st.info(md("{n:,} files are loaded: the residual-risk assessment applies every profile to "
+               "every file and takes a while, so it waits for you.", n=data.n_loaded),
+            icon=widgets.INFO_ICON)
     if st.button("Assess residual risk", key=state.TAG_RISK_BUTTON):
         st.session_state[state.RISK_REQUESTED] = True
         st.rerun()
@@ -98,9 +99,10 @@ filters = tagview.TagFilters(tuple(groups), search or "", tuple(vrs),
                              tuple(depth) if depth is not None else None, private or "all",
                              bool(disagree), bool(risky and findings is not None))
 filtered = tagview.apply_filters(summary, filters)
-st.caption(f"{len(filtered):,} of {len(table):,} tags · {data.n_loaded:,} files · "
-           f"{len(data.headers):,} elements"
-           + ("" if findings is None else f" · {len(findings):,} residual-risk findings"))
+st.caption(md("{shown:,} of {total:,} tags · {files:,} files · {elements:,} elements"
+              + ("" if findings is None else " · {findings:,} residual-risk findings"),
+              shown=len(filtered), total=len(table), files=data.n_loaded,
+              elements=len(data.headers), findings=0 if findings is None else len(findings)))
 
 flags = tagview.risk_flags(summary, filtered)
 st.session_state[state.TAG_TABLE_TAGS] = filtered["tag"].tolist()
@@ -143,7 +145,7 @@ if st.session_state.get(state.TAG_DETAIL) not in options:
         "tag"].iloc[0]
 keywords = dict(zip(filtered["tag"], filtered["keyword"], strict=True))
 tag = st.selectbox("Tag (or click a row above)", options, key=state.TAG_DETAIL,
-                   format_func=lambda t: f"{t} {keywords.get(t, '')}".strip())
+                   format_func=lambda t: (str(t) + " " + keywords.get(t, "")).strip())
 decision_frame, tag_findings = tagview.tag_decisions(
     filtered[filtered["tag"] == tag].iloc[0], chosen, findings, profiles.label)
 widgets.table(
@@ -160,13 +162,14 @@ tag_files = data.headers.loc[data.headers["tag"].astype(str) == tag, "file"]
 files = [str(f) for f in pd.unique(tag_files.astype(object))] or data.files
 if st.session_state.get(state.TAG_FILE) not in files:
     st.session_state[state.TAG_FILE] = files[0]
-file = st.selectbox(f"File ({len(files):,} carry {tag})", files, key=state.TAG_FILE)
-with stop_on_input_error(f"Could not apply the profiles to {file}"), st.spinner(
-        f"Applying {len(chosen)} profiles to {file}…"):
+file = st.selectbox(md("File ({n:,} carry {tag})", n=len(files), tag=tag), files,
+                    key=state.TAG_FILE)
+with stop_on_input_error("Could not apply the profiles to " + str(file)), st.spinner(
+        md("Applying {n} profiles to {file}…", n=len(chosen), file=file)):
     one = compute.file_effects(data.key, file, profiles.key_of(chosen), secrets.token,
                                data.inputs, chosen, secrets.secrets)
 if not one.load_errors.empty:
-    widgets.table(one.load_errors, f"{state.TAG_FILE_TABLE}.errors")
+    widgets.table(one.load_errors, state.TAG_FILE_TABLE + ".errors")
 view, view_flags = tagview.file_view(one.effects, chosen_ids, one.findings)
 st.caption("Shaded cells: the profile leaves a residual risk on the element. "
            "Result empty: the element is removed or emptied.")

@@ -131,7 +131,7 @@ def test_consensus_profile_loads_back_and_agrees_with_the_decisions(tmp_path: Pa
     for tag, (action, _) in decided.items():
         assert actions.loc[tag, "committee"] == action
     rules = {rule.matcher.describe(): rule for rule in loaded.rules}
-    assert rules["(0010,1010)"].decided_by == "Ana"
+    assert rules["(0010,1010)"].decided_by == "Ana (unverified)"
     assert rules["(0010,0040)"].agreeing_profiles == ("chaimeleon_images_w_ecrfs",)
     undecided = build_worklist(profiles).set_index("tag")
     for tag in undecided.index:

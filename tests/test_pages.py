@@ -222,8 +222,8 @@ def test_read_a_profile_rule_by_rule() -> None:
     assert rules["reason"].str.len().min() > 0 and rules["source"].str.len().min() > 0
     lint = frame_by_key(at, state.PROFILE_LINT_TABLE)
     assert "warning" in lint["severity"].tolist()
-    facts = " ".join(m.value for m in at.markdown)
-    assert "ps315_basic" in facts and "sha256" in facts
+    facts = frame_by_key(at, state.PROFILE_FACTS_TABLE).set_index("fact")["value"]
+    assert facts["base"] == "ps315_basic" and facts["sha256"] == profile.sha256
 
 
 USER_PROFILE = """\

@@ -151,7 +151,7 @@ def test_a_decision_updates_the_worklist_and_the_saved_profile(
     assert any(f"Decided {SEX}: empty" in s.value for s in at.success)
     assert _progress(at) == f"Decided 1 / {total:,} tags where the profiles disagree"
     row = _worklist_row(at, SEX)
-    assert (row["decided"], row["decided_by"]) == ("empty", "Ada")
+    assert (row["decided"], row["decided_by"]) == ("empty", "Ada (unverified)")
     assert at.text_area(key=state.CONS_REASON).value == ""  # ready for the next decision
 
     at.radio(key=state.CONS_STATUS).set_value("decided").run()
@@ -159,7 +159,7 @@ def test_a_decision_updates_the_worklist_and_the_saved_profile(
     at.radio(key=state.CONS_STATUS).set_value("undecided").run()
     assert SEX not in frame_by_key(at, state.CONS_TABLE)["tag"].tolist()
     at.radio(key=state.CONS_STATUS).set_value("all").run()
-    at.multiselect(key=state.CONS_DECIDED_BY).set_value(["Ada"]).run()
+    at.multiselect(key=state.CONS_DECIDED_BY).set_value(["Ada (unverified)"]).run()
     assert frame_by_key(at, state.CONS_TABLE)["tag"].tolist() == [SEX]
     at.multiselect(key=state.CONS_DECIDED_BY).set_value([]).run()
 
@@ -174,7 +174,7 @@ def test_a_decision_updates_the_worklist_and_the_saved_profile(
     saved = deid.load_profile_text(text, name=f"{NAME}.toml")
     rule = next(r for r in saved.rules if r.matcher.describe() == SEX)
     assert (rule.action.value, rule.decided_by, rule.reason) == (
-        "empty", "Ada", "The registry does not analyse sex.")
+        "empty", "Ada (unverified)", "The registry does not analyse sex.")
 
     # the saved profile, compared with the reconciled ones, does what was decided, the
     # majority where the profiles disagree and nothing is decided, and their common action
@@ -310,7 +310,7 @@ def test_record_a_sign_off(data_dir: Path) -> None:
     assert not problems(at), problems(at)
     rows = frame_by_key(at, state.SIGNOFF_TABLE)
     assert rows[["reviewer", "decision", "comments", "this version"]].to_dict("records") == [
-        {"reviewer": "Dr DPO", "decision": "approved_with_conditions",
+        {"reviewer": "Dr DPO (unverified)", "decision": "approved_with_conditions",
          "comments": "Burned-in text is checked apart.", "this version": True}]
     (signed,) = DecisionStore(data_dir).sign_offs("primage")
     assert signed.profile_sha256 == deid.load_profile("primage").sha256

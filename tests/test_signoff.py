@@ -65,7 +65,7 @@ def test_report_is_self_contained_and_records_the_signoff(outputs: Path) -> None
     assert document.startswith("<!DOCTYPE html>")
     assert "<link" not in document and "src=" not in document and "http" not in document.split(
         "<body>")[0]
-    assert "Dana Example" in document and "approved_with_conditions" in document
+    assert "Dana Example (unverified)" in document and "approved_with_conditions" in document
     for section in ("Rules, with reasons and sources", "Comparison with the reference profiles",
                     "Residual risk on the loaded sample", "k-anonymity", "Aryanto", "Sign-off"):
         assert section in document

@@ -5,6 +5,7 @@ Figures use plotly's bundled JavaScript only: nothing is fetched from the intern
 
 from __future__ import annotations
 
+import html
 import itertools
 from collections.abc import Sequence
 
@@ -21,6 +22,12 @@ SEVERITY_COLOURS = {"high": "#b2182b", "medium": "#ef8a62", "low": "#fddbc7"}
 #: Heat map colours: kept (red) through modified (blue).
 HEAT_SCALE = [[0.0, "#d62728"], [0.5, "#f2f2f2"], [1.0, "#1f77b4"]]
 _STATE_VALUE = {"keep": 0.0, "unspecified": 0.5, "modify": 1.0}
+
+
+def _html(value: object) -> str:
+    """Text for a Plotly label: Plotly reads a few HTML tags (``<a href>`` among them) in
+    labels, so text from files and profiles is escaped."""
+    return html.escape(str(value))
 
 
 def _states(actions: pd.DataFrame, states: int) -> pd.Series:
@@ -43,7 +50,7 @@ def heatmap_by_group(actions: pd.DataFrame, profile_ids: Sequence[str],
     text = np.empty(share.shape, dtype=object)
     for i, group in enumerate(share.index):
         for j, pid in enumerate(share.columns):
-            line = (f"group {group}, {pid}<br>{int(modified.iat[i, j])} of "
+            line = (f"group {_html(group)}, {_html(pid)}<br>{int(modified.iat[i, j])} of "
                     f"{int(counts.iat[i, j])} tags modified")
             if states == 3:
                 line += f"<br>{int(unspecified.iat[i, j])} left to the profile's default"
@@ -70,7 +77,7 @@ def heatmap_by_tag(actions: pd.DataFrame, profile_ids: Sequence[str],
     wide = wide.reindex(columns=list(profile_ids)).sort_index()
     keywords = frame.drop_duplicates("tag").set_index("tag")["keyword"].reindex(wide.index)
     z = wide.apply(lambda column: column.map(_STATE_VALUE)).to_numpy(dtype=float)
-    text = np.array([[f"{tag} {kw}<br>{pid}: {state}" for pid, state in zip(
+    text = np.array([[f"{_html(tag)} {_html(kw)}<br>{_html(pid)}: {state}" for pid, state in zip(
         wide.columns, row, strict=True)] for tag, kw, row in zip(
         wide.index, keywords, wide.to_numpy(dtype=object), strict=True)], dtype=object)
     figure = go.Figure(go.Heatmap(
@@ -154,7 +161,7 @@ def class_size_bars(classes: pd.DataFrame, quasi_identifiers: str, k: int,
         figure.add_vrect(x0=-0.5, x1=k - 1.5, fillcolor="#b2182b", opacity=0.08, line_width=0,
                          annotation_text=f"below k = {k}", annotation_position="top left")
     figure.update_layout(barmode="group", height=420,
-                         title=f"Records by class size: {quasi_identifiers}",
+                         title="Records by class size: " + _html(quasi_identifiers),
                          xaxis={"title": "class size (records sharing the values)",
                                 "type": "category", "categoryorder": "array",
                                 "categoryarray": labels},

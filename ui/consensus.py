@@ -27,6 +27,8 @@ from deid.consensus.store import (
     Decision,
     DecisionStore,
     DecisionStoreError,
+    Identity,
+    RecordCheck,
     SignOff,
     data_dir,
 )
@@ -42,7 +44,7 @@ from deid.outputs.signoff import (
 from deid.policy.actions import ACTIONS, Action
 from deid.policy.profile_loader import is_profile_id
 from deid.risk.report import RiskReport
-from ui import compute, profiles, session, state
+from ui import compute, identity, profiles, session, state
 from ui.errors import INPUT_ERRORS
 from ui.profiles import ProfileKey, UploadedProfile
 from ui.session import Loaded
@@ -85,8 +87,19 @@ def open_store(directory: str) -> DecisionStore:
 
 
 def existing_store(directory: str) -> DecisionStore | None:
-    """The decision record if its database exists already (reading creates nothing)."""
-    return open_store(directory) if database_path(directory).is_file() else None
+    """The decision record, opened read-only, if its database exists already (reading
+    creates nothing, and needs no write access)."""
+    if not database_path(directory).is_file():
+        return None
+    with _database_errors(directory):
+        return DecisionStore(directory or None, read_only=True)
+
+
+def record_check(directory: str) -> RecordCheck | None:
+    """Whether the record's hash chains hold (None before the record exists)."""
+    store = existing_store(directory)
+    with _database_errors(directory):
+        return store.verify() if store is not None else None
 
 
 def current_decisions(directory: str, name: str) -> dict[str, Decision]:
@@ -149,7 +162,7 @@ def worklist_view(table: pd.DataFrame, ids: Sequence[str],
         view[pid] = per_profile[pid]
     tags = view["tag"].astype(str)
     view["decided"] = [decisions[t].new_action if t in decisions else "" for t in tags]
-    view["decided_by"] = [decisions[t].decider if t in decisions else "" for t in tags]
+    view["decided_by"] = [decisions[t].decider_label if t in decisions else "" for t in tags]
     return view
 
 
@@ -219,7 +232,7 @@ def views_table(views: Sequence[ProfileView], tag: str, findings: pd.DataFrame |
 
 def history_table(history: Sequence[Decision]) -> pd.DataFrame:
     """A tag's decisions, newest first."""
-    rows = [{"decision": d.id, "decided_at": d.decided_at, "decider": d.decider,
+    rows = [{"decision": d.id, "decided_at": d.decided_at, "decider": d.decider_label,
              "previous_action": d.previous_action or "", "new_action": d.new_action,
              "params": params_text(d.params), "reason": d.reason,
              "agreeing_profiles": ", ".join(d.agreeing_profiles)} for d in reversed(history)]
@@ -324,20 +337,23 @@ def decide_from_form(tag: str, views: Sequence[ProfileView]) -> None:
         params = params_from_inputs(action, {
             item.name: ss.get(state.consensus_param_key(item.name))
             for item in param_inputs(action)})
+        decider = identity.current(state.CONS_DECIDER)
+        if decider is None:
+            raise ValueError("log in first: decisions record the name your login provider "
+                             "vouches for")
         decision = decide(str(ss.get(state.DATA_DIR) or ""), str(ss.get(state.CONS_NAME) or ""),
-                          tag, decider=str(ss.get(state.CONS_DECIDER) or ""), action=action,
-                          params=params, reason=str(ss.get(state.CONS_REASON) or ""),
-                          views=views)
+                          tag, decider=decider, action=action, params=params,
+                          reason=str(ss.get(state.CONS_REASON) or ""), views=views)
     except INPUT_ERRORS as exc:
-        ss[state.CONS_FLASH] = ("error", f"Could not record the decision on {tag}", str(exc))
+        ss[state.CONS_FLASH] = ("error", "Could not record the decision on " + tag, str(exc))
         return
     ss[state.CONS_FLASH] = ("success", "", f"Decided {tag}: {decision.new_action} (decision "
-                            f"#{decision.id} by {decision.decider}).")
+                            f"#{decision.id} by {decision.decider_label}).")
     ss[state.CONS_REASON] = ""
     ss[state.CONS_TAKE] = ""
 
 
-def decide(directory: str, name: str, tag: str, *, decider: str, action: str,
+def decide(directory: str, name: str, tag: str, *, decider: str | Identity, action: str,
            params: Mapping[str, Any], reason: str,
            views: Sequence[ProfileView]) -> Decision:
     """Record a decision; the profiles whose action it is are its agreeing profiles."""
@@ -384,10 +400,14 @@ class TableDownload:
     make: Callable[[], bytes]
 
 
-def decision_downloads(table: pd.DataFrame,
-                       compared: Sequence[deid.Profile]) -> list[TableDownload]:
-    """The ``decisions`` table as Parquet and CSV (the CLI's columns and metadata)."""
+def decision_downloads(table: pd.DataFrame, compared: Sequence[deid.Profile],
+                       check: RecordCheck | None = None) -> list[TableDownload]:
+    """The ``decisions`` table as Parquet and CSV (the CLI's columns and metadata; Parquet
+    also carries whether the record's hash chain held and its head)."""
     metadata = export_metadata(compared)
+    if check is not None:
+        metadata["record_chain"] = check.decisions.summary()
+        metadata["record_head"] = check.decisions.head
 
     def maker(fmt: str) -> Callable[[], bytes]:
         return lambda: table_bytes("decisions", table, fmt, metadata)
@@ -404,8 +424,8 @@ def sign_offs(directory: str, profile_id: str) -> list[SignOff]:
         return store.sign_offs(profile_id) if store is not None else []
 
 
-def record_sign_off(directory: str, profile: deid.Profile, *, reviewer: str, decision: str,
-                    comments: str) -> SignOff:
+def record_sign_off(directory: str, profile: deid.Profile, *, reviewer: str | Identity,
+                    decision: str, comments: str) -> SignOff:
     store = open_store(directory)
     with _database_errors(directory):
         return store.sign_off(profile.id, profile.sha256 or "", reviewer=reviewer,
@@ -413,7 +433,7 @@ def record_sign_off(directory: str, profile: deid.Profile, *, reviewer: str, dec
 
 
 def signoffs_table(signoffs: Sequence[SignOff], sha256: str) -> pd.DataFrame:
-    rows = [{"signed_at": s.signed_at, "reviewer": s.reviewer, "decision": s.decision,
+    rows = [{"signed_at": s.signed_at, "reviewer": s.reviewer_label, "decision": s.decision,
              "comments": s.comments, "profile_sha256": s.profile_sha256,
              "this version": s.profile_sha256 == sha256} for s in reversed(signoffs)]
     return pd.DataFrame(rows, columns=["signed_at", "reviewer", "decision", "comments",

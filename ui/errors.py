@@ -9,6 +9,7 @@ from contextlib import contextmanager
 import streamlit as st
 
 import deid
+from ui.text import escape
 
 #: Every error the library raises on bad input (``ProfileError``, ``DicomInputError``, ...).
 #: Anything else is a bug and reaches Streamlit's generic error box, without a traceback
@@ -22,11 +23,12 @@ INPUT_ERRORS: tuple[type[Exception], ...] = (
 
 
 def show_error(doing: str, exc: BaseException) -> None:
-    """One error message: what failed (the title) and why (the library's message)."""
+    """One error message: what failed (the title) and why (the library's message). Both can
+    quote a file name, a profile or a typed value, so both are shown as text."""
     message = str(exc) or type(exc).__name__
     if isinstance(exc, KeyError):
-        message = f"not found: {exc.args[0] if exc.args else ''}"
-    st.error(message, title=doing, icon="⚠️")
+        message = "not found: " + str(exc.args[0] if exc.args else "")
+    st.error(escape(message), title=escape(doing), icon="⚠️")
 
 
 @contextmanager

@@ -7,11 +7,9 @@ drawn at each load (never derived from file content or paths).
 
 from __future__ import annotations
 
-import io
 import os
 import secrets as _random
 import time
-import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,11 +18,13 @@ import pandas as pd
 import streamlit as st
 
 import deid
-from deid.ingest import load_headers
+from deid.ingest import IngestLimits, load_headers
+from deid.ingest.sources import open_archive, read_member
 from deid.outputs.effects import required_secrets
 from deid.secret_store import env_var_for
 from ui import state
 from ui.data import SAMPLE_DIR
+from ui.text import md
 
 #: Folders of the bundled sample that hold DICOM files (its README and CSVs are not DICOM).
 SAMPLE_FOLDERS = ("files", "cohort")
@@ -58,8 +58,8 @@ class Inputs:
         if "!" in file:
             archive, member = file.split("!", 1)
             blob = self.upload_bytes(archive)
-            with zipfile.ZipFile(archive if blob is None else io.BytesIO(blob)) as opened:
-                return [], [(file, opened.read(member))]
+            with open_archive(archive if blob is None else None, blob) as opened:
+                return [], [(file, read_member(opened, member, IngestLimits()))]
         return [file], []
 
 
@@ -149,11 +149,12 @@ def clear() -> None:
 
 def progress_bar(what: str) -> Progress:
     """A progress bar on the page and a ``progress(done, total)`` callback updating it."""
-    bar = st.progress(0.0, text=f"{what}…")
+    bar = st.progress(0.0, text=md("{what}…", what=what))
 
     def update(done: int, total: int) -> None:
         fraction = done / total if total else 1.0
-        bar.progress(min(1.0, fraction), text=f"{what}: {done:,} of {total:,} files")
+        bar.progress(min(1.0, fraction), text=md("{what}: {done:,} of {total:,} files",
+                                                 what=what, done=done, total=total))
 
     return update
 

@@ -130,6 +130,7 @@ CONS_DECISIONS_TABLE: Final = "consensus.decisions_table"
 # -- Profiles --------------------------------------------------------------------------------
 PROFILES_TABLE: Final = "profiles.table"
 PROFILE_READ: Final = "profiles.read"
+PROFILE_FACTS_TABLE: Final = "profiles.facts_table"
 PROFILE_RULES_TABLE: Final = "profiles.rules_table"
 PROFILE_LINT_TABLE: Final = "profiles.lint_table"
 PROFILE_UPLOAD: Final = "profiles.upload"

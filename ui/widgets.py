@@ -9,8 +9,10 @@ import pandas as pd
 import streamlit as st
 
 import deid
+from deid.consensus.store import RecordCheck
 from ui import profiles, session
 from ui.errors import stop_on_deid_error
+from ui.text import escape, md
 
 #: The "i" emoji, written with escapes (ruff flags the character as a confusable letter).
 INFO_ICON = "\N{INFORMATION SOURCE}\N{VARIATION SELECTOR-16}"
@@ -52,17 +54,17 @@ def profile_note(ids: Sequence[str]) -> None:
     """Say which of these profiles are reconstructions, once per page."""
     rebuilt = [pid for pid in ids if profiles.provenance_of(pid) == profiles.RECONSTRUCTED]
     if rebuilt:
-        st.caption(
-            f"Reconstructed from published descriptions (not the projects' own scripts): "
-            f"{', '.join(rebuilt)}. Every rule cites the sentence or PS3.15 option it follows."
-        )
+        st.caption(md(
+            "Reconstructed from published descriptions (not the projects' own scripts): "
+            "{ids}. Every rule cites the sentence or PS3.15 option it follows.",
+            ids=", ".join(rebuilt)))
 
 
 def shown(frame: pd.DataFrame, what: str = "rows") -> pd.DataFrame:
     """The first :data:`MAX_SHOWN_ROWS` rows, with a caption when rows were left out."""
     if len(frame) > MAX_SHOWN_ROWS:
-        st.caption(f"Showing the first {MAX_SHOWN_ROWS:,} of {len(frame):,} {what}; "
-                   "the Export page has them all.")
+        st.caption(md("Showing the first {shown:,} of {total:,} {what}; the Export page has "
+                      "them all.", shown=MAX_SHOWN_ROWS, total=len(frame), what=what))
         return frame.head(MAX_SHOWN_ROWS)
     return frame
 
@@ -82,20 +84,20 @@ def sidebar_status() -> None:
         st.caption("Nothing loaded.")
     else:
         errors = len(data.load_errors)
-        st.caption(
-            f"**Loaded:** {data.inputs.label}: {data.n_loaded:,} files, "
-            f"{len(data.headers):,} elements"
-            + (f", {errors:,} load errors" if errors else "")
-        )
+        st.caption(md("**Loaded:** {label}: {n:,} files, {elements:,} elements"
+                      + (", {errors:,} load errors" if errors else ""),
+                      label=data.inputs.label, n=data.n_loaded, elements=len(data.headers),
+                      errors=errors))
     ids = profiles.active_ids()
-    st.caption(f"**Active profiles ({len(ids)}):** " + (", ".join(ids) if ids else "none"))
+    st.caption(md("**Active profiles ({n}):** {ids}", n=len(ids),
+                  ids=", ".join(ids) if ids else "none"))
     if ids:
         try:
             current = session.secrets_for(profiles.get_many(ids))
         except deid.DeidError as exc:
-            st.caption(f"Secrets: not available ({exc})")
+            st.caption(md("Secrets: not available ({error})", error=exc))
         else:
-            st.caption(session.secrets_note(current))
+            st.caption(escape(session.secrets_note(current)))
 
 
 def keep_valid(key: str, options: Sequence[object]) -> None:
@@ -141,19 +143,44 @@ def data_dir_input() -> str:
         help="Decisions and sign-offs are rows in decisions.sqlite in this folder (default: "
              "$DEID_DATA_DIR, else ~/.deid-review). Rows are only ever added.")
     path = consensus.database_path(str(directory or ""))
-    st.caption(f"Decision record: `{path}`"
-               + ("" if path.is_file() else " (created by the first decision or sign-off)"))
+    st.caption(md("Decision record: {path!c}"
+                  + ("" if path.is_file() else " (created by the first decision or sign-off)"),
+                  path=path))
     return str(directory or "")
 
 
 def flash(key: str) -> None:
     """Show, once, the outcome a callback or a button left under ``key``: ``(kind, title,
-    message)`` with kind ``"success"`` or ``"error"``."""
+    message)`` with kind ``"success"`` or ``"error"``; title and message are text (shown
+    escaped: they quote names and reasons people typed)."""
     outcome = st.session_state.pop(key, None)
     if not outcome:
         return
     kind, title, message = outcome
     if kind == "error":
-        st.error(message, title=title or None, icon="⚠️")
+        st.error(escape(message), title=escape(title) if title else None, icon="⚠️")
     else:
-        st.success(message, icon="✔️")
+        st.success(escape(message), icon="✔️")
+
+
+def broken_record(check: RecordCheck) -> None:
+    """Say that the decision record's hash chain breaks, where and why (as text)."""
+    st.error("Rows were changed, removed or added outside deid: do not trust the record from "
+             "the break on, and restore it from a copy. `python -m deid verify-record` gives "
+             "the same verdict.", title="The decision record fails its check", icon="⚠️")
+    for chain in (check.decisions, check.signoffs):
+        if not chain.holds:
+            st.text(chain.summary())
+
+
+def record_status(check: RecordCheck) -> None:
+    """One line on the decision record's hash chains: intact (with the head to note), or
+    broken (said above the page's content)."""
+    if check.holds:
+        st.caption(md("Hash chain verified: {n:,} decisions and {s:,} sign-offs as they were "
+                      "written (head {head!c}; note it to pin this state of the record).",
+                      n=check.decisions.n_rows, s=check.signoffs.n_rows,
+                      head=check.decisions.head[:16]))
+    else:
+        st.caption("The hash chain breaks: see the message at the top of the page.")
+

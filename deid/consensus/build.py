@@ -120,9 +120,9 @@ def _decided(tag: str, decision: Decision, ids: Sequence[str], chosen: Sequence[
                      if action == decision.new_action)
     return RuleText(_matcher(tag), Action(decision.new_action), dict(decision.params),
                     decision.reason,
-                    f"consensus {consensus_id}: decision #{decision.id} by {decision.decider} "
-                    f"on {decision.decided_at}",
-                    decided_by=decision.decider, agreeing_profiles=agreeing)
+                    f"consensus {consensus_id}: decision #{decision.id} by "
+                    f"{decision.decider_label} on {decision.decided_at}",
+                    decided_by=decision.decider_label, agreeing_profiles=agreeing)
 
 
 def _view(profile: Profile, tag: str, vr: str) -> tuple[Action, dict[str, object], str, str]:

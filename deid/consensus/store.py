@@ -5,6 +5,13 @@ history is all of them. Every write is one short ``BEGIN IMMEDIATE`` transaction
 in WAL mode with a busy timeout, so two browser sessions (or processes) deciding at the same
 time both land; nothing is lost and decisions survive a restart.
 
+The record is tamper-evident: each row carries a hash of its content chained to the row before
+it (:mod:`deid.consensus.chain`); :meth:`DecisionStore.verify` says whether the chain holds and
+where it breaks. Each row says whether a login provider vouched for the decider's name
+(``verified``, with the provider's account in ``subject``) or the name was typed
+(unverified). Opened with ``read_only=True`` the record is only read (``mode=ro``): a reader
+without write access can view it, and viewing never creates or changes anything.
+
 The file lives in a data folder of the user's choosing: ``data_dir`` when given, else the
 environment variable ``DEID_DATA_DIR``, else ``~/.deid-review``.
 """
@@ -23,6 +30,7 @@ from typing import Any
 
 import pandas as pd
 
+from deid.consensus.chain import GENESIS, ChainCheck, ChainRow, check_chain, row_hash
 from deid.errors import DeidError
 from deid.policy.actions import ACTIONS, Action
 from deid.policy.schema import TABLES, conform
@@ -56,10 +64,62 @@ CREATE TABLE IF NOT EXISTS signoffs (
     comments TEXT NOT NULL
 );
 """
+#: Columns added to both tables after their first version (a record written before gets them,
+#: and its rows are chained, the first time it is opened for writing).
+_ADDED_COLUMNS = {
+    "verified": "INTEGER NOT NULL DEFAULT 0",
+    "subject": "TEXT NOT NULL DEFAULT ''",
+    "prev_hash": "TEXT NOT NULL DEFAULT ''",
+    "row_hash": "TEXT NOT NULL DEFAULT ''",
+}
+#: Each table's hashed fields, in order, then the two hash columns.
+_FIELDS = {
+    "decisions": ("id", "consensus_id", "tag", "decider", "verified", "subject", "decided_at",
+                  "previous_action", "new_action", "params", "reason", "agreeing_profiles"),
+    "signoffs": ("id", "profile_id", "profile_sha256", "reviewer", "verified", "subject",
+                 "signed_at", "decision", "comments"),
+}
+_DEFAULTS = {"verified": "0", "subject": "''", "prev_hash": "''", "row_hash": "''"}
+_REPAIR = ("The record was edited outside deid: restore it from a copy or choose another "
+           "data folder (`python -m deid verify-record` says where it was changed).")
 
 
 class DecisionStoreError(DeidError):
-    """The decision database cannot be used, or a decision is incomplete."""
+    """The decision database cannot be used, a decision is incomplete, or a row is
+    malformed."""
+
+
+UNVERIFIED = "unverified"
+
+
+def labelled(name: str, verified: bool) -> str:
+    """A name as reports show it: as it is when a login provider vouched for it, else
+    marked ``(unverified)``."""
+    return name if verified else f"{name} ({UNVERIFIED})"
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who decides or signs off: a name, and whether a login provider vouched for it.
+
+    Attributes
+    ----------
+    name
+        The name recorded (the provider's display name, or the name as typed).
+    verified
+        True when the name comes from a login (Streamlit's OIDC ``st.login``); False for a
+        typed name (local, single-user runs).
+    subject
+        The provider's account behind a verified name (e-mail or subject, and issuer).
+    """
+
+    name: str
+    verified: bool = False
+    subject: str = ""
+
+    @property
+    def label(self) -> str:
+        return labelled(self.name, self.verified)
 
 
 @dataclass(frozen=True)
@@ -76,6 +136,14 @@ class Decision:
     params: Mapping[str, Any]
     reason: str
     agreeing_profiles: tuple[str, ...]
+    verified: bool = False
+    subject: str = ""
+    row_hash: str = ""
+
+    @property
+    def decider_label(self) -> str:
+        """The decider's name, marked ``(unverified)`` unless a login vouched for it."""
+        return labelled(self.decider, self.verified)
 
 
 @dataclass(frozen=True)
@@ -89,6 +157,29 @@ class SignOff:
     signed_at: str
     decision: str
     comments: str
+    verified: bool = False
+    subject: str = ""
+    row_hash: str = ""
+
+    @property
+    def reviewer_label(self) -> str:
+        """The reviewer's name, marked ``(unverified)`` unless a login vouched for it."""
+        return labelled(self.reviewer, self.verified)
+
+
+@dataclass(frozen=True)
+class RecordCheck:
+    """The hash chains of the decisions and the sign-offs."""
+
+    decisions: ChainCheck
+    signoffs: ChainCheck
+
+    @property
+    def holds(self) -> bool:
+        return self.decisions.holds and self.signoffs.holds
+
+    def summary(self) -> list[str]:
+        return [self.decisions.summary(), self.signoffs.summary()]
 
 
 def data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -107,6 +198,12 @@ def _required(value: str, what: str) -> str:
     return value.strip()
 
 
+def _identity(who: str | Identity, what: str) -> Identity:
+    if isinstance(who, Identity):
+        return Identity(_required(who.name, what), who.verified, who.subject.strip())
+    return Identity(_required(who, what))
+
+
 def _check_action(action: str, params: Mapping[str, Any]) -> None:
     """Refuse an unknown action or a parameter the action does not take."""
     try:
@@ -121,27 +218,57 @@ def _check_action(action: str, params: Mapping[str, Any]) -> None:
 
 
 class DecisionStore:
-    """Decisions and sign-offs in ``<data dir>/decisions.sqlite``."""
+    """Decisions and sign-offs in ``<data dir>/decisions.sqlite``.
 
-    def __init__(self, directory: str | os.PathLike[str] | None = None) -> None:
+    ``read_only=True`` opens an existing record for reading only: nothing is created, and a
+    reader without write access to the file or its folder can view it.
+    """
+
+    def __init__(self, directory: str | os.PathLike[str] | None = None, *,
+                 read_only: bool = False) -> None:
         folder = data_dir(directory)
+        self.path = folder / DATABASE_NAME
+        self.read_only = read_only
+        if read_only:
+            if not self.path.is_file():
+                raise DecisionStoreError(f"{self.path}: no decision record here")
+            return
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise DecisionStoreError(f"{folder}: cannot create the data folder "
                                      f"({error.strerror})") from error
-        self.path = folder / DATABASE_NAME
         with self._connect() as connection:
             connection.execute("PRAGMA journal_mode=WAL")
             connection.executescript(_SCHEMA)
+        with self._write() as connection:
+            for table in _FIELDS:
+                _add_columns(connection, table)
+
+    def _open(self) -> sqlite3.Connection:
+        timeout = _BUSY_TIMEOUT_MS / 1000
+        if not self.read_only:
+            return sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
+        uri = self.path.resolve().as_uri()
+        connection = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=timeout,
+                                     isolation_level=None)
+        try:
+            connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError:
+            # A WAL database in a folder the reader cannot write: its shared-memory file
+            # cannot be made, so read the file as it is.
+            connection.close()
+            connection = sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True,
+                                         timeout=timeout, isolation_level=None)
+        return connection
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         try:
-            connection = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_MS / 1000,
-                                         isolation_level=None)
+            connection = self._open()
         except sqlite3.Error as error:
-            raise DecisionStoreError(f"{self.path}: cannot open the database ({error})") from error
+            raise DecisionStoreError(f"{self.path}: cannot use the decision record "
+                                     f"({error})") from error
         try:
             connection.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
             yield connection
@@ -153,6 +280,8 @@ class DecisionStore:
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
+        if self.read_only:
+            raise DecisionStoreError(f"{self.path}: opened read-only")
         with self._connect() as connection:
             connection.execute("BEGIN IMMEDIATE")
             try:
@@ -162,12 +291,13 @@ class DecisionStore:
                 raise
             connection.execute("COMMIT")
 
-    def decide(self, consensus_id: str, tag: str, *, decider: str, action: str,
+    def decide(self, consensus_id: str, tag: str, *, decider: str | Identity, action: str,
                reason: str, params: Mapping[str, Any] | None = None,
                agreeing_profiles: Sequence[str] = ()) -> Decision:
-        """Record a decision; its previous action is the tag's current one (if any)."""
+        """Record a decision; its previous action is the tag's current one (if any).
+        ``decider`` is a typed name (recorded as unverified) or an :class:`Identity`."""
         consensus_id = _required(consensus_id, "consensus name")
-        decider = _required(decider, "decider's name")
+        who = _identity(decider, "decider's name")
         reason = _required(reason, "reason")
         _check_action(action, params or {})
         with self._write() as connection:
@@ -175,27 +305,57 @@ class DecisionStore:
                 "SELECT new_action FROM decisions WHERE consensus_id = ? AND tag = ? "
                 "ORDER BY id DESC LIMIT 1", (consensus_id, tag)).fetchone()
             previous = row[0] if row else None
-            values = (consensus_id, tag, decider, _now(), previous, action,
-                      json.dumps(dict(params or {}), sort_keys=True), reason,
-                      json.dumps(list(agreeing_profiles)))
-            cursor = connection.execute(
-                "INSERT INTO decisions (consensus_id, tag, decider, decided_at, "
-                "previous_action, new_action, params, reason, agreeing_profiles) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
-            decision_id = int(cursor.lastrowid or 0)
-        return self._decision((decision_id, *values))
+            values = {"consensus_id": consensus_id, "tag": tag, "decider": who.name,
+                      "verified": int(who.verified), "subject": who.subject,
+                      "decided_at": _now(), "previous_action": previous, "new_action": action,
+                      "params": json.dumps(dict(params or {}), sort_keys=True),
+                      "reason": reason, "agreeing_profiles": json.dumps(list(agreeing_profiles))}
+            stored = _append(connection, "decisions", values)
+        return self._decision(stored)
 
-    @staticmethod
-    def _decision(row: Sequence[Any]) -> Decision:
-        return Decision(int(row[0]), row[1], row[2], row[3], row[4], row[5], row[6],
-                        json.loads(row[7]), row[8], tuple(json.loads(row[9])))
+    def _decision(self, row: Sequence[Any]) -> Decision:
+        """A stored row as a :class:`Decision`; raises :class:`DecisionStoreError` naming the
+        row when a field is not what deid writes."""
+        (number, consensus_id, tag, decider, verified, subject, decided_at, previous, action,
+         params_text, reason, agreeing_text, _, hashed) = row
+        where = f"decision #{number}"
+        for name, value in (("consensus_id", consensus_id), ("tag", tag),
+                            ("decider", decider), ("decided_at", decided_at),
+                            ("reason", reason)):
+            if not isinstance(value, str):
+                raise self._malformed(where, f"{name} is not text")
+        where = f"decision #{number} ({consensus_id} {tag})"
+        params = self._json(where, "params", params_text)
+        if not isinstance(params, dict):
+            raise self._malformed(where, "params is not a JSON object")
+        agreeing = self._json(where, "agreeing_profiles", agreeing_text)
+        if not isinstance(agreeing, list) or not all(isinstance(p, str) for p in agreeing):
+            raise self._malformed(where, "agreeing_profiles is not a list of profile ids")
+        known = {a.value for a in Action}
+        if action not in known:
+            raise self._malformed(where, f"new_action {action!r} is not an action")
+        if previous is not None and previous not in known:
+            raise self._malformed(where, f"previous_action {previous!r} is not an action")
+        return Decision(int(number), consensus_id, tag, decider, decided_at, previous, action,
+                        params, reason, tuple(agreeing), bool(verified), str(subject or ""),
+                        str(hashed or ""))
+
+    def _json(self, where: str, field: str, text: object) -> Any:
+        if not isinstance(text, str):
+            raise self._malformed(where, f"{field} is not JSON text")
+        try:
+            return json.loads(text)
+        except ValueError as error:
+            raise self._malformed(where, f"{field} is not JSON ({error})") from None
+
+    def _malformed(self, where: str, what: str) -> DecisionStoreError:
+        return DecisionStoreError(f"{self.path}: {where} is malformed: {what}. {_REPAIR}")
 
     def _decisions(self, where: str, args: Sequence[Any]) -> list[Decision]:
         with self._connect() as connection:
-            rows = connection.execute(
-                "SELECT id, consensus_id, tag, decider, decided_at, previous_action, "
-                f"new_action, params, reason, agreeing_profiles FROM decisions {where} "
-                "ORDER BY id", tuple(args)).fetchall()
+            columns = _select_list(connection, "decisions")
+            rows = connection.execute(f"SELECT {columns} FROM decisions {where} ORDER BY id",
+                                      tuple(args)).fetchall()
         return [self._decision(row) for row in rows]
 
     def history(self, consensus_id: str, tag: str | None = None) -> list[Decision]:
@@ -213,34 +373,40 @@ class DecisionStore:
         with self._connect() as connection:
             rows = connection.execute(
                 "SELECT DISTINCT consensus_id FROM decisions ORDER BY consensus_id").fetchall()
-        return [row[0] for row in rows]
+        return [str(row[0]) for row in rows]
 
-    def sign_off(self, profile_id: str, profile_sha256: str, *, reviewer: str, decision: str,
-                 comments: str = "") -> SignOff:
-        """Record a DPO's sign-off of a profile (its file's sha256 pins the version)."""
-        reviewer = _required(reviewer, "reviewer's name")
+    def sign_off(self, profile_id: str, profile_sha256: str, *, reviewer: str | Identity,
+                 decision: str, comments: str = "") -> SignOff:
+        """Record a DPO's sign-off of a profile (its file's sha256 pins the version).
+        ``reviewer`` is a typed name (recorded as unverified) or an :class:`Identity`."""
+        who = _identity(reviewer, "reviewer's name")
         if decision not in SIGNOFF_DECISIONS:
             raise DecisionStoreError(f"unknown sign-off decision {decision!r}; use one of "
                                      f"{', '.join(SIGNOFF_DECISIONS)}")
-        values = (profile_id, profile_sha256, reviewer, _now(), decision, comments)
+        values = {"profile_id": profile_id, "profile_sha256": profile_sha256,
+                  "reviewer": who.name, "verified": int(who.verified), "subject": who.subject,
+                  "signed_at": _now(), "decision": decision, "comments": comments}
         with self._write() as connection:
-            cursor = connection.execute(
-                "INSERT INTO signoffs (profile_id, profile_sha256, reviewer, signed_at, "
-                "decision, comments) VALUES (?, ?, ?, ?, ?, ?)", values)
-            sign_id = int(cursor.lastrowid or 0)
-        return SignOff(sign_id, *values)
+            stored = _append(connection, "signoffs", values)
+        return _sign_off(stored)
 
     def sign_offs(self, profile_id: str | None = None) -> list[SignOff]:
         """Sign-offs (of one profile), oldest first."""
-        query = ("SELECT id, profile_id, profile_sha256, reviewer, signed_at, decision, "
-                 "comments FROM signoffs")
-        args: tuple[Any, ...] = ()
-        if profile_id is not None:
-            query += " WHERE profile_id = ?"
-            args = (profile_id,)
         with self._connect() as connection:
+            query = f"SELECT {_select_list(connection, 'signoffs')} FROM signoffs"
+            args: tuple[Any, ...] = ()
+            if profile_id is not None:
+                query += " WHERE profile_id = ?"
+                args = (profile_id,)
             rows = connection.execute(query + " ORDER BY id", args).fetchall()
-        return [SignOff(int(row[0]), *row[1:]) for row in rows]
+        return [_sign_off(row) for row in rows]
+
+    def verify(self) -> RecordCheck:
+        """Whether the hash chains of the decisions and the sign-offs hold, and where they
+        break."""
+        with self._connect() as connection:
+            checks = [_check_table(connection, table) for table in ("decisions", "signoffs")]
+        return RecordCheck(*checks)
 
     def decisions_table(self, consensus_id: str | None = None) -> pd.DataFrame:
         """The ``decisions`` export table (every decision, oldest first)."""
@@ -250,6 +416,80 @@ class DecisionStore:
                  "decider": d.decider, "decided_at": d.decided_at,
                  "previous_action": d.previous_action, "new_action": d.new_action,
                  "params": json.dumps(dict(d.params), sort_keys=True), "reason": d.reason,
-                 "agreeing_profiles": ",".join(d.agreeing_profiles)} for d in decisions]
+                 "agreeing_profiles": ",".join(d.agreeing_profiles),
+                 "decider_verified": d.verified, "decider_subject": d.subject,
+                 "row_hash": d.row_hash} for d in decisions]
         return conform("decisions", pd.DataFrame(rows, columns=TABLES["decisions"]
                                                  .column_names()))
+
+
+def _sign_off(row: Sequence[Any]) -> SignOff:
+    (number, profile_id, sha256, reviewer, verified, subject, signed_at, decision, comments,
+     _, hashed) = row
+    return SignOff(int(number), str(profile_id), str(sha256), str(reviewer), str(signed_at),
+                   str(decision), str(comments), bool(verified), str(subject or ""),
+                   str(hashed or ""))
+
+
+def _columns(connection: sqlite3.Connection, table: str) -> set[str]:
+    return {str(row[1]) for row in connection.execute(f"PRAGMA table_info({table})")}
+
+
+def _select_list(connection: sqlite3.Connection, table: str) -> str:
+    """The hashed fields and the two hashes; a record written before a column existed (and
+    opened read-only) reads that column's default."""
+    present = _columns(connection, table)
+    names = (*_FIELDS[table], "prev_hash", "row_hash")
+    return ", ".join(name if name in present else f"{_DEFAULTS[name]} AS {name}"
+                     for name in names)
+
+
+def _add_columns(connection: sqlite3.Connection, table: str) -> None:
+    """Bring a record written by an earlier version up to date: add the missing columns, and
+    chain its rows when it had no chain yet."""
+    missing = [name for name in _ADDED_COLUMNS if name not in _columns(connection, table)]
+    for name in missing:
+        connection.execute(f"ALTER TABLE {table} ADD COLUMN {name} {_ADDED_COLUMNS[name]}")
+    if "row_hash" not in missing:
+        return
+    previous = GENESIS
+    fields = ", ".join(_FIELDS[table])
+    for row in connection.execute(f"SELECT {fields} FROM {table} ORDER BY id").fetchall():
+        hashed = row_hash(table, previous, row)
+        connection.execute(f"UPDATE {table} SET prev_hash = ?, row_hash = ? WHERE id = ?",
+                           (previous, hashed, row[0]))
+        previous = hashed
+
+
+def _append(connection: sqlite3.Connection, table: str,
+            values: Mapping[str, Any]) -> tuple[Any, ...]:
+    """Insert one row chained to the last (inside the caller's write transaction); return
+    it as stored: its fields, then its two hashes."""
+    last = connection.execute(
+        f"SELECT row_hash FROM {table} ORDER BY id DESC LIMIT 1").fetchone()
+    number = _highest_id(connection, table) + 1
+    fields = (number, *(values[name] for name in _FIELDS[table][1:]))
+    previous = str(last[0]) if last else GENESIS
+    hashed = row_hash(table, previous, fields)
+    names = ", ".join((*_FIELDS[table], "prev_hash", "row_hash"))
+    marks = ", ".join("?" * (len(fields) + 2))
+    connection.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})",
+                       (*fields, previous, hashed))
+    return (*fields, previous, hashed)
+
+
+def _highest_id(connection: sqlite3.Connection, table: str) -> int:
+    """The highest row number the database ever gave in ``table`` (0 before the first)."""
+    row = connection.execute("SELECT seq FROM sqlite_sequence WHERE name = ?",
+                             (table,)).fetchone()
+    top = connection.execute(f"SELECT max(id) FROM {table}").fetchone()
+    return max(int(row[0]) if row and row[0] is not None else 0,
+               int(top[0]) if top and top[0] is not None else 0)
+
+
+def _check_table(connection: sqlite3.Connection, table: str) -> ChainCheck:
+    rows = connection.execute(
+        f"SELECT {_select_list(connection, table)} FROM {table} ORDER BY id").fetchall()
+    chain_rows = [ChainRow(int(row[0]), tuple(row[:-2]), str(row[-2] or ""),
+                           str(row[-1] or "")) for row in rows]
+    return check_chain(table, chain_rows, _highest_id(connection, table))

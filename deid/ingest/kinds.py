@@ -18,7 +18,11 @@ KINDS: Mapping[str, tuple[str, str]] = MappingProxyType({
     "unreadable": (ERROR, "the operating system refused to read it (permissions, broken "
                           "link, encrypted zip member)"),
     "symlink_loop": (ERROR, "a symbolic link back into a folder already walked"),
+    "special_file": (ERROR, "a named pipe (FIFO), socket or device, not a regular file: "
+                            "never opened"),
     "empty_file": (ERROR, "a zero-length file"),
+    "zero_padded": (ERROR, "the data set is followed by zeros, not DICOM elements (a "
+                           "zero-padded or damaged file)"),
     "not_dicom": (ERROR, "no DICOM preamble and nothing that looks like a data set"),
     "truncated": (ERROR, "the file ends inside a data element"),
     "corrupt": (ERROR, "pydicom cannot parse it (wrong value lengths, bad structure)"),

@@ -1,8 +1,15 @@
 """Read one source's header (never its pixel data) with guards, or say why it cannot be read.
 
-Files are opened read-only; pydicom stops before the pixel data and defers long values. The
-pixel data element itself is still listed (its length read from its header, or from the item
-headers of encapsulated data) so a file's elements are the ones the engine sees.
+Files are opened read-only (regular files only, never blocking); pydicom stops before the
+pixel data and defers long values. The pixel data element itself is still listed (its length
+read from its header, or from the item headers of encapsulated data) so a file's elements are
+the ones the engine sees.
+
+Zip members are streamed, never held whole: a small member is read into memory, a larger one
+into a sparse image of its header (:mod:`deid.ingest.extent`: the pixel data and long values
+are read through and dropped), so the memory a member takes is bounded whatever thread reads
+it. A file whose data set is followed by zeros (a zero-padded or damaged file) is a load
+error (``zero_padded``) found from its element headers, without reading the zeros.
 """
 
 from __future__ import annotations
@@ -12,7 +19,9 @@ import mmap
 import os
 import signal
 import struct
+import tempfile
 import threading
+import time
 import warnings
 import zipfile
 from collections import OrderedDict
@@ -26,8 +35,24 @@ from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.filereader import read_dataset
 
+from deid.ingest.extent import (
+    ImageCursor,
+    MemberTooLarge,
+    SeekCursor,
+    WalkTimeout,
+    ZeroPadding,
+    walk,
+)
 from deid.ingest.parse import Fallback, parse
-from deid.ingest.sources import IngestLimits, Source, SourceError, read_member
+from deid.ingest.sources import (
+    IngestLimits,
+    Source,
+    SourceError,
+    SpecialFileError,
+    open_archive,
+    open_regular,
+    read_member,
+)
 from deid.ingest.tree import DEFERRED, PIXEL, Node, TreeLimitError, Unread, build_tree
 
 _PIXEL_TAGS = {0x7FE00010: "OB or OW", 0x7FE00008: "OF", 0x7FE00009: "OD"}
@@ -37,6 +62,12 @@ _ITEM, _SEQUENCE_END = 0xFFFEE000, 0xFFFEE0DD
 _DEFLATED = "1.2.840.10008.1.2.1.99"
 _DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
 _MAX_WARNINGS = 3
+#: Zip members up to this size are read whole into memory; larger ones as a sparse image of
+#: their header (:class:`HeaderImage`).
+SMALL_MEMBER = 4 << 20
+#: A whole member (for the engine, which writes pixel data too) is spooled to a temporary
+#: file beyond this many bytes.
+SPOOL_IN_MEMORY = 16 << 20
 _DICOMDIR_NOTE = ("dicomdir", "a DICOMDIR media directory, not an image: its directory records "
                   "were loaded")
 
@@ -94,32 +125,142 @@ def time_limit(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
+@dataclass
+class HeaderImage:
+    """A zip member's header in a sparse in-memory image of the member: ``size`` bytes, the
+    pixel data and long top-level values left as zeros (never read by the header readers)."""
+
+    image: mmap.mmap
+    size: int
+
+
 class ArchiveCache:
-    """Open zip archives of one worker, the most recent few kept open."""
+    """Open zip archives of one worker (the most recent few kept open) and the header image of
+    the last large member read (read again by pydicom when the fast reader cannot)."""
 
     def __init__(self, size: int = 4) -> None:
         self.size = size
-        self.open: OrderedDict[str, zipfile.ZipFile] = OrderedDict()
+        self.open: OrderedDict[object, tuple[zipfile.ZipFile, bytes | None]] = OrderedDict()
+        self._image: tuple[tuple[object, str], HeaderImage] | None = None
 
-    def member(self, path: str, member: str, limits: IngestLimits) -> bytes:
-        archive = self.open.pop(path, None) or zipfile.ZipFile(path)
-        self.open[path] = archive
+    def archive(self, source: Source) -> zipfile.ZipFile:
+        """The archive ``source`` is a member of (kept open for the next members)."""
+        key = source.archive_key
+        entry = self.open.pop(key, None) or (open_archive(source.path, source.data),
+                                             source.data)
+        self.open[key] = entry
         while len(self.open) > self.size:
-            self.open.popitem(last=False)[1].close()
-        return read_member(archive, member, limits)
+            self.open.popitem(last=False)[1][0].close()
+        return entry[0]
+
+    def member(self, source: Source, limits: IngestLimits) -> bytes:
+        """A member's bytes, whole (refused beyond the limits)."""
+        assert source.member is not None
+        return read_member(self.archive(source), source.member, limits)
+
+    def header_image(self, source: Source, limits: IngestLimits) -> HeaderImage:
+        """The sparse image of a member's header (:mod:`deid.ingest.extent`)."""
+        assert source.member is not None
+        key = (source.archive_key, source.member)
+        if self._image is not None and self._image[0] == key:
+            return self._image[1]
+        self._image = None
+        archive = self.archive(source)
+        info = archive.getinfo(source.member)
+        _check_member_size(info, limits)
+        deadline = time.monotonic() + limits.timeout_s if limits.timeout_s > 0 else None
+        try:
+            with archive.open(info) as stream:
+                cursor = ImageCursor(stream, info.file_size)
+                try:
+                    if not walk(cursor, defer_size=limits.defer_size,
+                                max_depth=limits.max_depth, deadline=deadline):
+                        cursor.keep_rest()
+                    cursor.keep_rest()
+                except BaseException:
+                    cursor.image.close()
+                    raise
+        except RuntimeError as error:  # encrypted members
+            raise SourceError("unreadable", f"cannot read the member: {error}") from error
+        except MemberTooLarge as error:
+            raise SourceError("archive_too_large", str(error)) from error
+        except ZeroPadding as error:
+            raise ReadError("zero_padded", _padding_message(error.position,
+                                                            info.file_size)) from None
+        except WalkTimeout:
+            raise ReadError("timeout", f"reading took longer than {limits.timeout_s:g} s: "
+                            "stopped") from None
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:
+            raise SourceError("bad_archive", f"cannot read the member: {error}") from error
+        if cursor.pos != info.file_size:
+            cursor.image.close()
+            raise SourceError("bad_archive", f"the member holds {cursor.pos:,} bytes, not the "
+                              f"{info.file_size:,} its archive declares")
+        image = HeaderImage(cursor.image, cursor.pos)
+        self._image = (key, image)
+        return image
+
+    def member_file(self, source: Source, limits: IngestLimits) -> BinaryIO:
+        """A member's bytes, whole, in a temporary file (in memory up to a few MiB)."""
+        assert source.member is not None
+        archive = self.archive(source)
+        info = archive.getinfo(source.member)
+        _check_member_size(info, limits)
+        spool = _RetainedSpool(max_size=SPOOL_IN_MEMORY)
+        try:
+            with archive.open(info) as stream:
+                copied = 0
+                while chunk := stream.read(1 << 20):
+                    copied += len(chunk)
+                    if copied > info.file_size:
+                        raise SourceError("archive_too_large", "member expands beyond its "
+                                          "declared size: refused (zip bomb?)")
+                    spool.write(chunk)
+        except RuntimeError as error:
+            spool.close()
+            raise SourceError("unreadable", f"cannot read the member: {error}") from error
+        except (zipfile.BadZipFile, EOFError, ValueError) as error:
+            spool.close()
+            raise SourceError("bad_archive", f"cannot read the member: {error}") from error
+        except BaseException:
+            spool.close()
+            raise
+        spool.seek(0)
+        return spool  # type: ignore[return-value]
 
 
-def open_source(source: Source, limits: IngestLimits, archives: ArchiveCache) -> BinaryIO:
-    """A read-only binary stream over the source's bytes."""
+class _RetainedSpool(tempfile.SpooledTemporaryFile[bytes]):
+    """A spooled copy of a member that stays readable after ``close()``: pydicom reads
+    deferred values (the pixel data) from the stream once the reader has closed it. The copy
+    goes with its last reference."""
+
+    def close(self) -> None:
+        """Keep the copy readable (released when garbage-collected)."""
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def _check_member_size(info: zipfile.ZipInfo, limits: IngestLimits) -> None:
+    if info.file_size > limits.max_member_bytes:
+        raise SourceError("too_large", f"member of {info.file_size:,} bytes, more than the "
+                          f"limit of {limits.max_member_bytes:,}")
+
+
+def _padding_message(position: int, size: int) -> str:
+    return (f"the data set ends at byte {position:,}; the {size - position:,} bytes after it "
+            "begin with zeros, not a DICOM element (a zero-padded or damaged file): not loaded")
+
+
+@contextmanager
+def _opening(source: Source) -> Iterator[None]:
+    """Turn what opening a source raises into :class:`ReadError`."""
     try:
-        if source.data is not None:
-            return io.BytesIO(source.data)
-        assert source.path is not None
-        if source.member is not None:
-            return io.BytesIO(archives.member(source.path, source.member, limits))
-        return open(source.path, "rb")
+        yield
     except SourceError as error:
         raise ReadError(error.kind, str(error)) from error
+    except SpecialFileError as error:
+        raise ReadError("special_file", str(error)) from error
     except (zipfile.BadZipFile, KeyError) as error:
         raise ReadError("bad_archive", f"cannot read the zip archive: {error}") from error
     except FileNotFoundError as error:
@@ -130,9 +271,79 @@ def open_source(source: Source, limits: IngestLimits, archives: ArchiveCache) ->
         raise ReadError("unreadable", f"cannot read: {error.strerror or error}") from error
 
 
+def open_source(source: Source, limits: IngestLimits, archives: ArchiveCache) -> BinaryIO:
+    """A read-only binary stream over all of the source's bytes (zip members are copied to a
+    temporary file, in memory only up to a few MiB)."""
+    with _opening(source):
+        if source.member is not None:
+            return archives.member_file(source, limits)
+        if source.data is not None:
+            return io.BytesIO(source.data)
+        assert source.path is not None
+        return open_regular(source.path)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+class _Unclosed(io.RawIOBase):
+    """A read-only view of a cached header image that leaves the image open when closed."""
+
+    def __init__(self, image: HeaderImage) -> None:
+        self._image = image.image
+        self._size = image.size
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        end = min(self._size, self._pos + len(buffer))
+        count = max(0, end - self._pos)
+        buffer[:count] = self._image[self._pos:end]
+        self._pos += count
+        return count
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+
+def open_header(source: Source, limits: IngestLimits, archives: ArchiveCache) -> BinaryIO:
+    """A read-only binary stream over the source's header: all of a file or a small member,
+    the sparse header image of a large member."""
+    with _opening(source):
+        if source.member is not None:
+            if source.declared_size <= SMALL_MEMBER:
+                return io.BytesIO(archives.member(source, limits))
+            return io.BufferedReader(_Unclosed(archives.header_image(source, limits)))
+        return open_source(source, limits, archives)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _refuse_zero_padding(stream: BinaryIO, size: int, limits: IngestLimits) -> None:
+    """Raise ``zero_padded`` when the data set in ``stream`` is followed by zeros."""
+    deadline = time.monotonic() + limits.timeout_s if limits.timeout_s > 0 else None
+    try:
+        walk(SeekCursor(stream, size), defer_size=limits.defer_size,
+             max_depth=limits.max_depth, deadline=deadline)
+    except ZeroPadding as error:
+        raise ReadError("zero_padded", _padding_message(error.position, size)) from None
+    except WalkTimeout:
+        raise ReadError("timeout", f"reading took longer than {limits.timeout_s:g} s: "
+                        "stopped") from None
+    finally:
+        stream.seek(0)
+
+
 def read_header(source: Source, limits: IngestLimits, archives: ArchiveCache) -> ReadResult:
     """Read a source's header and build its element tree, within the limits."""
-    with time_limit(limits.timeout_s), open_source(source, limits, archives) as stream:
+    with time_limit(limits.timeout_s), open_header(source, limits, archives) as stream:
         size = _size(stream)
         if size == 0:
             raise ReadError("empty_file", "zero-length file")
@@ -140,6 +351,7 @@ def read_header(source: Source, limits: IngestLimits, archives: ArchiveCache) ->
             raise ReadError("too_large", f"{size:,} bytes, more than the limit of "
                             f"{limits.max_file_bytes:,}")
         forced = _check_preamble(stream)
+        _refuse_zero_padding(stream, size, limits)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             dataset = _parse(stream, limits, forced)
@@ -194,9 +406,14 @@ def read_elements(source: Source, limits: IngestLimits, archives: ArchiveCache, 
 @contextmanager
 def _buffer(source: Source, limits: IngestLimits,
             archives: ArchiveCache) -> Iterator[tuple[Any, int]]:
-    """The source's bytes: memory-mapped for files on disk (pages never touched, such as the
-    pixel data, are never read)."""
-    with open_source(source, limits, archives) as stream:
+    """The source's header bytes: memory-mapped for files on disk (pages never touched, such
+    as the pixel data, are never read), the sparse image of a large zip member."""
+    if source.member is not None and source.declared_size > SMALL_MEMBER:
+        with _opening(source):
+            image = archives.header_image(source, limits)
+        yield image.image, image.size
+        return
+    with open_header(source, limits, archives) as stream:
         if isinstance(stream, io.BytesIO):
             data = stream.getvalue()
             yield data, len(data)

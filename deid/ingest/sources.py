@@ -1,10 +1,14 @@
 """Where headers come from: files, folders (recursive), zip archives and in-memory uploads.
 
-Inputs are only ever opened for reading. Folders are walked in sorted order following
-symbolic links, each real folder once (a link back up the tree is reported, not followed).
-Zip members are read in memory, never extracted: a member whose name is absolute or climbs out
-with ``..`` is refused, and so is a whole archive whose members are too many or would expand
-beyond a limit (a zip bomb). Problems found while listing become :class:`SourceProblem` rows.
+Inputs are only ever opened for reading, and only regular files are opened: a named pipe
+(FIFO), a socket or a device, given as a path, met in a folder or behind a symbolic link, is
+reported at once as what it is (``special_file``) and never read, so nothing blocks on it.
+Folders are walked in sorted order following symbolic links, each real folder once (a link back
+up the tree is reported, not followed). Zip members are never extracted: they are listed here
+and streamed when read (:mod:`deid.ingest.reader`); a member whose name is absolute or climbs
+out with ``..`` is refused, and so is a whole archive whose members are too many or would
+expand beyond a limit (a zip bomb). Problems found while listing become :class:`SourceProblem`
+rows.
 """
 
 from __future__ import annotations
@@ -61,6 +65,11 @@ class Source:
     data: bytes | None = None
     declared_size: int = 0
 
+    @property
+    def archive_key(self) -> object:
+        """What identifies the archive a member is in (its path, or its uploaded bytes)."""
+        return self.path if self.path is not None else id(self.data)
+
 
 @dataclass(frozen=True)
 class SourceProblem:
@@ -95,6 +104,55 @@ def _posix(path: str) -> str:
     return path.replace(os.sep, "/")
 
 
+#: File types that are not regular files, as (test, what it is).
+_SPECIAL_TYPES = (
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+
+def special_file_message(path: str, mode: int) -> str:
+    """Why a path that is not a regular file or a folder is not read."""
+    what = next((text for test, text in _SPECIAL_TYPES if test(mode)), "not a regular file")
+    link = ""
+    if os.path.islink(path):
+        try:
+            link = f" (symbolic link to {os.readlink(path)})"
+        except OSError:
+            link = " (symbolic link)"
+    return f"{what}{link}, not a regular file: not read"
+
+
+class SpecialFileError(OSError):
+    """A path that is a named pipe, a socket or a device, not a regular file."""
+
+
+def open_regular(path: str) -> io.BufferedReader:
+    """Open a regular file for reading without ever blocking: a named pipe opens at once
+    (``O_NONBLOCK``) and is refused, like a socket or a device
+    (:class:`SpecialFileError`). The stream's ``name`` is ``path``."""
+    return open(path, "rb", opener=_regular_opener)
+
+
+def _regular_opener(path: str, flags: int) -> int:
+    descriptor = os.open(path, flags | getattr(os, "O_NONBLOCK", 0)
+                         | getattr(os, "O_NOCTTY", 0))
+    try:
+        mode = os.fstat(descriptor).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(21, "Is a directory", path)
+        if not stat.S_ISREG(mode):
+            raise SpecialFileError(special_file_message(path, mode))
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(descriptor, True)
+    except BaseException:
+        os.close(descriptor)
+        raise
+    return descriptor
+
+
 def _collect_path(path: str, sources: list[Source], problems: list[SourceProblem],
                   limits: IngestLimits) -> None:
     name = _posix(path)
@@ -111,8 +169,11 @@ def _collect_path(path: str, sources: list[Source], problems: list[SourceProblem
         return
     if stat.S_ISDIR(info.st_mode):
         _walk_folder(path, sources, problems, limits)
-    else:
+    elif stat.S_ISREG(info.st_mode):
         _add_file(path, os.path.basename(path), sources, problems, limits)
+    else:
+        problems.append(SourceProblem(name, "special_file",
+                                      special_file_message(path, info.st_mode)))
 
 
 def _add_file(path: str, relative: str, sources: list[Source],
@@ -125,7 +186,8 @@ def _add_file(path: str, relative: str, sources: list[Source],
 
 def _is_zip(path: str) -> bool:
     try:
-        return zipfile.is_zipfile(path)
+        with open_regular(path) as handle:
+            return zipfile.is_zipfile(handle)
     except OSError:
         return False
 
@@ -164,10 +226,21 @@ def _walk_folder(top: str, sources: list[Source], problems: list[SourceProblem],
                 subfolders.append((child, child_relative + "/"))
             elif exists:
                 _add_file(child, child_relative, sources, problems, limits)
-            elif entry.is_symlink():
-                problems.append(SourceProblem(_posix(child), _link_kind(child),
-                                              _link_message(child)))
+            else:
+                problems.append(_not_a_file(child))
         stack.extend(reversed(subfolders))
+
+
+def _not_a_file(path: str) -> SourceProblem:
+    """A folder entry that is neither a folder nor a regular file: a special file (or a link
+    to one), a broken link or a link loop."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as error:
+        if os.path.islink(path):
+            return SourceProblem(_posix(path), _link_kind(path), _link_message(path))
+        return SourceProblem(_posix(path), _os_kind(error), _os_message(error))
+    return SourceProblem(_posix(path), "special_file", special_file_message(path, mode))
 
 
 def _link_kind(path: str) -> str:
@@ -218,7 +291,7 @@ def _collect_archive(path: str | None, relative: str, data: bytes | None,
                      limits: IngestLimits) -> None:
     archive_name = _posix(path) if path is not None else relative
     try:
-        with zipfile.ZipFile(path if path is not None else io.BytesIO(data or b"")) as archive:
+        with open_archive(path, data) as archive:
             members = [info for info in archive.infolist() if not info.is_dir()]
             problem = _archive_problem(members, limits)
             if problem:
@@ -227,11 +300,38 @@ def _collect_archive(path: str | None, relative: str, data: bytes | None,
             stem = relative[: -len(ZIP_SUFFIX)] if relative.lower().endswith(ZIP_SUFFIX) \
                 else relative
             for info in members:
-                _add_member(archive, info, archive_name, stem, path, data is not None,
-                            sources, problems, limits)
+                _add_member(info, archive_name, stem, path, data, sources, problems)
+    except SpecialFileError as error:
+        problems.append(SourceProblem(archive_name, "special_file", str(error)))
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:
         problems.append(SourceProblem(archive_name, "bad_archive",
                                       f"cannot read the zip archive: {error}"))
+
+
+class _ArchiveFile(zipfile.ZipFile):
+    """A zip archive that closes the file it was opened on."""
+
+    def __init__(self, handle: io.BufferedReader) -> None:
+        self._handle = handle
+        super().__init__(handle)
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._handle.close()
+
+
+def open_archive(path: str | None, data: bytes | None) -> zipfile.ZipFile:
+    """A zip archive on disk (a regular file only) or in memory."""
+    if path is None:
+        return zipfile.ZipFile(io.BytesIO(data or b""))
+    handle = open_regular(path)
+    try:
+        return _ArchiveFile(handle)
+    except BaseException:
+        handle.close()
+        raise
 
 
 def _archive_problem(members: Sequence[zipfile.ZipInfo], limits: IngestLimits) -> str | None:
@@ -245,25 +345,17 @@ def _archive_problem(members: Sequence[zipfile.ZipInfo], limits: IngestLimits) -
     return None
 
 
-def _add_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, archive_name: str, stem: str,
-                path: str | None, in_memory: bool, sources: list[Source],
-                problems: list[SourceProblem], limits: IngestLimits) -> None:
+def _add_member(info: zipfile.ZipInfo, archive_name: str, stem: str, path: str | None,
+                archive_data: bytes | None, sources: list[Source],
+                problems: list[SourceProblem]) -> None:
     name = f"{archive_name}!{info.filename}"
     reason = unsafe_member_reason(info.filename)
     if reason:
         problems.append(SourceProblem(name, "unsafe_member", reason))
         return
     relative = f"{stem}/{info.filename}"
-    if not in_memory:
-        sources.append(Source(name, relative, path=path, member=info.filename,
-                              declared_size=info.file_size))
-        return
-    try:
-        data = read_member(archive, info, limits)
-    except SourceError as error:
-        problems.append(SourceProblem(name, error.kind, str(error)))
-        return
-    sources.append(Source(name, relative, data=data, declared_size=info.file_size))
+    sources.append(Source(name, relative, path=path, member=info.filename,
+                          data=archive_data, declared_size=info.file_size))
 
 
 class SourceError(Exception):

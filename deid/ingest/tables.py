@@ -2,7 +2,9 @@
 
 :class:`TableSink` writes record batches as they come, to Parquet (``ParquetWriter``, one row
 group per batch) and CSV (``CSVWriter``), so peak memory is one batch whatever the number of
-files. The Parquet files carry the same metadata as every other export.
+files. The Parquet files carry the same metadata as every other export; CSV cells that a
+spreadsheet would run as a formula are guarded as in every other CSV
+(:func:`deid.outputs.export.guard_formulas`), Parquet keeps them exact.
 """
 
 from __future__ import annotations
@@ -17,11 +19,16 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from deid.outputs.export import FORMATS, METADATA_PREFIX, export_metadata, write_tables
+from deid.outputs.export import (
+    CSV_OPTIONS,
+    FORMATS,
+    METADATA_PREFIX,
+    export_metadata,
+    guard_formulas,
+    write_tables,
+)
 from deid.policy.profile_model import Profile
 from deid.policy.schema import TABLES
-
-_CSV_OPTIONS = pa_csv.WriteOptions(quoting_style="needed")
 
 
 @dataclass
@@ -89,7 +96,7 @@ class TableSink:
             self.paths.append(path)
         if "csv" in self.formats:
             path = self.directory / f"{self.name}.csv"
-            self._csv = pa_csv.CSVWriter(path, self.schema, write_options=_CSV_OPTIONS)
+            self._csv = pa_csv.CSVWriter(path, self.schema, write_options=CSV_OPTIONS)
             self.paths.append(path)
         return self
 
@@ -99,7 +106,7 @@ class TableSink:
         if self._parquet is not None:
             self._parquet.write_batch(batch)
         if self._csv is not None:
-            self._csv.write_batch(batch)
+            self._csv.write_batch(guard_formulas(batch))
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  trace: TracebackType | None) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 import pandas as pd
@@ -183,6 +183,8 @@ class EffectsJob:
     write_dicom: str | None = None
     inputs: tuple[str, ...] = ()
     writer: WriterIdentity = DEFAULT_WRITER
+    #: Names of inputs whose copy is refused (another input lands on the same file).
+    refused: frozenset[str] = frozenset()
 
     def process_batch(self, sources: Sequence[Source]) -> BatchOut:
         columns = EffectColumns(self.include_values)
@@ -220,7 +222,7 @@ class EffectsJob:
         meta, body = build_tree(dataset, read_deferred=True)
         for planner in planners:
             plan = planner.plan(meta, body)
-            if self.write_dicom is not None:
+            if self.write_dicom is not None and source.name not in self.refused:
                 self._save(source, planner.profile, result_of(plan, dataset))
             columns.add(source.name, planner.profile.id, plan_rows(plan, self.include_values))
 
@@ -259,20 +261,27 @@ def _prepare(paths: Iterable[str | os.PathLike[str]], profiles: Sequence[Profile
     sources, problems = collect_sources(inputs, uploads, limits)
     errors = problem_rows(problems)
     duplicates = _duplicate_targets(sources) if out is not None else set()
-    if duplicates:
-        errors += [(s.name, "output_refused", "another input has the same relative path: no "
-                    "de-identified copy written; its effects are recorded",
-                    severity("output_refused")) for s in sources if s.relative in duplicates]
-    job = EffectsJob(tuple(profiles), secrets, include_values, limits, out, tuple(inputs))
+    refused = [s for s in sources if s.relative in duplicates]
+    errors += [(s.name, "output_refused", f"another input has the same relative path "
+                f"({_target_key(s.relative)}): no de-identified copy written; its effects "
+                "are recorded", severity("output_refused")) for s in refused]
+    job = EffectsJob(tuple(profiles), secrets, include_values, limits, out, tuple(inputs),
+                     refused=frozenset(s.name for s in refused))
     return sources, errors, job
 
 
+def _target_key(relative: str) -> str:
+    """Where a copy of ``relative`` lands, as the file system sees it: ``ok/./c.dcm``,
+    ``ok//c.dcm`` and ``ok/c.dcm`` are one file (the writer joins the name as a path)."""
+    return PurePosixPath(relative.replace(os.sep, "/")).as_posix()
+
+
 def _duplicate_targets(sources: Sequence[Source]) -> set[str]:
-    seen: set[str] = set()
-    duplicates: set[str] = set()
+    """The relative names of inputs whose copies would land on the same file."""
+    by_target: dict[str, list[str]] = {}
     for source in sources:
-        (duplicates if source.relative in seen else seen).add(source.relative)
-    return duplicates
+        by_target.setdefault(_target_key(source.relative), []).append(source.relative)
+    return {name for names in by_target.values() if len(names) > 1 for name in names}
 
 
 def apply_profiles(paths: Iterable[str | os.PathLike[str]], profiles: Sequence[Profile], *,

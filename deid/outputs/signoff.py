@@ -178,7 +178,7 @@ def render_signoff_report(profile: Profile, comparison: Comparison, risk: RiskRe
         ("Generated", when)], columns=["item", "value"])
     by_kind = findings.groupby(["risk_kind", "severity"]).size().reset_index(name="findings")
     sign_rows = pd.DataFrame(
-        [{"reviewer": s.reviewer, "date": s.signed_at, "decision": s.decision,
+        [{"reviewer": s.reviewer_label, "date": s.signed_at, "decision": s.decision,
           "comments": s.comments, "profile sha256": s.profile_sha256[:12]} for s in signoffs]
         or [{"reviewer": "", "date": "", "decision": "", "comments": "", "profile sha256": ""}])
     rules = _rules_frame(profile)

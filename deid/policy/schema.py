@@ -93,7 +93,8 @@ TABLES: Mapping[str, TableSpec] = MappingProxyType({spec.name: spec for spec in 
     _spec("decisions",
           "decision_id:int64 consensus_id:string tag:string decider:string decided_at:string "
           "previous_action:string new_action:string params:string reason:string "
-          "agreeing_profiles:string", "decision_id"),
+          "agreeing_profiles:string decider_verified:bool decider_subject:string "
+          "row_hash:string", "decision_id"),
     _spec("pairwise_diff",
           "tag:string keyword:string name:string profile_a:string profile_b:string "
           "action_a:string action_b:string effect_a:string effect_b:string reason_a:string "

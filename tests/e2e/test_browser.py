@@ -7,9 +7,14 @@ One browser tab walks the dashboard like a reviewer: it opens a page by its URL 
 case where Streamlit could bypass ``app.py``), loads the sample, visits every page, downloads
 a CSV export and reads it with pandas, decides one tag on the Consensus page, records a
 sign-off and downloads the sign-off report, which is then opened from disk and must render
-with no request at all and show the figures of the ``risk`` command. Every page must render
-without an exception box, and the browser must never ask a host other than this machine for
-anything. The server keeps its decision record in a temporary data folder. Screenshots of
+with no request at all and show the figures of the ``risk`` command. Then it plays the
+attacker: Markdown and HTML (images on another host, a "Session expired: sign in" link, bare
+URLs) planted in an uploaded profile's title, description and reasons, in the decision
+record (decider, reason, consensus name, reviewer, comments) and in an error message must show
+as text on every page: no link or image to another host in the page, no request for one.
+Every page must render without an exception box, and the browser must never ask a host other
+than this machine for anything. The server keeps its decision record in a temporary data
+folder. Screenshots of
 each page go to ``tests/e2e/artifacts/``; with ``DEID_UPDATE_SCREENSHOTS=1`` they are also
 copied to ``docs/screenshots/`` (the README shows them).
 """
@@ -37,6 +42,7 @@ from deid import load_profile_text
 from deid.consensus.store import DecisionStore
 from deid.outputs.signoff import read_figures
 from deid.policy.schema import TABLES
+from ui.text import WORD_JOINER
 
 pytestmark = pytest.mark.e2e
 
@@ -63,6 +69,30 @@ VIEWPORT = {"width": 1440, "height": 1100}
 SAMPLE = ["data/sample/files", "data/sample/cohort"]
 CONSENSUS_NAME = "committee_2026"
 SIGNED = "primage"
+#: What an attacker plants: an image and a link to another host, HTML, bare URLs.
+ATTACKER = "attacker.example"
+PLANTED = (f"![pixel](http://{ATTACKER}/pixel.png) "
+           f"[Session expired: sign in](https://{ATTACKER}/login) "
+           f'<img src="http://{ATTACKER}/i.png"> www.{ATTACKER} http://{ATTACKER}/x')
+HOSTILE_CONSENSUS = "hostile_committee"
+HOSTILE_PROFILE = f"""\
+schema_version = 1
+id = "hostile_profile"
+title = '{PLANTED}'
+description = '''{PLANTED}
+# A heading
+[Session expired: sign in](https://{ATTACKER}/login)'''
+provenance = "user"
+base = "ps315_basic"
+
+[[rules]]
+keyword = "PatientSex"
+action = "keep"
+reason = '{PLANTED}'
+source = '[Session expired: sign in](https://{ATTACKER}/login)'
+"""
+YOUR_NAME = "Your name (recorded with each decision) — recorded as unverified"
+REVIEWER = "Reviewer — recorded as unverified"
 #: Sidebar title, URL path and what each page shows once it has rendered.
 PAGES = [
     ("Load", "", "Loaded"),
@@ -117,6 +147,8 @@ class Tab:
     def fail(self, name: str, error: BaseException) -> None:
         ARTIFACTS.mkdir(exist_ok=True)
         self.page.screenshot(path=ARTIFACTS / f"{name}-failed.png", full_page=True)
+        (ARTIFACTS / f"{name}-failed.txt").write_text(self.page.inner_text("body"),
+                                                      encoding="utf-8")
         pytest.fail(f"{error}\n--- server output ---\n{self.server.output()}")
 
 
@@ -161,6 +193,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("DEID_SECRET")}
     data_dir = tmp_path_factory.mktemp("data")
     environment["DEID_DATA_DIR"] = str(data_dir)  # the decision record, not ~/.deid-review
+    _plant_record(data_dir)
     with log.open("wb") as sink:
         process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=sink, stderr=subprocess.STDOUT,
                                    env=environment)
@@ -174,6 +207,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def _plant_record(data_dir: Path) -> None:
+    """A decision record someone filled with Markdown: as decider, reason, consensus name,
+    reviewer and comments."""
+    store = DecisionStore(data_dir)
+    store.decide(HOSTILE_CONSENSUS, "(0010,0040)", decider=PLANTED, action="empty",
+                 reason=PLANTED)
+    store.decide(PLANTED, "(0010,1010)", decider="Ana", action="remove", reason=PLANTED)
+    store.sign_off(SIGNED, "0" * 64, reviewer=PLANTED, decision="rejected", comments=PLANTED)
 
 
 @pytest.fixture(scope="module")
@@ -381,7 +424,7 @@ def test_consensus_decide_one_tag(tab: Tab, tmp_path: Path) -> None:
         _nav(page, "Consensus").click()
         _show(tab, "Consensus", "Worklist")
         _fill(page, "Consensus name (the consensus profile's id)", CONSENSUS_NAME)
-        _fill(page, "Your name (recorded with each decision)", "Ada Committee")
+        _fill(page, YOUR_NAME, "Ada Committee")
         _fill(page, "Keyword or tag contains", "PatientSex")
         page.get_by_text("Decided 0 / ").first.wait_for(timeout=PAGE_TIMEOUT_MS)
         _fill(page, "Reason (required): why the committee decides this",
@@ -396,7 +439,7 @@ def test_consensus_decide_one_tag(tab: Tab, tmp_path: Path) -> None:
     except PlaywrightError as exc:
         tab.fail("consensus", exc)
     assert "tags where the profiles disagree" in progress, progress
-    assert "Ada Committee" in history, history
+    assert "Ada Committee (unverified)" in history, history
     decisions = DecisionStore(tab.server.data_dir).current(CONSENSUS_NAME)
     assert list(decisions) == ["(0010,0040)"], decisions
     decision = decisions["(0010,0040)"]
@@ -415,7 +458,8 @@ def test_consensus_decide_one_tag(tab: Tab, tmp_path: Path) -> None:
                                 name=f"{CONSENSUS_NAME}.toml")
     assert profile.id == CONSENSUS_NAME and profile.provenance.value == "consensus"
     rule = next(r for r in profile.rules if r.matcher.describe() == "(0010,0040)")
-    assert (rule.action.value, rule.decided_by) == (decision.new_action, "Ada Committee")
+    assert (rule.action.value, rule.decided_by) == (decision.new_action,
+                                                    "Ada Committee (unverified)")
     script = saved["consensus-ctp_download"].read_text(encoding="utf-8")
     assert saved["consensus-ctp_download"].name == f"{CONSENSUS_NAME}.script"
     assert '<script>' in script and 't="00100040"' in script, script[:500]
@@ -445,9 +489,10 @@ def test_signoff_report_renders_offline_with_the_risk_figures(
         _show(tab, "Profiles", "Read a profile")
         _choose(page, "Profile", f"{SIGNED} (reconstructed)")
         page.get_by_text("Sign-off report of primage").first.wait_for(timeout=PAGE_TIMEOUT_MS)
-        _fill(page, "Reviewer", "Dr DPO")
+        _fill(page, REVIEWER, "Dr DPO")
         page.get_by_role("button", name="Record the sign-off").click()
-        page.get_by_text("Recorded: approved by Dr DPO").wait_for(timeout=PAGE_TIMEOUT_MS)
+        page.get_by_text("Recorded: approved by Dr DPO (unverified)").wait_for(
+            timeout=PAGE_TIMEOUT_MS)
         _settle(page)
         with page.expect_download(timeout=PAGE_TIMEOUT_MS) as download:
             page.locator(".st-key-profiles-signoff_download button").click()
@@ -506,7 +551,7 @@ def test_signoff_report_renders_offline_with_the_risk_figures(
                   for row in shown}
     assert shown_rows == {row.quasi_identifiers: (row.k_min, row.n_records_below_k)
                           for row in kanon.itertuples()}
-    assert "Dr DPO" in sign_block and "approved" in sign_block
+    assert "Dr DPO (unverified)" in sign_block and "approved" in sign_block
     assert (tmp_path / "report.pdf").stat().st_size > 10_000
 
 
@@ -519,6 +564,79 @@ def _html_table(page: Page, selector: str) -> list[dict[str, str]]:
         cells = [c.strip() for c in row.locator("td").all_inner_texts()]
         rows.append(dict(zip(headers, cells, strict=True)))
     return rows
+
+
+def _outside_elements(page: Page) -> list[str]:
+    """Links, images and other elements of the page that point at another host."""
+    found: list[str] = page.evaluate(
+        """host => Array.from(document.querySelectorAll('[href], [src], [srcset]'))
+              .map(e => e.getAttribute('href') || e.getAttribute('src')
+                   || e.getAttribute('srcset') || '')
+              .filter(url => url.includes(host))""", ATTACKER)
+    return found
+
+
+def _planted_shown_as_text(tab: Tab, where: str) -> None:
+    """The planted text is on the page as text, and nothing on the page points outside."""
+    page = tab.page
+    page.get_by_text("Session expired: sign in", exact=False).filter(visible=True).first.wait_for(
+        timeout=PAGE_TIMEOUT_MS)
+    assert not _outside_elements(page), (where, _outside_elements(page))
+    assert not tab.outside, (where, tab.outside)
+    assert _exceptions(tab) == 0, f"an exception box is on {where}{_context(tab)}"
+
+
+def test_planted_markdown_is_shown_as_text_everywhere(tab: Tab) -> None:
+    page = tab.page
+    try:
+        # an uploaded profile whose title, description and reasons carry the attack
+        _nav(page, "Profiles").click()
+        _show(tab, "Profiles", "Read a profile")
+        page.locator(".st-key-profiles-upload input[type=file]").set_input_files(files=[{
+            "name": "hostile.toml", "mimeType": "application/toml",
+            "buffer": HOSTILE_PROFILE.encode()}])
+        _settle(page)
+        page.get_by_role("button", name="Add the profile").click()
+        page.get_by_text("Added hostile_profile").wait_for(timeout=PAGE_TIMEOUT_MS)
+        _settle(page)
+        _planted_shown_as_text(tab, "Profiles (uploaded profile)")
+        heading = page.get_by_role("heading").filter(has_text="Session expired").first
+        shown = heading.inner_text().replace(WORD_JOINER, "")
+        assert f"[Session expired: sign in](https://{ATTACKER}/login)" in shown, shown
+        _screenshot(tab, "injection_profiles")
+
+        # the decision record: decider, reason and consensus name
+        _nav(page, "Consensus").click()
+        _show(tab, "Consensus", "Worklist")
+        _fill(page, "Consensus name (the consensus profile's id)", HOSTILE_CONSENSUS)
+        _fill(page, "Keyword or tag contains", "PatientSex")
+        _choose(page, "Tag (or click a row above)", "(0010,0040) PatientSex")
+        page.get_by_text("Decided: empty by").first.wait_for(timeout=PAGE_TIMEOUT_MS)
+        _planted_shown_as_text(tab, "Consensus")
+        names = page.get_by_text("Consensus names in this record").first.inner_text()
+        assert f"https://{ATTACKER}/login" in names.replace(WORD_JOINER, ""), names
+        _screenshot(tab, "injection_consensus")
+
+        # an error message quoting what was typed
+        _nav(page, "Load").click()
+        _show(tab, "Load", "Loaded")
+        page.get_by_role("tab", name="Folder").click()
+        _fill(page, "Folder on this machine (read recursively)", PLANTED)
+        page.get_by_role("button", name="Load the folder").click()
+        page.locator('[data-testid="stAlertContentError"]').first.wait_for(
+            timeout=PAGE_TIMEOUT_MS)
+        _settle(page)
+        _planted_shown_as_text(tab, "Load (error message)")
+
+        # every page, with the hostile profile active and the record as it is
+        for title, _, ready in PAGES:
+            _nav(page, title).click()
+            _show(tab, title, ready)
+            assert not _outside_elements(page), (title, _outside_elements(page))
+            assert _exceptions(tab) == 0, f"an exception box is on {title}{_context(tab)}"
+    except PlaywrightError as exc:
+        tab.fail("injection", exc)
+    assert not tab.outside, f"the page tried to reach other hosts: {tab.outside}"
 
 
 def test_no_request_left_this_machine(tab: Tab) -> None:
