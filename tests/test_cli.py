@@ -125,7 +125,8 @@ def test_help_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_commands_are_one_table() -> None:
     names = [command.name for command in COMMANDS]
-    assert names[:5] == ["profiles", "import-ctp", "export-ctp", "lint", "compare"]
+    assert names[:7] == ["profiles", "import-ctp", "export-ctp", "import-recipe",
+                         "export-recipe", "lint", "compare"]
     assert len(set(names)) == len(names)
 
 

@@ -143,4 +143,5 @@ def test_findings_are_frozen_and_sorted_errors_first() -> None:
 
 def test_checks_are_one_table() -> None:
     assert set(CHECKS) == {"ctp-sources", "parameters", "dictionary", "vr",
-                           "overridden-patterns", "basic-profile-kept", "values"}
+                           "overridden-patterns", "basic-profile-kept", "values",
+                           "recipe-sources"}

@@ -23,6 +23,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from deid.ctp.exporter import chain_params
 from deid.ctp.globals import BUILTIN_SOURCE
 from deid.ctp.sources import rule_problems
 from deid.policy.actions import ACTIONS, ALL_VRS, Action
@@ -31,6 +32,7 @@ from deid.policy.profile_model import MatcherKind, Profile, Rule
 from deid.policy.resolver import options_layer
 from deid.policy.standard import table_e1_1
 from deid.policy.vr_values import MAX_LENGTH, values_problem
+from deid.recipe.sources import problems_of_line, quoted_line
 from deid.tags import format_tag, is_private_group, parse_tag
 
 SEVERITIES = ("error", "warning", "info")
@@ -184,6 +186,19 @@ def _basic_profile_kept(profile: Profile) -> Iterator[LintFinding]:
                               "while the output claims the Basic Profile (CID 7050 113100)")
 
 
+def _recipe_sources(profile: Profile) -> Iterator[LintFinding]:
+    """What a quoted pydicom/deid recipe line says that the rules cannot (once per line)."""
+    seen: set[tuple[str, int, str]] = set()
+    for rule in profile.rules:
+        quoted = quoted_line(rule.source)
+        if quoted is None:
+            continue
+        for severity, code, message in problems_of_line(quoted.line):
+            if (quoted.label, quoted.number, message) not in seen:
+                seen.add((quoted.label, quoted.number, message))
+                yield LintFinding(profile.id, rule.number, severity, code, message)
+
+
 def _values(profile: Profile) -> Iterator[LintFinding]:
     """Values a rule writes that its element's VR cannot hold (or that the engine must cut)."""
     params = chain_params(profile)
@@ -238,15 +253,6 @@ def _generated_sample(rule: Rule, params: dict[str, str]) -> str:
     return _TEMPLATE_RE.sub(field, str(rule.params["template"]))
 
 
-def chain_params(profile: Profile) -> dict[str, str]:
-    """The ``[params]`` of a profile and its bases, the nearest first."""
-    params: dict[str, str] = {}
-    for member in profile.chain:
-        for name, value in member.params.items():
-            params.setdefault(name, value)
-    return params
-
-
 #: The checks, by name (each yields findings for one profile).
 CHECKS: dict[str, Check] = {
     "ctp-sources": _ctp_sources,
@@ -256,4 +262,5 @@ CHECKS: dict[str, Check] = {
     "overridden-patterns": _overridden_patterns,
     "basic-profile-kept": _basic_profile_kept,
     "values": _values,
+    "recipe-sources": _recipe_sources,
 }
