@@ -168,7 +168,7 @@ def test_unreadable_recipes_name_the_file_and_line(text: str, message: str) -> N
     assert message in str(raised.value)
 
 
-# --- Export, and export then import ---------------------------------------------------------------
+# --- Export, and export then import --------------------------------------------------------------
 
 @cache
 def universe() -> Universe:
