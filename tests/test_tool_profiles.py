@@ -163,3 +163,11 @@ def test_dicognito_profile_predicts_what_dicognito_does_to_the_sample(tmp_path: 
     assert compared > 500
     assert wrong == []
     assert explained_count < compared // 20
+
+
+def test_readme_lists_every_shipped_profile_with_its_provenance() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+    for info in list_profiles():
+        rows = [line for line in readme if line.startswith(f"| `{info.id}` |")
+                and line.rstrip().endswith(f"| {info.provenance} |")]
+        assert rows, f"README's profile list lacks {info.id} ({info.provenance})"
