@@ -20,6 +20,7 @@ from deid.policy.dictionary import dictionary_entries, keyword_to_tag
 from deid.policy.lint import lint_profile
 from deid.recipe import RecipeError, export_recipe, import_recipe
 from deid.recipe.parse import parse_recipe
+from deid.recipe.values import default_dummy
 
 EXAMPLE = Path(__file__).resolve().parent / "fixtures" / "recipe" / "example.recipe"
 SHIPPED = [info.id for info in list_profiles()]
@@ -212,8 +213,12 @@ def test_export_then_import_gives_the_same_action_on_every_universe_tag(name: st
     mine, theirs = chain_params(original), chain_params(back)
     differing = []
     for row in universe().tags:
-        a, b = before.decide(row.code, row.vr or "UN"), after.decide(row.code, row.vr or "UN")
-        if action_key(a.action, a.params, mine) != action_key(b.action, b.params, theirs):
+        vr = row.vr or "UN"
+        a, b = before.decide(row.code, vr), after.decide(row.code, vr)
+        # a dummy written as the VR's own dummy text is the default dummy: the same bytes
+        first = action_key(a.action, default_dummy(a.action, dict(a.params), vr), mine)
+        second = action_key(b.action, default_dummy(b.action, dict(b.params), vr), theirs)
+        if first != second:
             differing.append((row.tag, a.action.value, b.action.value))
     assert differing == []
     assert back.effective_private_tags() == original.effective_private_tags()
