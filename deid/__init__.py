@@ -18,6 +18,7 @@ from deid.policy.profile_loader import (
 )
 from deid.policy.profile_model import Profile, Rule
 from deid.policy.resolver import Decision, Resolver, resolver_for
+from deid.recipe import export_recipe, import_recipe
 from deid.risk.report import assess, assess_paths
 from deid.secret_store import Secrets
 from deid.transform.engine import DeidResult, ElementEffect, apply_profile, read_dataset
@@ -45,7 +46,9 @@ __all__ = [
     "assess",
     "assess_paths",
     "export_ctp_script",
+    "export_recipe",
     "import_ctp_script",
+    "import_recipe",
     "lint_profile",
     "list_profiles",
     "load_headers",

@@ -23,6 +23,7 @@ from deid.ctp import export_ctp_script, import_ctp_script
 from deid.errors import DeidError
 from deid.policy.lint import LintFinding, lint_profile
 from deid.policy.profile_loader import list_profiles, load_profile
+from deid.recipe import export_recipe, import_recipe
 
 __all__ = ["COMMANDS", "Command", "UsageError", "build_parser", "main", "profiles_from"]
 
@@ -100,6 +101,41 @@ def _run_export(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int
     return 0
 
 
+def _import_recipe_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("recipe", metavar="RECIPE", type=Path,
+                        help="a pydicom/deid recipe file (FORMAT dicom, %%header ...)")
+    parser.add_argument("--id", required=True, help="id of the new profile, e.g. my_project")
+    parser.add_argument("--title", help="title of the new profile")
+    parser.add_argument("--provenance", default="user",
+                        choices=("user", "published-script", "consensus"),
+                        help="where the recipe comes from (default: user)")
+    parser.add_argument("--remove-private", action="store_true",
+                        help="the recipe is run with pydicom/deid's remove_private=True")
+    _output_argument(parser)
+
+
+def _run_import_recipe(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    _refuse_overwrite(args.out, args.recipe)
+    text = _read_text(args.recipe)
+    imported = import_recipe(text, profile_id=args.id, name=args.recipe.name,
+                             title=args.title, provenance=args.provenance,
+                             remove_private=args.remove_private)
+    _write_text(args.out, imported.toml_text)
+    _print_findings(stdout, imported.findings)
+    _line(stdout, f"wrote {args.out}: profile {imported.profile.id}, "
+            f"{len(imported.profile.rules)} rules; {_summary(imported.findings)}")
+    return 0
+
+
+def _run_export_recipe(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    profile = load_profile(args.profile)
+    if profile.path is not None:
+        _refuse_overwrite(args.out, profile.path)
+    _write_text(args.out, export_recipe(profile))
+    _line(stdout, f"wrote {args.out}: pydicom/deid recipe of profile {profile.id}")
+    return 0
+
+
 def _lint_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("profiles", metavar="PROFILE", nargs="+",
                         help="shipped profile ids or paths to profile .toml files")
@@ -162,6 +198,10 @@ COMMANDS: list[Command] = [
             _import_arguments, _run_import),
     Command("export-ctp", "export a profile as a CTP DicomAnonymizer script",
             _export_arguments, _run_export),
+    Command("import-recipe", "import a pydicom/deid recipe as a profile file",
+            _import_recipe_arguments, _run_import_recipe),
+    Command("export-recipe", "export a profile as a pydicom/deid recipe",
+            _export_arguments, _run_export_recipe),
     Command("lint", "check profiles (exit 1 when a finding is an error)", _lint_arguments,
             _run_lint),
     Command("compare", compare.HELP, compare.add_arguments, compare.run),

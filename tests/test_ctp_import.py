@@ -93,11 +93,33 @@ def test_eucaim_is_an_allow_list_keeping_groups_0018_0020_0028() -> None:
 def test_eucaim_reports_setsubstring_and_the_broken_elements() -> None:
     findings = {(f.code, f.severity) for f in published("eucaim").findings}
     assert ("unknown-function", "error") in findings
-    assert ("unparsable-expression", "error") in findings
-    assert ("suspicious-literal", "warning") in findings
+    assert ("call-without-at", "error") in findings
+    assert ("value-invalid-for-vr", "error") in findings
     messages = [f.message for f in published("eucaim").findings
                 if f.code == "unknown-function"]
     assert any("@setSubstring" in message for message in messages)
+
+
+def test_eucaim_three_defects_a_ctp_user_hits_are_each_reported() -> None:
+    """@setSubstring (no such function: CTP writes the call text into a DA), hashuid(...)
+    without '@' (CTP fails and quarantines the object) and keep() without '@' (CTP writes the
+    text "keep()" into a TM)."""
+    findings = published("eucaim").findings
+    by_rule = {}
+    for finding in findings:
+        by_rule.setdefault(finding.rule, set()).add((finding.code, finding.severity))
+    rules = {rule.number: rule for rule in published("eucaim").profile.rules}
+    keyword_rules = {match.group(1): number for number, rule in rules.items()
+                     if (match := re.search(r' n="([^"]*)"', rule.source))}
+    assert by_rule[keyword_rules["InstanceCreationDate"]] == {
+        ("unknown-function", "error"), ("value-invalid-for-vr", "error")}
+    assert by_rule[keyword_rules["ManufacturerDeviceClassUID"]] == {("call-without-at", "error")}
+    for keyword in ("ContrastBolusStartTime", "ContrastBolusStopTime"):
+        assert by_rule[keyword_rules[keyword]] == {("call-without-at", "error"),
+                                                   ("value-invalid-for-vr", "error")}
+    message = next(f.message for f in findings if f.rule == keyword_rules[
+        "ContrastBolusStartTime"] and f.code == "value-invalid-for-vr")
+    assert "'keep()'" in message and "TM" in message
 
 
 def script(*items: str) -> str:

@@ -75,8 +75,8 @@ REAL_FINDINGS = {
     "ctp_basic": {("warning", "tag-not-in-dictionary")},
     "ctp_default": {("warning", "tag-not-in-dictionary"), ("info", "tag-not-in-dictionary"),
                     ("info", "undeclared-parameter")},
-    "eucaim": {("error", "unknown-function"), ("error", "unparsable-expression"),
-               ("warning", "action-invalid-for-vr"), ("warning", "suspicious-literal"),
+    "eucaim": {("error", "unknown-function"), ("error", "call-without-at"),
+               ("error", "value-invalid-for-vr"), ("warning", "action-invalid-for-vr"),
                ("warning", "contradictory-rules"), ("info", "empty-parameter")},
 }
 

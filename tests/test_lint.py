@@ -39,11 +39,33 @@ CASES = [
      NO_BASE + rule('tag = "(0010,0010)"', "remove", ctp("@foo(this)", enabled="F")),
      ("unknown-function", "warning", 1)),
     ("unparsable CTP script", NO_BASE + rule('tag = "(0010,0010)"', "remove",
-                                             ctp("hash(@X,this)")),
+                                             ctp("@hash(this")),
      ("unparsable-expression", "error", 1)),
+    ("CTP call without @ that CTP cannot run", NO_BASE + rule('tag = "(0010,0010)"', "remove",
+                                                             ctp("hash(@X,this)")),
+     ("call-without-at", "error", 1)),
+    ("CTP call without @ written as text", NO_BASE + rule('tag = "(0010,0010)"', "dummy",
+                                                         ctp("keep()"), 'value = "keep()"\n'),
+     ("call-without-at", "error", 1)),
     ("literal that looks like a call", NO_BASE + rule('tag = "(0010,0010)"', "dummy",
-                                                      ctp("keep()"), 'value = "keep()"\n'),
+                                                      ctp("foo()"), 'value = "foo()"\n'),
      ("suspicious-literal", "warning", 1)),
+    ("dummy value the VR cannot hold", NO_BASE + rule('keyword = "ContrastBolusStartTime"',
+                                                      "dummy", extra='value = "keep()"\n'),
+     ("value-invalid-for-vr", "error", 1)),
+    ("dummy date that does not exist", NO_BASE + rule('keyword = "StudyDate"', "dummy",
+                                                      extra='value = "20240231"\n'),
+     ("value-invalid-for-vr", "error", 1)),
+    ("dummy from a parameter too long for SH", NO_BASE + '[params]\nSITE = "A-VERY-LONG-SITE"\n'
+     + rule('keyword = "StationName"', "dummy", extra='value = "{SITE}-X"\n'),
+     ("value-invalid-for-vr", "error", 1)),
+    ("hash longer than the VR allows", NO_BASE + rule('keyword = "AccessionNumber"', "hash",
+                                                      extra="length = 20\n"),
+     ("value-invalid-for-vr", "warning", 1)),
+    ("pseudonym longer than the VR allows", NO_BASE + rule(
+        'keyword = "StudyID"', "pseudonym", extra='template = "STUDY-{hash:12}"\n'),
+     ("value-invalid-for-vr", "warning", 1)),
+
     ("CTP parameter without <p>", NO_BASE + rule('tag = "(0010,0010)"', "dummy",
                                                   ctp("@param(@NOPE)")),
      ("undeclared-parameter", "warning", 1)),
@@ -72,6 +94,14 @@ CASES = [
                          ids=[case[0] for case in CASES])
 def test_each_finding_code(text: str, expected: tuple[str, str, int | None]) -> None:
     assert codes(text) == [expected]
+
+
+def test_ctp_writes_an_unknown_call_as_text_into_a_date() -> None:
+    text = NO_BASE + rule('keyword = "StudyDate"', "remove", ctp("@nodate(this)", tag="00080020"))
+    found = lint_profile(load_profile_text(text, name="p.toml"))
+    assert [(f.code, f.severity) for f in found] == [("unknown-function", "error"),
+                                                     ("value-invalid-for-vr", "error")]
+    assert "CTP writes '@nodate(this)' into StudyDate (DA)" in found[1].message
 
 
 def test_a_template_naming_an_undeclared_parameter_is_an_error() -> None:
@@ -113,4 +143,5 @@ def test_findings_are_frozen_and_sorted_errors_first() -> None:
 
 def test_checks_are_one_table() -> None:
     assert set(CHECKS) == {"ctp-sources", "parameters", "dictionary", "vr",
-                           "overridden-patterns", "basic-profile-kept"}
+                           "overridden-patterns", "basic-profile-kept", "values",
+                           "recipe-sources"}

@@ -84,6 +84,16 @@ def test_the_six_button_chooses_the_ai4hi_profiles() -> None:
     assert at.multiselect(key=state.CMP_PROFILES).value == AI4HI
 
 
+@pytest.mark.parametrize(("family", "expected"), [
+    ("ps315", ["ps315_basic"]), ("ctp", ["ctp_basic", "ctp_default", "eucaim"]),
+    ("tools", ["pydicom_deid_default", "dicognito_default", "dicom_anonymizer_default"])])
+def test_a_family_button_chooses_its_profiles(family: str, expected: list[str]) -> None:
+    at = _run(["primage"])
+    at.button(key=state.CMP_FAMILY_BUTTON_PREFIX + family).click().run()
+    assert at.multiselect(key=state.CMP_PROFILES).value == expected
+    assert not at.exception
+
+
 def test_heatmap_by_group_and_by_tag(ai4hi: AppTest, expected: dict[str, pd.DataFrame]) -> None:
     trace = chart_by_key(ai4hi, state.CMP_HEATMAP).data[0]
     assert trace.type == "heatmap" and list(trace.x) == AI4HI

@@ -302,11 +302,10 @@ def test_chaimeleon_with_ecrfs_keeps_patient_characteristics() -> None:
     assert float(out.PatientWeight) == pytest.approx(81.4)
 
 
-def test_chaimeleon_image_only_cases_do_not_keep_patient_characteristics() -> None:
+def test_chaimeleon_image_only_cases_keep_patient_characteristics_too() -> None:
     out = apply("chaimeleon_images_only")
-    assert "PatientAge" not in out
-    assert value(out, "PatientSex") in (None, "")
-    assert "PatientWeight" not in out
+    assert (out.PatientAge, out.PatientSex) == ("063Y", "M")
+    assert out.EthnicGroup == "Zantrovian"
 
 
 # --- PRIMAGE and MedDiSC ------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import streamlit as st
 
 import deid
 from deid.ctp import CtpImport, import_ctp_script
+from deid.outputs.compare import PUBLISHED_FIGURES
 from deid.policy.lint import LintFinding, lint_profile
 from ui import state
 
@@ -50,6 +51,16 @@ class UploadedProfile:
     text: str
     toml_text: str
     findings: tuple[LintFinding, ...] = field(default=())
+
+
+#: Families of shipped profiles for quick selection: (name, button label, profile ids).
+FAMILIES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("ai4hi", "The six AI4HI profiles", tuple(PUBLISHED_FIGURES)),
+    ("ps315", "PS3.15", ("ps315_basic",)),
+    ("ctp", "CTP", ("ctp_basic", "ctp_default", "eucaim")),
+    ("tools", "The tools", ("pydicom_deid_default", "dicognito_default",
+                            "dicom_anonymizer_default")),
+)
 
 
 @st.cache_data(show_spinner=False, ttl=60)

@@ -62,6 +62,7 @@ TAG_RISK_BUTTON: Final = "tags.risk_button"
 # -- Compare profiles ------------------------------------------------------------------------
 CMP_PROFILES: Final = "compare.profiles"
 CMP_AI4HI_BUTTON: Final = "compare.ai4hi_button"
+CMP_FAMILY_BUTTON_PREFIX: Final = "compare.family_button."
 CMP_STATES: Final = "compare.states"
 CMP_HEATMAP: Final = "compare.heatmap"
 CMP_HEATMAP_MODE: Final = "compare.heatmap_mode"

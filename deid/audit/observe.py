@@ -33,6 +33,7 @@ TRUNCATED, CLEANED, ADDED, ABSENT = "truncated", "cleaned", "added", "absent"
 OBSERVED = (KEPT, REMOVED, EMPTIED, DUMMY, CONSISTENT, REPLACED, SHIFTED, TRUNCATED, CLEANED,
             ADDED, ABSENT)
 DUMMY_TEXTS = NOTHING_VALUES
+_LONGEST_SHIFT = 36_525  # days: a century
 _CLEAN_MARKS = ("***", "XXX", "[REDACTED]", "<removed>")
 
 
@@ -141,6 +142,8 @@ def _shift_days(original: Node, exported: Node) -> int | None:
     if old_date is None or new_date is None or old_rest != new_rest:
         return None
     days = (new_date - old_date).days
+    if abs(days) > _LONGEST_SHIFT:
+        return None  # no shift moves a date by centuries: a dummy date (00010101)
     return days or None
 
 
@@ -159,7 +162,8 @@ def _truncated_date(old: str, new: str) -> bool:
     old, new = old.strip(), new.strip()
     if len(new) != len(old) or old == new:
         return False
-    for cut in range(len(old)):
+    keep = 4 if len(old) >= 8 else 2  # a truncated date keeps its year; a time its hour
+    for cut in range(keep, len(old)):
         if old[:cut] == new[:cut] and re.fullmatch(r"(01|00|0)*[0.]*", new[cut:]):
             return new[cut:] != old[cut:]
     return False

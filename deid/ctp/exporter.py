@@ -59,10 +59,10 @@ def export_ctp_script(profile: Profile, *, universe: Universe | None = None) -> 
         profiles being compared, so that the script agrees with the profile on all of them.
     """
     resolver = resolver_for(profile)
-    tags = sorted(set(_universe_tags(universe or comparison_universe([profile]))))
+    tags = sorted(set(universe_tags(universe or comparison_universe([profile]))))
     decisions = {tag: resolver.decide(tag, element_vr(tag) or "UN") for tag in tags}
     flags = _choose_globals(profile, resolver, decisions)
-    declared = ScriptParams(_chain_params(profile))
+    declared = ScriptParams(chain_params(profile))
     baseline = resolver_for(_baseline(flags, declared))
     named = {tag for layer in resolver.layers for tag in layer.by_tag}
     lines = []
@@ -81,7 +81,8 @@ def export_ctp_script(profile: Profile, *, universe: Universe | None = None) -> 
     return _render(profile, flags, declared, lines)
 
 
-def _universe_tags(universe: Universe) -> Iterator[int]:
+def universe_tags(universe: Universe) -> Iterator[int]:
+    """Every tag of the universe, with the concrete tags of its repeating-group patterns."""
     for row in universe.tags:
         yield row.code
         if row.is_pattern:
@@ -131,7 +132,8 @@ def _choose_globals(profile: Profile, resolver: Resolver,
                     all_removed(0x60), all_removed(0x50), tuple(groups))
 
 
-def _chain_params(profile: Profile) -> dict[str, str]:
+def chain_params(profile: Profile) -> dict[str, str]:
+    """The ``[params]`` of a profile and its bases, the nearest first."""
     params: dict[str, str] = {}
     for member in profile.chain:
         for name, value in member.params.items():

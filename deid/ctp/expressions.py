@@ -24,6 +24,7 @@ from deid.policy.actions import ACTIONS, ALL_VRS, BINARY_VRS, HASHABLE_VRS, Acti
 from deid.transform.values import dummy_value
 
 _CALL_LIKE = re.compile(r"^\s*[A-Za-z_]\w*\s*\(.*\)\s*$", re.DOTALL)
+_BARE_CALL_RE = re.compile(r"(?<![@\w\\])([A-Za-z_]\w*)\s*\(")
 
 
 def default_dummy_literal(vr: str | None) -> str | None:
@@ -45,6 +46,13 @@ def map_expression(expression: str, ctx: Context) -> Mapped:
     try:
         pieces = parse_expression(text)
     except ExpressionError as error:
+        missing = calls_without_at(text)
+        if missing:
+            return Mapped(Action.REMOVE, meaning="a script CTP cannot run", problems=(Problem(
+                "call-without-at", "error", f"{text!r}: {missing[0]}(...) is written without "
+                f"'@', so CTP copies {text[:text.index('@')]!r} as text and then fails on "
+                f"the rest ({error}): CTP quarantines every object that has this element; "
+                f"write @{missing[0]}(...)"),))
         return Mapped(Action.REMOVE, meaning="a script CTP cannot run",
                       problems=(Problem("unparsable-expression", "error",
                                         f"{text!r}: {error}; mapped to remove"),))
@@ -136,7 +144,13 @@ def _param_part(call: Call, ctx: Context, problems: list[Problem]) -> str:
 def _literal(text: str, value: str, ctx: Context, problems: tuple[Problem, ...],
              note: str) -> Mapped:
     """Constant text: ``dummy``; the VR's own dummy text means the default dummy."""
-    if _CALL_LIKE.match(text) and "@" not in text.split("(")[0]:
+    missing = calls_without_at(value)
+    if missing:
+        problems += (Problem("call-without-at", "error",
+                             f"{text!r}: {missing[0]}(...) is written without '@', so CTP does "
+                             f"not call it but writes the text {value!r} into the element; "
+                             f"write @{missing[0]}(...)"),)
+    elif _CALL_LIKE.match(text) and "@" not in text.split("(")[0]:
         problems += (Problem("suspicious-literal", "warning",
                              f"{text!r} looks like a function call without '@': CTP writes "
                              "it as text"),)
@@ -146,6 +160,33 @@ def _literal(text: str, value: str, ctx: Context, problems: tuple[Problem, ...],
     params = MappingProxyType({} if default else {"value": value})
     meaning = "writes the VR's dummy text" if default else "writes constant text"
     return Mapped(Action.DUMMY, params, meaning + note, problems)
+
+
+def calls_without_at(text: str) -> list[str]:
+    """Names of CTP functions written as ``name(`` without the ``@`` that makes them calls
+    (outside double quotes), in order."""
+    unquoted = re.sub(r'"[^"]*"', '""', text)
+    return [match.group(1) for match in _BARE_CALL_RE.finditer(unquoted)
+            if match.group(1) in FUNCTIONS]
+
+
+def written_text(expression: str, ctx: Context) -> str | None:
+    """The text CTP writes for a script whose output does not depend on the data: literals,
+    declared parameters, and calls of functions CTP does not define (which it copies as
+    text); ``None`` when a call computes the value, or the script cannot be read."""
+    try:
+        pieces = parse_expression(expression.strip())
+    except ExpressionError:
+        return None
+    out = []
+    for piece in pieces:
+        if isinstance(piece, Literal) or piece.name not in FUNCTIONS:
+            out.append(piece.text)
+        elif piece.name == "param" and ref(piece.arg(0), ctx).kind is RefKind.PARAM:
+            out.append(ctx.params[ref(piece.arg(0), ctx).text])
+        elif piece.name not in ("always", "empty"):
+            return None
+    return "".join(out).strip()
 
 
 def fit_vr(mapped: Mapped, ctx: Context) -> Mapped:

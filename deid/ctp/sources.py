@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from deid.ctp.arguments import Context, is_secret_param, secret_name
-from deid.ctp.expressions import map_element
+from deid.ctp.expressions import map_element, written_text
 from deid.ctp.functions import Problem
+from deid.policy.actions import Action
 from deid.policy.dictionary import info_for_tag
 from deid.policy.profile_model import MatcherKind, Rule
+from deid.policy.vr_values import values_problem
 
 SOURCE_PREFIX = "CTP "
 _SOURCE_RE = re.compile(r"^CTP (?P<script>.+?): (?P<raw><e\b.*)$", re.DOTALL)
@@ -74,8 +76,27 @@ def rule_problems(rule: Rule, params: Mapping[str, str]) -> list[Problem]:
     if quoted is None or quoted.annotated:
         return []
     tag = rule.matcher.tag if rule.matcher.kind is MatcherKind.TAG else None
-    mapped = map_element(quoted.expression, context_for(quoted.expression, tag, params))
+    ctx = context_for(quoted.expression, tag, params)
+    mapped = map_element(quoted.expression, ctx)
+    problems = list(mapped.problems)
+    if mapped.action is not Action.DUMMY:  # a dummy's value is checked on the rule itself
+        problems += written_value_problems(quoted.expression, ctx)
     active = rule.enabled and quoted.enabled
     return [problem if active else Problem(problem.code, _DOWNGRADE[problem.severity],
                                            problem.message + " (the element is disabled)")
-            for problem in mapped.problems]
+            for problem in problems]
+
+
+def written_value_problems(expression: str, ctx: Context) -> list[Problem]:
+    """The text CTP writes into the element, when the script fixes it, if the VR forbids it
+    (e.g. a call CTP does not define, which it copies as text into a date)."""
+    text = written_text(expression, ctx)
+    if text is None or not text or ctx.vr is None:
+        return []
+    problem = values_problem(ctx.vr, text)
+    if problem is None:
+        return []
+    keyword = info.keyword if ctx.tag is not None and (info := info_for_tag(ctx.tag)) else ""
+    where = f"{keyword} ({ctx.vr})" if keyword else f"an element of VR {ctx.vr}"
+    return [Problem("value-invalid-for-vr", "error", f"CTP writes {text!r} into {where}: "
+                    f"{problem}")]

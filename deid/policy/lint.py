@@ -23,6 +23,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from deid.ctp.exporter import chain_params
 from deid.ctp.globals import BUILTIN_SOURCE
 from deid.ctp.sources import rule_problems
 from deid.policy.actions import ACTIONS, ALL_VRS, Action
@@ -30,6 +31,8 @@ from deid.policy.dictionary import DICTIONARY_SOURCE, dictionary_entries, info_f
 from deid.policy.profile_model import MatcherKind, Profile, Rule
 from deid.policy.resolver import options_layer
 from deid.policy.standard import table_e1_1
+from deid.policy.vr_values import MAX_LENGTH, values_problem
+from deid.recipe.sources import problems_of_line, quoted_line
 from deid.tags import format_tag, is_private_group, parse_tag
 
 SEVERITIES = ("error", "warning", "info")
@@ -37,6 +40,9 @@ _FIELD_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::\d+)?\}")
 _BUILTINS = {"value", "patient", "hash"}
 _EXAMPLES = 3
 _TAG_RE = re.compile(r"^\([0-9A-F]{4},[0-9A-F]{4}\)$")
+_TEMPLATE_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::(\d+))?\}")
+_DIGEST_HEX = {"sha256": 64, "sha512": 128, "sha512_256": 64, "sha384": 96, "sha3_256": 64,
+               "blake2b": 128}
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +186,73 @@ def _basic_profile_kept(profile: Profile) -> Iterator[LintFinding]:
                               "while the output claims the Basic Profile (CID 7050 113100)")
 
 
+def _recipe_sources(profile: Profile) -> Iterator[LintFinding]:
+    """What a quoted pydicom/deid recipe line says that the rules cannot (once per line)."""
+    seen: set[tuple[str, int, str]] = set()
+    for rule in profile.rules:
+        quoted = quoted_line(rule.source)
+        if quoted is None:
+            continue
+        for severity, code, message in problems_of_line(quoted.line):
+            if (quoted.label, quoted.number, message) not in seen:
+                seen.add((quoted.label, quoted.number, message))
+                yield LintFinding(profile.id, rule.number, severity, code, message)
+
+
+def _values(profile: Profile) -> Iterator[LintFinding]:
+    """Values a rule writes that its element's VR cannot hold (or that the engine must cut)."""
+    params = chain_params(profile)
+    for rule in profile.rules:
+        vr = _rule_vr(rule)
+        if not rule.enabled or vr is None or (vr not in MAX_LENGTH and vr not in ("UC", "UT")):
+            continue
+        where = _rule_target(rule, vr)
+        if rule.action is Action.DUMMY and rule.params.get("value"):
+            text = _FIELD_RE.sub(lambda m: params.get(m.group(1), ""), rule.params["value"])
+            problem = values_problem(vr, text)
+            if problem:
+                yield LintFinding(profile.id, rule.number, "error", "value-invalid-for-vr",
+                                  f"dummy writes {text!r} into {where}: {problem}")
+        elif rule.action in (Action.HASH, Action.PSEUDONYM):
+            length = len(_generated_sample(rule, params))
+            limit = MAX_LENGTH.get(vr, 0)
+            if limit and length > limit:
+                yield LintFinding(profile.id, rule.number, "warning", "value-invalid-for-vr",
+                                  f"{rule.action.value} writes {length} characters into "
+                                  f"{where}, which allows {limit}: the engine cuts the value "
+                                  "to fit (collisions become likelier); a CTP export would "
+                                  "write an invalid value")
+
+
+def _rule_vr(rule: Rule) -> str | None:
+    if rule.matcher.kind is MatcherKind.VR:
+        return rule.matcher.vr
+    if rule.matcher.kind is MatcherKind.TAG and rule.matcher.tag is not None:
+        info = info_for_tag(rule.matcher.tag)
+        return info.vr.split(" or ")[0] if info and info.vr else None
+    return None
+
+
+def _rule_target(rule: Rule, vr: str) -> str:
+    info = info_for_tag(rule.matcher.tag) if rule.matcher.tag is not None else None
+    return f"{info.keyword} ({vr})" if info and info.keyword else f"elements of VR {vr}"
+
+
+def _generated_sample(rule: Rule, params: dict[str, str]) -> str:
+    """A value of the length and alphabet the rule's hash or pseudonym writes."""
+    full = _DIGEST_HEX[rule.params.get("algorithm", "sha256")]
+    length = rule.params.get("length", 0) or full
+    if rule.action is Action.HASH:
+        return str(rule.params.get("prefix", "")) + "f" * length
+
+    def field(match: re.Match[str]) -> str:
+        name, width = match.group(1), match.group(2)
+        text = "f" * full if name in ("hash", "patient") else params.get(name, "")
+        return text[: int(width)] if width else text
+
+    return _TEMPLATE_RE.sub(field, str(rule.params["template"]))
+
+
 #: The checks, by name (each yields findings for one profile).
 CHECKS: dict[str, Check] = {
     "ctp-sources": _ctp_sources,
@@ -188,4 +261,6 @@ CHECKS: dict[str, Check] = {
     "vr": _vrs,
     "overridden-patterns": _overridden_patterns,
     "basic-profile-kept": _basic_profile_kept,
+    "values": _values,
+    "recipe-sources": _recipe_sources,
 }

@@ -20,6 +20,7 @@ from pydicom.multival import MultiValue
 from pydicom.valuerep import MAX_VALUE_LEN
 
 from deid.policy.actions import ACTIONS, BINARY_VRS, DATE_VRS, NUMBER_VRS, TEXT_VRS, Action
+from deid.policy.vr_values import value_problem
 from deid.secret_store import Secrets
 from deid.transform.clean import REDACTED, clean_text
 from deid.transform.values import (
@@ -143,7 +144,11 @@ def _empty(params: Mapping[str, Any], vr: str, value: Any, state: TransformState
 
 def _dummy(params: Mapping[str, Any], vr: str, value: Any, state: TransformState) -> Any:
     if params.get("value") and vr not in BINARY_VRS and vr != "SQ":
-        return _fit(vr, fill_template(params["value"], {}, state.params))
+        text = _fit(vr, fill_template(params["value"], {}, state.params))
+        problem = value_problem(vr, text)
+        if problem is not None:  # never write a value the element cannot hold
+            raise ValueError(f"the dummy value is not a valid {vr}: {problem}")
+        return text
     if vr == "UI":
         return _uid(params, vr, value, state) if not _is_empty(value) else "2.25.0"
     return dummy_value(vr)

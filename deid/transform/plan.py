@@ -306,7 +306,7 @@ def _required_action(outcome: Outcome, kind: str | None) -> Action | None:
         return Action.DUMMY if identifying else Action.KEEP
     if outcome.action is Action.EMPTY and kind is None and sequence:
         return Action.REMOVE
-    if outcome.action is Action.EMPTY and kind in ("1", "1C") and not sequence:
+    if outcome.action is Action.EMPTY and kind in ("1", "1C") and outcome.modified:
         return Action.DUMMY if identifying else Action.KEEP
     return None
 

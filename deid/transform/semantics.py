@@ -153,7 +153,8 @@ def required(decision: Decision, kind: str, action: Action) -> Decision:
         detail = "an empty sequence is not allowed where the IOD does not require it"
     else:
         detail = f"Type {kind} in this IOD (PS3.3), so it must be present"
-    return Decision(action, decision.params, f"{decision.reason} {why.capitalize()} instead: "
+    params = _NO_PARAMS if action is Action.DUMMY else decision.params  # the VR's own dummy
+    return Decision(action, params, f"{decision.reason} {why.capitalize()} instead: "
                     f"{detail}.", f"{decision.source}; DICOM PS3.3 (Type {kind or 3})",
                     decision.origin, decision.explicit, decision.specific)
 
