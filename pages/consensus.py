@@ -11,7 +11,7 @@ from deid.policy.actions import ACTIONS, Action
 from ui import compute, consensus, identity, profiles, session, state, widgets
 from ui.errors import report_input_error, stop_on_deid_error, stop_on_input_error
 from ui.navigation import through_app
-from ui.text import md
+from ui.text import md, plain
 
 through_app()
 
@@ -167,7 +167,7 @@ else:
         st.success(md("Decided: **{action}** by {who} on {when} (decision #{id}). Reason:",
                       action=current.new_action, who=current.decider_label,
                       when=current.decided_at, id=current.id), icon="✔️")
-        st.text(current.reason)
+        plain(current.reason)
         with stop_on_deid_error("Could not read the decision record"):
             history = consensus.tag_history(directory, name, tag)
         st.write(md("History of {tag} ({n} decisions, newest first):", tag=tag,

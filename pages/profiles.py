@@ -12,7 +12,7 @@ from deid.consensus.store import SIGNOFF_DECISIONS
 from ui import compute, consensus, data, identity, profiles, session, state, widgets
 from ui.errors import INPUT_ERRORS, report_input_error, stop_on_deid_error, stop_on_input_error
 from ui.navigation import through_app
-from ui.text import md
+from ui.text import md, plain
 
 through_app()
 
@@ -95,7 +95,7 @@ widgets.table(pd.DataFrame({"fact": list(facts), "value": [str(v) for v in facts
               state.PROFILE_FACTS_TABLE)
 if profile.description:
     with st.expander("Description", expanded=True):
-        st.text(profile.description)
+        plain(profile.description)
 
 rules = profiles.rules_table(profile)
 st.write(md("**Rules** ({n:,}; disabled rules are kept for the record, not applied):",

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import ctypes
 import io
-import multiprocessing
 import os
 import sqlite3
 import subprocess
@@ -124,14 +123,13 @@ def _writer(directory: str, who: str, count: int) -> None:
 
 
 def test_concurrent_writers_keep_one_unbroken_chain(tmp_path: Path) -> None:
-    context = multiprocessing.get_context("spawn")
-    workers = [context.Process(target=_writer, args=(str(tmp_path), f"w{n}", 15))
-               for n in range(4)]
+    """Four processes (started afresh: a page test may have left Streamlit's script as
+    ``__main__``, which a spawned process would re-run) decide at once."""
+    code = "import sys; from tests.test_decision_record import _writer; _writer(*sys.argv[1:3], 15)"
+    workers = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path), f"w{n}"],
+                                cwd=REPO_ROOT) for n in range(4)]
     for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=120)
-        assert worker.exitcode == 0
+        assert worker.wait(timeout=120) == 0
     check = DecisionStore(tmp_path).verify()
     assert check.holds and check.decisions.n_rows == 60
 

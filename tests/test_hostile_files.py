@@ -124,6 +124,31 @@ def test_big_members_read_like_files_and_copies_keep_their_pixels(tmp_path: Path
     assert copy.PixelData == pydicom.dcmread(on_disk).PixelData
 
 
+def test_every_sample_file_reads_the_same_as_a_header_image(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
+    """Every bundled sample file (implicit and big endian, nested and undefined-length
+    sequences, encapsulated pixel data, private blocks) read from a zip as a sparse header
+    image gives exactly the elements it gives on disk."""
+    from deid.ingest import reader
+
+    files = sorted((REPO_ROOT / "data" / "sample" / "files").glob("*.dcm"))
+    archive = tmp_path / "sample.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as opened:
+        for path in files:
+            opened.write(path, path.name)
+    monkeypatch.setattr(reader, "SMALL_MEMBER", 0)  # every member through the image
+    member = load_headers([archive], workers=1, include_values=True, limits=LIMITS)
+    disk = load_headers(files, workers=1, include_values=True, limits=LIMITS)
+    assert member.load_errors["error_kind"].tolist() == disk.load_errors["error_kind"].tolist()
+    columns = ["element_path", "vr", "depth", "value"]
+    for path in files:
+        mine = member.headers[member.headers["file"] == f"{archive.as_posix()}!{path.name}"]
+        theirs = disk.headers[disk.headers["file"] == path.as_posix()]
+        assert mine[columns].astype(str).values.tolist() == (
+            theirs[columns].astype(str).values.tolist()), path.name
+
+
 _MEMORY_PROBE = textwrap.dedent("""
     import resource, sys, threading
     from deid.ingest import IngestLimits, load_headers

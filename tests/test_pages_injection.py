@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 import deid
 from deid.consensus.store import DecisionStore
 from tests.test_pages_support import app_test, frame_by_key, page, problems, sample, seeded
-from ui import state
+from ui import profiles, state
 from ui.session import Inputs, Loaded
 
 IMAGE = "![pixel](http://attacker.example/pixel.png)"
@@ -131,8 +131,8 @@ def test_every_page_shows_a_hostile_load_label_and_profile_as_text(name: str,
     base = sample()
     hostile_load = Loaded(Inputs(base.inputs.paths, (), HOSTILE, base.inputs.key),
                           base.headers, base.load_errors, base.n_files, 0.0)
-    upload_at = _uploaded(app_test(page("profiles")).run())
-    uploads = upload_at.session_state[state.UPLOADED_PROFILES]
+    uploads = {PROFILE_ID: profiles.UploadedProfile(PROFILE_ID, "hostile.toml", "toml",
+                                                    HOSTILE_PROFILE, HOSTILE_PROFILE)}
     at = seeded(page(name), ["ps315_basic", PROFILE_ID], data=hostile_load, **{
         state.UPLOADED_PROFILES: uploads, state.DATA_DIR: str(record),
         state.CONS_NAME: CONSENSUS, state.CONS_SEARCH: "PatientSex", state.CONS_TAG: SEX,

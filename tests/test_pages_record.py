@@ -120,7 +120,7 @@ def test_with_a_login_the_provider_vouches_for_the_decider(data_dir: Path) -> No
     at.run()
     assert not [w for w in at.text_input if w.key == state.CONS_DECIDER]  # nothing to type
     assert any("Signed in as **Ada Lovelace**" in c.value for c in at.caption)
-    assert at.button(key=state.CONS_DECIDER + ".logout")
+    assert at.button(key=state.logout_key(state.CONS_DECIDER))
     at = _decide(at)
     assert not problems(at), problems(at)
     decision = DecisionStore(data_dir).current(NAME)[SEX]
@@ -138,7 +138,7 @@ def test_with_a_login_provider_nobody_decides_before_logging_in(data_dir: Path) 
     at.run()
     assert not problems(at), problems(at)
     assert at.button(key=state.CONS_DECIDE_BUTTON).disabled
-    assert at.button(key=state.CONS_DECIDER + ".login.default").label == "Log in"
+    assert at.button(key=state.login_key(state.CONS_DECIDER, None)).label == "Log in"
     assert not [w for w in at.text_input if w.key == state.CONS_DECIDER]
     assert len(DecisionStore(data_dir).history(NAME)) == 2
 
@@ -164,3 +164,19 @@ def test_a_typed_reviewer_is_labelled_unverified_in_the_report(data_dir: Path) -
     at.button(key=state.SIGNOFF_BUTTON).click().run()
     assert not problems(at), problems(at)
     assert any("Dr DPO (unverified)" in s.value for s in at.success)
+
+
+def test_each_configured_provider_gets_a_log_in_button(data_dir: Path) -> None:
+    at = _consensus(data_dir)
+    at.user = {"is_logged_in": False}
+    at.secrets["auth"] = {
+        "redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "x",
+        "hospital": {"client_id": "a", "client_secret": "b",
+                     "server_metadata_url": "https://login.hospital.example/.well-known/x"},
+        "university": {"client_id": "c", "client_secret": "d",
+                       "server_metadata_url": "https://sso.uni.example/.well-known/x"}}
+    at.run()
+    assert not problems(at), problems(at)
+    labels = {at.button(key=state.login_key(state.CONS_DECIDER, p)).label
+              for p in ("hospital", "university")}
+    assert labels == {"Log in with hospital", "Log in with university"}

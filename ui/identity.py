@@ -14,6 +14,7 @@ from collections.abc import Mapping
 import streamlit as st
 
 from deid.consensus.store import Identity
+from ui import state
 from ui.text import md
 
 
@@ -74,12 +75,11 @@ def who(typed_key: str, label: str, *, where: object = None) -> Identity | None:
                        "provider vouches for.")
             for provider in providers():
                 title = "Log in" if provider is None else md("Log in with {p}", p=provider)
-                key = ".".join((typed_key, "login", provider or "default"))
-                if st.button(title, key=key):
+                if st.button(title, key=state.login_key(typed_key, provider)):
                     st.login(provider)
             return None
         st.caption(md("Signed in as **{name}** ({subject}), verified by the login provider.",
                       name=person.name, subject=person.subject or "no account given"))
-        if st.button("Log out", key=typed_key + ".logout"):
+        if st.button("Log out", key=state.logout_key(typed_key)):
             st.logout()
         return person

@@ -166,3 +166,14 @@ def consensus_param_key(name: str) -> str:
 def decisions_download_key(fmt: str) -> str:
     """The key of the decision record's download button in one format."""
     return f"consensus.decisions.{fmt}"
+
+
+def login_key(who_key: str, provider: str | None) -> str:
+    """The key of the Log in button (one per provider) next to the identity input
+    ``who_key``."""
+    return f"{who_key}.login.{provider or 'default'}"
+
+
+def logout_key(who_key: str) -> str:
+    """The key of the Log out button next to the identity input ``who_key``."""
+    return f"{who_key}.logout"

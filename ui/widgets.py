@@ -12,7 +12,7 @@ import deid
 from deid.consensus.store import RecordCheck
 from ui import profiles, session
 from ui.errors import stop_on_deid_error
-from ui.text import escape, md
+from ui.text import escape, md, plain
 
 #: The "i" emoji, written with escapes (ruff flags the character as a confusable letter).
 INFO_ICON = "\N{INFORMATION SOURCE}\N{VARIATION SELECTOR-16}"
@@ -170,7 +170,7 @@ def broken_record(check: RecordCheck) -> None:
              "the same verdict.", title="The decision record fails its check", icon="⚠️")
     for chain in (check.decisions, check.signoffs):
         if not chain.holds:
-            st.text(chain.summary())
+            plain(chain.summary())
 
 
 def record_status(check: RecordCheck) -> None:

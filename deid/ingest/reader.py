@@ -28,7 +28,7 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 import pydicom
 from pydicom.dataset import Dataset
@@ -321,7 +321,9 @@ def open_header(source: Source, limits: IngestLimits, archives: ArchiveCache) ->
         if source.member is not None:
             if source.declared_size <= SMALL_MEMBER:
                 return io.BytesIO(archives.member(source, limits))
-            return io.BufferedReader(_Unclosed(archives.header_image(source, limits)))
+            # Not an io.BufferedReader: pydicom would take that for a file on disk and try
+            # to open it again by name.
+            return cast(BinaryIO, _Unclosed(archives.header_image(source, limits)))
         return open_source(source, limits, archives)
     raise AssertionError("unreachable")  # pragma: no cover
 

@@ -73,7 +73,8 @@ SIGNED = "primage"
 ATTACKER = "attacker.example"
 PLANTED = (f"![pixel](http://{ATTACKER}/pixel.png) "
            f"[Session expired: sign in](https://{ATTACKER}/login) "
-           f'<img src="http://{ATTACKER}/i.png"> www.{ATTACKER} http://{ATTACKER}/x')
+           f'<img src="http://{ATTACKER}/i.png"> www.{ATTACKER} http://{ATTACKER}/x '
+           f"eve@{ATTACKER}")
 HOSTILE_CONSENSUS = "hostile_committee"
 HOSTILE_PROFILE = f"""\
 schema_version = 1
