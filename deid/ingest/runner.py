@@ -28,15 +28,19 @@ ErrorRow = tuple[str, str, str, str]  # file, error_kind, message, severity
 _MAX_BATCH = 256
 _MIN_BATCH = 4
 _IN_FLIGHT_PER_WORKER = 2
+#: From this many inputs on, :func:`auto_workers` uses the pool (starting one costs ~0.5 s).
+PARALLEL_FROM = 1000
 
 
 @dataclass
 class BatchOut:
-    """What a batch produced: table rows, problem rows, and how many files it covered."""
+    """What a batch produced: table rows, problem rows, how many files it covered, and what
+    else the job returns (``extra``, e.g. a batch's contribution to the risk tables)."""
 
     table: pa.RecordBatch | None
     errors: list[ErrorRow] = field(default_factory=list)
     files: int = 0
+    extra: object = None
 
 
 class Job(Protocol):
@@ -59,6 +63,12 @@ def _work(sources: Sequence[Source]) -> BatchOut:
 def default_workers() -> int:
     """Worker processes used by default: one per CPU."""
     return os.cpu_count() or 1
+
+
+def auto_workers(n_sources: int) -> int | None:
+    """Workers for ``n_sources`` inputs: this process below :data:`PARALLEL_FROM`, else the
+    default (one per CPU)."""
+    return None if n_sources >= PARALLEL_FROM else 1
 
 
 def batch_size(n_sources: int, workers: int) -> int:

@@ -110,6 +110,50 @@ class KAnonymity:
     class_sizes: tuple[tuple[int, int], ...] = ()
 
 
+ClassKey = tuple[str, ...]
+
+
+def kept_names(names: Sequence[str], left: Iterable[str] | None = None) -> tuple[str, ...]:
+    """The names of a set that split the cohort: those the profile leaves (all by default)."""
+    if left is None:
+        return tuple(names)
+    leaving = set(left)
+    return tuple(name for name in names if name in leaving)
+
+
+def class_key(record: Record, kept: Sequence[str]) -> ClassKey:
+    """The equivalence class of a record: its values of the ``kept`` quasi-identifiers."""
+    return tuple(record.values.get(name, "") for name in kept)
+
+
+def class_counts(records: Iterable[Record], kept: Sequence[str]) -> Counter[ClassKey]:
+    """Records per equivalence class. Counts of disjoint sets of patients (partitions of a
+    cohort) add up to the cohort's: merge them with ``+`` (memory: one entry per class)."""
+    return Counter(class_key(record, kept) for record in records)
+
+
+def summarize(counts: Mapping[ClassKey, int], names: Sequence[str], k: int,
+              kept: Sequence[str], below_k: tuple[tuple[Record, int], ...] = ()) -> KAnonymity:
+    """k-anonymity of one set from its class counts (merged over every partition)."""
+    by_size = Counter(counts.values())
+    distribution = tuple((size, size * count) for size, count in sorted(by_size.items()))
+    n_below = sum(size * count for size, count in by_size.items() if size < k)
+    return KAnonymity(qi_name(names), sum(counts.values()), min(counts.values(), default=0),
+                      n_below, k, tuple(kept), below_k, distribution)
+
+
+def records_below_k(records: Iterable[Record], counts: Mapping[ClassKey, int],
+                    kept: Sequence[str], k: int) -> tuple[tuple[Record, int], ...]:
+    """``(record, class size)`` of the records in classes smaller than ``k``; ``counts`` are
+    the whole cohort's (a partition's records are judged against every partition)."""
+    found = []
+    for record in records:
+        size = counts.get(class_key(record, kept), 0)
+        if size < k:
+            found.append((record, size))
+    return tuple(found)
+
+
 def k_anonymity(records: Sequence[Record], names: Sequence[str], k: int = DEFAULT_K, *,
                 left: Iterable[str] | None = None) -> KAnonymity:
     """The smallest equivalence class and the records in classes smaller than ``k``.
@@ -117,15 +161,11 @@ def k_anonymity(records: Sequence[Record], names: Sequence[str], k: int = DEFAUL
     ``left`` names the quasi-identifiers whose real values (or generalisations) the profile
     leaves; the others (removed, emptied, dummied, hashed, pseudonymised, shifted) cannot be
     linked to outside data and do not split classes. By default all of ``names`` are left.
+    The same aggregation runs partition by partition on a cluster (:func:`class_counts`,
+    merged, then :func:`summarize` and :func:`records_below_k`).
     """
     if k < 1:
         raise ValueError("k must be at least 1")
-    kept = tuple(name for name in names if left is None or name in set(left))
-    keys = [tuple(record.values.get(name, "") for name in kept) for record in records]
-    sizes = Counter(keys)
-    below = tuple((record, sizes[key]) for record, key in zip(records, keys, strict=True)
-                  if sizes[key] < k)
-    by_size = Counter(sizes.values())
-    distribution = tuple((size, size * count) for size, count in sorted(by_size.items()))
-    return KAnonymity(qi_name(names), len(records), min(sizes.values(), default=0),
-                      len(below), k, kept, below, distribution)
+    kept = kept_names(names, left)
+    counts = class_counts(records, kept)
+    return summarize(counts, names, k, kept, records_below_k(records, counts, kept, k))

@@ -6,39 +6,42 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import pandas as pd
 from pydicom.dataset import Dataset
 
 from deid.ingest.headers import error_row, problem_rows
 from deid.ingest.reader import ArchiveCache, planning_trees
-from deid.ingest.runner import ErrorRow
+from deid.ingest.runner import ErrorRow, Progress, auto_workers, run_job
 from deid.ingest.sources import IngestLimits, Upload, collect_sources
 from deid.ingest.tables import error_frame
 from deid.ingest.tree import Node, build_tree
 from deid.policy.actions import Action
-from deid.policy.dictionary import info_for_tag, keyword_to_tag
+from deid.policy.dictionary import info_for_tag
 from deid.policy.profile_model import Profile
 from deid.policy.resolver import resolver_for
 from deid.policy.schema import conform
-from deid.risk.catalogue import RiskKind, Severity, catalogue
-from deid.risk.findings import Finding, find_risks, written_values
-from deid.risk.kanon import (
-    DEFAULT_K,
-    DEFAULT_QI_SETS,
-    POSTAL_CODE,
-    k_anonymity,
-    parse_qi_set,
-    patient_records,
+from deid.risk.batches import (
+    LEAVING_ACTIONS,
+    Cohort,
+    RiskJob,
+    RiskPart,
+    left_quasi_identifiers,
+    top_values,
 )
+from deid.risk.catalogue import RiskKind, Severity, catalogue
+from deid.risk.findings import Finding
+from deid.risk.kanon import DEFAULT_K, KAnonymity
 from deid.risk.kanon import Record as QiRecord
 from deid.secret_store import Secrets
 from deid.transform import semantics
 from deid.transform.plan import FilePlan, Planner
-from deid.transform.semantics import keyword_for
 
 COHORT = "cohort"
+__all__ = ["COHORT", "LEAVING_ACTIONS", "RiskReport", "RiskResult", "aryanto_coverage", "assess",
+           "assess_paths", "assess_plans", "assess_trees", "cohort_report",
+           "combination_findings", "findings_table", "kanon_tables", "left_quasi_identifiers",
+           "mark_residual_risk", "read_trees", "top_values"]
 
 
 @dataclass(frozen=True)
@@ -101,65 +104,49 @@ def assess_plans(plans: Iterable[tuple[str, FilePlan, list[Node]]],
                  extra: Iterable[Finding] = ()) -> RiskReport:
     """The risk tables from ``(file name, plan, original data set tree)`` items of the
     ``profiles``; ``extra`` findings (e.g. an audit's consistency checks) are added."""
-    sets = [parse_qi_set(text) for text in (qi_sets or DEFAULT_QI_SETS)]
-    names = sorted({name for qi in sets for name in qi})
-    findings: list[Finding] = []
-    cohort: dict[str, list[tuple[str, str, dict[str, Any]]]] = {p.id: [] for p in profiles}
-    wanted = {*names, "PatientAddress"}
-    for file, plan, body in plans:
-        findings.extend(find_risks(plan, file=file, body=body))
-        top = {keyword: value for keyword, value in top_values(plan).items()
-               if keyword in wanted}
-        cohort[plan.profile.id].append((file, plan.patient_key, top))
-    findings.extend(extra)
+    cohort = Cohort.of(profiles, qi_sets)
+    part = RiskPart()
+    for position, (file, plan, body) in enumerate(plans):
+        part.add((0, position), file, plan, body, cohort.wanted)
+    return cohort_report(part, cohort, profiles, k, extra)
+
+
+def cohort_report(part: RiskPart, cohort: Cohort, profiles: Sequence[Profile], k: int,
+                  extra: Iterable[Finding] = ()) -> RiskReport:
+    """The risk tables of the files whose contributions are ``part`` (all in one place)."""
+    records = {profile_id: cohort.records(items) for profile_id, items in part.cohort.items()}
+    counts = cohort.counts(records)
+    kanons = cohort.below_k(records, counts, k)
+    findings = [*part.findings, *extra, *combination_findings(kanons, k)]
+    kanon, classes = kanon_tables(kanons, k)
+    return RiskReport(findings_table(findings), kanon, aryanto_coverage(profiles), classes)
+
+
+def kanon_tables(kanons: Sequence[tuple[str, KAnonymity]],
+                 k: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The k_anonymity and k_classes tables of ``(profile id, k-anonymity)`` pairs."""
     rows = []
     classes = []
-    for profile in profiles:
-        records = patient_records(cohort[profile.id], names)
-        left = left_quasi_identifiers(profile, names)
-        for qi in sets:
-            kanon = k_anonymity(records, qi, k, left=left)
-            rows.append({"profile_id": profile.id, "quasi_identifiers": kanon.quasi_identifiers,
-                         "n_records": kanon.n_records, "k_min": kanon.k_min,
-                         "n_records_below_k": kanon.n_records_below_k, "k_threshold": k,
-                         "quasi_identifiers_left": "+".join(kanon.left)})
-            classes += [{"profile_id": profile.id, "quasi_identifiers": kanon.quasi_identifiers,
-                         "class_size": size, "n_records": count}
-                        for size, count in kanon.class_sizes]
-            if kanon.left:  # with nothing left there is no combination to single anyone out
-                findings.extend(_combination_findings(profile.id, kanon.quasi_identifiers,
-                                                      kanon.below_k, k))
-    return RiskReport(findings_table(findings),
-                      conform("k_anonymity", _frame(rows, "k_anonymity")),
-                      aryanto_coverage(profiles),
-                      conform("k_classes", _frame(classes, "k_classes")))
+    for profile_id, kanon in kanons:
+        rows.append({"profile_id": profile_id, "quasi_identifiers": kanon.quasi_identifiers,
+                     "n_records": kanon.n_records, "k_min": kanon.k_min,
+                     "n_records_below_k": kanon.n_records_below_k, "k_threshold": k,
+                     "quasi_identifiers_left": "+".join(kanon.left)})
+        classes += [{"profile_id": profile_id, "quasi_identifiers": kanon.quasi_identifiers,
+                     "class_size": size, "n_records": count}
+                    for size, count in kanon.class_sizes]
+    return (conform("k_anonymity", _frame(rows, "k_anonymity")),
+            conform("k_classes", _frame(classes, "k_classes")))
 
 
-def top_values(plan: FilePlan) -> dict[str, Any]:
-    """The values a de-identified file holds at its top level, by keyword."""
-    return {keyword_for(element.tag): element.value for element in written_values(plan)
-            if "." not in element.path}
-
-
-#: Actions that leave a quasi-identifier's real value, or a generalisation of it, linkable.
-LEAVING_ACTIONS = frozenset({Action.KEEP, Action.CLEAN, Action.ROUND, Action.TRUNCATE_DATE})
-
-
-def left_quasi_identifiers(profile: Profile, names: Sequence[str]) -> set[str]:
-    """The quasi-identifiers whose real values (or generalisations) the profile leaves."""
-    resolver = resolver_for(profile)
-    left = set()
-    for name in names:
-        keyword = "PatientAddress" if name == POSTAL_CODE else name
-        tag = keyword_to_tag(keyword)
-        info = info_for_tag(tag) if tag is not None else None
-        if tag is None or info is None:
-            continue
-        vr = info.vr.split(" or ")[0] or "UN"
-        action = semantics.decide(resolver, tag, vr).action
-        if action in LEAVING_ACTIONS and not (action is Action.CLEAN and vr in ("DA", "DT")):
-            left.add(name)
-    return left
+def combination_findings(kanons: Sequence[tuple[str, KAnonymity]], k: int) -> list[Finding]:
+    """One finding per record a combination of quasi-identifiers singles out."""
+    findings: list[Finding] = []
+    for profile_id, kanon in kanons:
+        if kanon.left:  # with nothing left there is no combination to single anyone out
+            findings.extend(_combination_findings(profile_id, kanon.quasi_identifiers,
+                                                  kanon.below_k, k))
+    return findings
 
 
 @dataclass(frozen=True)
@@ -195,19 +182,25 @@ def read_trees(paths: Iterable[str | os.PathLike[str]] = (), *, uploads: Iterabl
 def assess_paths(paths: Iterable[str | os.PathLike[str]], profiles: Sequence[Profile], *,
                  secrets: Secrets, uploads: Iterable[Upload] = (), k: int = DEFAULT_K,
                  qi_sets: Sequence[str] | None = None,
-                 limits: IngestLimits | None = None) -> RiskResult:
-    """:func:`assess` over files, folders, zip archives and uploads."""
-    errors: list[ErrorRow] = []
-    read: list[str] = []
-
-    def counted() -> Iterator[tuple[str, list[Node], list[Node]]]:
-        for name, meta, body in read_trees(paths, uploads=uploads, limits=limits,
-                                           errors=errors):
-            read.append(name)
-            yield name, meta, body
-
-    report = assess_trees(counted(), profiles, secrets=secrets, k=k, qi_sets=qi_sets)
-    return RiskResult(report, error_frame(errors), len(read) + len(errors))
+                 limits: IngestLimits | None = None, workers: int | None = None,
+                 progress: Progress | None = None) -> RiskResult:
+    """:func:`assess` over files, folders, zip archives and uploads, by batches of files on
+    the local worker pool (``workers``: by default one per CPU from
+    :data:`deid.ingest.runner.PARALLEL_FROM` files on, else this process);
+    ``progress(files_done, files_total)`` is called after each batch."""
+    limits = limits or IngestLimits()
+    sources, problems = collect_sources(paths, uploads, limits)
+    cohort = Cohort.of(profiles, qi_sets)
+    job = RiskJob(tuple(profiles), secrets, cohort.wanted, limits)
+    errors = problem_rows(problems)
+    part = RiskPart()
+    workers = auto_workers(len(sources)) if workers is None else workers
+    for number, out in enumerate(run_job(sources, job, workers=workers, progress=progress)):
+        assert isinstance(out.extra, RiskPart)
+        part.extend(out.extra, number)
+        errors.extend(out.errors)
+    report = cohort_report(part, cohort, profiles, k)
+    return RiskResult(report, error_frame(errors), len(sources) + len(problems))
 
 
 def mark_residual_risk(effects: pd.DataFrame, findings: pd.DataFrame | None) -> pd.DataFrame:
