@@ -33,12 +33,16 @@ from deid.policy.schema import TABLES
 
 @dataclass
 class Written:
-    """What a streamed export wrote: the files, and how many inputs, rows and load errors."""
+    """What a streamed export wrote: the files (or dataset folders), and how many inputs,
+    rows and load errors; for a rescan, how many inputs were unchanged and not read again."""
 
     paths: list[Path] = field(default_factory=list)
     files: int = 0
     rows: int = 0
     load_errors: int = 0
+    skipped: int = 0
+    #: Why a rescan read everything although a previous scan was there ('' otherwise).
+    full_reason: str = ""
 
 
 def table_schema(name: str) -> pa.Schema:

@@ -270,6 +270,17 @@ def _prepare(paths: Iterable[str | os.PathLike[str]], profiles: Sequence[Profile
     return sources, errors, job
 
 
+def effects_job(paths: Iterable[str | os.PathLike[str]], profiles: Sequence[Profile], *,
+                secrets: Secrets, uploads: Iterable[Upload] = (), include_values: bool = False,
+                limits: IngestLimits | None = None,
+                write_dicom: str | os.PathLike[str] | None = None
+                ) -> tuple[list[Source], list[ErrorRow], EffectsJob]:
+    """The inputs, the load_errors rows found before reading, and the job recording effects
+    batch by batch (to run it elsewhere: a Dask cluster); arguments as for
+    :func:`apply_profiles`."""
+    return _prepare(paths, profiles, secrets, uploads, include_values, limits, write_dicom)
+
+
 def _target_key(relative: str) -> str:
     """Where a copy of ``relative`` lands, as the file system sees it: ``ok/./c.dcm``,
     ``ok//c.dcm`` and ``ok/c.dcm`` are one file (the writer joins the name as a path)."""

@@ -145,11 +145,12 @@ def summarize(counts: Mapping[ClassKey, int], names: Sequence[str], k: int,
 def records_below_k(records: Iterable[Record], counts: Mapping[ClassKey, int],
                     kept: Sequence[str], k: int) -> tuple[tuple[Record, int], ...]:
     """``(record, class size)`` of the records in classes smaller than ``k``; ``counts`` are
-    the whole cohort's (a partition's records are judged against every partition)."""
+    the whole cohort's (a partition's records are judged against every partition) and may
+    hold only the classes smaller than ``k``."""
     found = []
     for record in records:
-        size = counts.get(class_key(record, kept), 0)
-        if size < k:
+        size = counts.get(class_key(record, kept))
+        if size is not None and size < k:
             found.append((record, size))
     return tuple(found)
 
