@@ -50,12 +50,16 @@ def add_output_arguments(parser: argparse.ArgumentParser) -> None:
     """``--out DIR`` and ``--format parquet,csv``."""
     parser.add_argument("--out", required=True, type=Path, metavar="DIR",
                         help="folder the tables are written to (created if missing)")
-    parser.add_argument("--format", default="parquet,csv", metavar="FORMATS",
-                        help="parquet, csv or both (default: parquet,csv)")
+    parser.add_argument("--format", default=None, metavar="FORMATS",
+                        help="parquet, csv or both (default: parquet,csv; with --cluster "
+                             "Parquet datasets)")
 
 
-def formats_of(text: str) -> list[str]:
-    """``"parquet,csv"`` -> ``["parquet", "csv"]``; raise ``ValueError`` on anything else."""
+def formats_of(text: str | None) -> list[str]:
+    """``"parquet,csv"`` -> ``["parquet", "csv"]`` (``None``: both); raise ``ValueError`` on
+    anything else."""
+    if text is None:
+        return list(FORMATS)
     formats = [part.strip() for part in text.split(",") if part.strip()]
     unknown = [fmt for fmt in formats if fmt not in FORMATS]
     if unknown or not formats:

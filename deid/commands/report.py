@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TextIO
 
 from deid.cli_ingest import progress_bar
+from deid.commands.cluster import add_cluster_argument, announce, cluster_of
 from deid.commands.common import (
     add_output_arguments,
     add_profiles_argument,
@@ -38,15 +39,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="quasi-identifier set (repeatable; default: the documented sets)")
     parser.add_argument("--ephemeral-secret", action="store_true",
                         help="random secrets for this run instead of DEID_SECRET*")
+    add_cluster_argument(parser)
 
 
 def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     """Scan, apply, compare and assess; write every table."""
+    spec = cluster_of(args)
     formats_of(args.format)
     if args.k < 1:
         raise ValueError("--k must be at least 1")
     profiles = profiles_from(args.profiles)
     secrets = secrets_from(profiles, ephemeral=args.ephemeral_secret)
+    if spec is not None:
+        from deid.distributed.cluster import connect
+        from deid.distributed.report import report_on_cluster
+
+        announce(spec, stderr)
+        with connect(spec) as client:
+            result = report_on_cluster(client, args.paths, profiles, args.out,
+                                       secrets=secrets, include_values=args.include_values,
+                                       k=args.k, qi_sets=args.qi,
+                                       progress=progress_bar(stderr, "report"))
+        stdout.write(f"{result.n_files:,} inputs, {len(result.load_errors):,} could not be "
+                     f"read; {sum(result.tally.values()):,} residual-risk findings\n")
+        for path in result.paths:
+            stdout.write(f"wrote {path}/\n")
+        return 0
     headers = load_headers(args.paths, include_values=args.include_values,
                            progress=progress_bar(stderr, "scan"))
     effects = apply_profiles(args.paths, profiles, secrets=secrets,

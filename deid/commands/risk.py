@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
+from deid.cli_ingest import progress_bar
+from deid.commands.cluster import add_cluster_argument, announce, cluster_of
 from deid.commands.common import (
     add_output_arguments,
     add_profiles_argument,
@@ -14,8 +18,11 @@ from deid.commands.common import (
     secrets_from,
     write,
 )
+from deid.distributed.cluster import ClusterSpec
+from deid.policy.profile_model import Profile
 from deid.risk.kanon import DEFAULT_K, DEFAULT_QI_SETS, parse_qi_set
 from deid.risk.report import assess_paths
+from deid.secret_store import Secrets
 
 HELP = "residual re-identification risk after each profile"
 
@@ -34,10 +41,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="use random secrets for this run (pseudonyms cannot be linked to "
                              "any other run) instead of DEID_SECRET / DEID_SECRET_<NAME>")
     add_output_arguments(parser)
+    add_cluster_argument(parser)
 
 
 def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     """Write residual_risk, k_anonymity, aryanto_coverage and load_errors."""
+    spec = cluster_of(args)
     formats_of(args.format)
     if args.k < 1:
         raise ValueError("--k must be at least 1")
@@ -45,15 +54,40 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         parse_qi_set(text)
     profiles = profiles_from(args.profiles)
     secrets = secrets_from(profiles, ephemeral=args.ephemeral_secret)
-    result = assess_paths(args.paths, profiles, secrets=secrets, k=args.k, qi_sets=args.qi)
+    if spec is not None:
+        return _run_on_cluster(spec, args, profiles, secrets, stdout, stderr)
+    result = assess_paths(args.paths, profiles, secrets=secrets, k=args.k, qi_sets=args.qi,
+                          progress=progress_bar(stderr, "risk"))
     tables = {**result.report.tables(), "load_errors": result.load_errors}
     findings = result.report.residual_risk
-    for profile in profiles:
-        mine = findings[findings["profile_id"] == profile.id]
-        counts = mine["severity"].value_counts()
-        stdout.write(f"{profile.id}: {len(mine):,} findings (high {counts.get('high', 0)}, "
-                     f"medium {counts.get('medium', 0)}, low {counts.get('low', 0)})\n")
-    if len(result.load_errors):
-        stdout.write(f"{len(result.load_errors):,} files could not be read: see load_errors\n")
+    tally = Counter(zip(findings["profile_id"].astype(str), findings["severity"].astype(str),
+                        strict=True))
+    _summary(profiles, tally, len(result.load_errors), stdout)
     write(tables, args, profiles, stdout)
+    return 0
+
+
+def _summary(profiles: Sequence[Profile], tally: Mapping[tuple[str, str], int], n_errors: int,
+             stdout: TextIO) -> None:
+    for profile in profiles:
+        high, medium, low = (tally.get((profile.id, s), 0) for s in ("high", "medium", "low"))
+        stdout.write(f"{profile.id}: {high + medium + low:,} findings (high {high}, "
+                     f"medium {medium}, low {low})\n")
+    if n_errors:
+        stdout.write(f"{n_errors:,} files could not be read: see load_errors\n")
+
+
+def _run_on_cluster(spec: ClusterSpec, args: argparse.Namespace, profiles: Sequence[Profile],
+                    secrets: Secrets, stdout: TextIO, stderr: TextIO) -> int:
+    from deid.distributed.cluster import connect
+    from deid.distributed.risk import risk_on_cluster
+
+    announce(spec, stderr)
+    with connect(spec) as client:
+        result = risk_on_cluster(client, args.paths, profiles, args.out, secrets=secrets,
+                                 k=args.k, qi_sets=args.qi,
+                                 progress=progress_bar(stderr, "risk"))
+    _summary(profiles, result.tally, len(result.load_errors), stdout)
+    for path in result.paths:
+        stdout.write(f"wrote {path}/\n")
     return 0

@@ -80,7 +80,7 @@ def write_batch(path: Path, name: str, batch: pa.RecordBatch | None,
         table = pa.Table.from_batches([pa.RecordBatch.from_arrays(batch.columns,
                                                                   schema=schema)])
     write_arrow(path, table)
-    return table.num_rows
+    return int(table.num_rows)
 
 
 def write_frame(out: str | os.PathLike[str], name: str, frame: pd.DataFrame,

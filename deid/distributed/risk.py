@@ -42,6 +42,7 @@ from deid.ingest.sources import IngestLimits, Source, collect_sources
 from deid.ingest.tables import error_frame
 from deid.outputs.export import export_metadata
 from deid.policy.profile_model import Profile
+from deid.risk.batches import Cohort as CohortQuestion
 from deid.risk.batches import (
     CohortItem,
     Counts,
@@ -50,7 +51,6 @@ from deid.risk.batches import (
     merge_counts,
     split_cohort,
 )
-from deid.risk.batches import Cohort as CohortQuestion
 from deid.risk.findings import Finding
 from deid.risk.kanon import DEFAULT_K, KAnonymity, Record, records_below_k
 from deid.risk.report import (
@@ -179,7 +179,7 @@ class _Cohort:
     tally: Tally = field(default_factory=Counter)
 
 
-def run_cohort(client: Client, sources: Sequence[Source], job: RiskJob, out: str,
+def run_cohort(client: Client, sources: Sequence[Source], job: object, out: str,
                metadata: dict[str, str], *, threads: int, progress: Progress | None,
                task: Any = risk_batch, task_args: tuple[Any, ...] = ()) -> _Cohort:
     """Stage 1: every batch on the workers; the client keeps handles on the groups' items."""

@@ -65,7 +65,7 @@ def run_batches(client: Client, batches: Sequence[Sequence[Source]], submit: Sub
     if progress is not None:
         progress(0, total)
     queue = iter(enumerate(batches))
-    sizes: dict[str, tuple[int, int]] = {}
+    sizes: dict[object, tuple[int, int]] = {}
     finished = as_completed()
     for number, batch in islice(queue, max(1, threads * IN_FLIGHT_PER_THREAD)):
         future = submit(number, batch)

@@ -135,7 +135,7 @@ def filter_partition(out: str, table: str, partition: str, keep: Sequence[str],
     for part in parts:
         part.unlink()
     write_arrow(folder / "part-0.parquet", kept)
-    return kept.num_rows
+    return int(kept.num_rows)
 
 
 def _write_errors(base: Path, errors: list[ErrorRow], metadata: dict[str, str]) -> list[Path]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +19,9 @@ import pyarrow as pa
 
 from deid.ingest.decode import keyword_of, tag_text
 from deid.ingest.kinds import severity
+from deid.ingest.manifest import FILES, MANIFEST, NO_BATCH, Manifest, Rescan, plan_rescan
 from deid.ingest.reader import ArchiveCache, Elements, ReadError, ReadResult, read_elements
+from deid.ingest.rescan import merge_by_file, previous_errors, previous_rows, set_aside
 from deid.ingest.runner import BatchOut, ErrorRow, Job, Progress, run_job
 from deid.ingest.sources import IngestLimits, Source, SourceProblem, Upload, collect_sources
 from deid.ingest.tables import (
@@ -199,14 +201,65 @@ def write_headers(paths: Iterable[str | os.PathLike[str]], out_dir: str | Path, 
                   uploads: Iterable[Upload] = (), include_values: bool = False,
                   formats: Sequence[str] = ("parquet", "csv"), workers: int | None = None,
                   progress: Progress | None = None,
-                  limits: IngestLimits | None = None) -> Written:
+                  limits: IngestLimits | None = None, incremental: bool = True) -> Written:
     """Stream ``headers`` and ``load_errors`` into ``out_dir`` batch by batch; return the
-    files written and counts. Arguments as for :func:`load_headers`."""
+    files written and counts. Arguments as for :func:`load_headers`.
+
+    ``incremental``: when ``out_dir`` holds an earlier scan of these inputs (Parquet written,
+    same ``include_values``), only inputs whose size or modification time changed are read;
+    the rows of the others are copied from it (:mod:`deid.ingest.rescan`).
+    """
     limits = limits or IngestLimits()
+    uploads = list(uploads)
     sources, problems = collect_sources(paths, uploads, limits)
     job = HeadersJob(include_values, limits)
-    return stream_job("headers", sources, job, out_dir, formats, errors=problem_rows(problems),
-                      files=len(sources) + len(problems), workers=workers, progress=progress)
+    out = Path(out_dir)
+    files = len(sources) + len(problems)
+    tracked = incremental and not uploads and "parquet" in formats
+    rescan = plan_rescan(out, sources, include_values=include_values, layout=FILES,
+                         kept_tables=[out / "headers.parquet", out / "load_errors.parquet"]
+                         ) if tracked else None
+    (out / MANIFEST).unlink(missing_ok=True)  # until this scan is complete
+    if rescan is not None and rescan.previous is not None:
+        written = _rescan(rescan, out, job, formats, problem_rows(problems), files, workers,
+                          progress)
+    else:
+        written = stream_job("headers", sources, job, out_dir, formats,
+                             errors=problem_rows(problems), files=files, workers=workers,
+                             progress=progress)
+        written.full_reason = rescan.reason if rescan is not None else ""
+    if rescan is not None:
+        Manifest({name: (*stamp, NO_BATCH) for name, stamp in rescan.stamps.items()
+                  if stamp is not None}, include_values, FILES).write(out)
+    return written
+
+
+def _rescan(rescan: Rescan, out: Path, job: Job, formats: Sequence[str],
+            errors: list[ErrorRow], files: int, workers: int | None,
+            progress: Progress | None) -> Written:
+    """Copy the unchanged files' rows, read the others, merge both in file order."""
+    keep = {source.name for source in rescan.unchanged}
+    errors += previous_errors(out / "load_errors.parquet", keep)
+    previous = set_aside(out / "headers.parquet")
+    written = Written(files=files, skipped=len(rescan.unchanged))
+
+    def read() -> Iterator[pa.RecordBatch]:
+        for batch in run_job(rescan.read, job, workers=workers, progress=progress):
+            errors.extend(batch.errors)
+            if batch.table is not None and batch.table.num_rows:
+                yield batch.table
+
+    try:
+        with TableSink("headers", out, formats) as sink:
+            for batch in merge_by_file(previous_rows(previous, keep), read()):
+                sink.write(batch)
+                written.rows += batch.num_rows
+    finally:
+        previous.unlink()
+    written.paths = sink.paths + TableSink.write_frame("load_errors", error_frame(errors),
+                                                       out, formats)
+    written.load_errors = len(errors)
+    return written
 
 
 def stream_job(table: str, sources: Sequence[Source], job: Job, out_dir: str | Path,

@@ -626,7 +626,13 @@ def planning_trees(source: Source, limits: IngestLimits,
                    archives: ArchiveCache) -> tuple[list[Node], list[Node]]:
     """A source's file meta and data set trees with every value a plan needs: the fast
     reader's, or pydicom's whole read when :func:`needs_full_read`."""
-    read = read_elements(source, limits, archives)
+    return trees_to_plan(read_elements(source, limits, archives), source, limits, archives)
+
+
+def trees_to_plan(read: Elements, source: Source, limits: IngestLimits,
+                  archives: ArchiveCache) -> tuple[list[Node], list[Node]]:
+    """The trees of an element read that a plan can use: its own, or pydicom's whole read of
+    the source when :func:`needs_full_read`."""
     if not needs_full_read(read):
         return read.meta, read.body
     forced = any(kind == "no_preamble" for kind, _ in read.warnings)
