@@ -27,6 +27,7 @@ from deid.audit.observe import (
     DUMMY,
     EMPTIED,
     KEPT,
+    OBSERVED,
     REMOVED,
     SHIFTED,
     TRUNCATED,
@@ -254,7 +255,8 @@ def _judge(done: Sequence[_Pair], replacements: Replacements, offsets: dict[str,
                     and outcome.action is Action.SHIFT_DATE
                     and deltas.get(patient) == {element.shift_days}):
                 observed = SHIFTED  # a shift that happened to land on the first of a month
-            claimed, accepted = (_claim(outcome, element.path in item.added) if outcome
+            claimed, accepted = (_claim(outcome, element.path in item.added, element.path)
+                                 if outcome
                                  or element.path in item.added
                                  else _inherited(outcomes, element.path))
             note = ""
@@ -271,6 +273,8 @@ def _judge(done: Sequence[_Pair], replacements: Replacements, offsets: dict[str,
                 deviations.append(_deviation(item.pair, row, element, include_values))
         seen = {element.path for element in item.elements}
         for path in sorted(item.added - seen):
+            if _claim(None, True, path)[0] == "writer":
+                continue
             tag = int(path.rsplit(".", 1)[-1][1:10].replace(",", ""), 16)
             row = _Row(path, tag_text(tag), keyword_for(tag), "", "add", ABSENT, False,
                        "the profile writes it; the export does not have it")
@@ -289,8 +293,20 @@ def _inherited(outcomes: dict[str, Outcome], path: str) -> tuple[str, frozenset[
     return "none", frozenset()
 
 
-def _claim(outcome: Outcome | None, added: bool) -> tuple[str, frozenset[str]]:
+#: What the writer does whatever the profile (its own file meta identity, the markers): not a
+#: rule of the claimed profile, so any observation agrees (the markers' absence or falsehood
+#: is a residual-risk finding of the export instead).
+_WRITER_ORIGINS = frozenset({"marker"})
+_MARKER_PATHS = frozenset({"(0012,0062)", "(0012,0063)", "(0012,0064)", "(0028,0303)"})
+_WRITER_TAGS = frozenset({"(0002,0012)", "(0002,0013)", "(0002,0016)"})
+
+
+def _claim(outcome: Outcome | None, added: bool, path: str = "") -> tuple[str, frozenset[str]]:
     """The claimed action's name and the observations that agree with it."""
+    top = path.split(".")[0].split("[")[0]
+    if top in _WRITER_TAGS or top in _MARKER_PATHS or (
+            outcome is not None and outcome.decision.origin in _WRITER_ORIGINS):
+        return "writer", frozenset(OBSERVED)
     if outcome is None:
         return ("add", frozenset({ADDED})) if added else ("none", frozenset())
     name = outcome.action.value
