@@ -90,6 +90,9 @@ class AuditResult:
     risk: RiskReport
     load_errors: pd.DataFrame
     profile_id: str = ""
+    #: Every element of every pair (when asked for): exported, element_path, keyword, vr,
+    #: claimed_action, observed_action, agrees, original_value, exported_value, note.
+    details: pd.DataFrame | None = None
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The tables by their export names."""
@@ -123,9 +126,11 @@ def audit(originals: Iterable[str | os.PathLike[str]],
           exported: Iterable[str | os.PathLike[str]], profile: Profile, *,
           pair: str = "path", mapping: str | os.PathLike[str] | None = None,
           include_values: bool = False, limits: IngestLimits | None = None,
-          k: int = DEFAULT_K, qi_sets: Sequence[str] | None = None) -> AuditResult:
+          k: int = DEFAULT_K, qi_sets: Sequence[str] | None = None,
+          details: bool = False) -> AuditResult:
     """Audit the files under ``exported`` against their originals under ``originals`` and
-    the ``profile`` the export claims (see the module docstring)."""
+    the ``profile`` the export claims (see the module docstring). ``details`` keeps every
+    element of every pair (:attr:`AuditResult.details`), for viewing one pair."""
     limits = limits or IngestLimits()
     pairing = pair_files(originals, exported, mode=pair, mapping=mapping, limits=limits)
     run = _Run(list(pairing.errors))
@@ -136,10 +141,12 @@ def audit(originals: Iterable[str | os.PathLike[str]],
         for element in item.elements:
             replacements.add(element)
     offsets = _offsets(done)
-    rows, deviations = _judge(done, replacements, offsets, include_values)
+    rows, records = _judge(done, replacements, offsets, include_values)
+    deviations = [record for record in records if not record["agrees"]]
     return AuditResult(_pairs_table(pairing.pairs), _elements_table(rows),
                        _deviations_table(deviations), _export_risk(run.exported, k, qi_sets),
-                       error_frame(run.errors), profile.id)
+                       error_frame(run.errors), profile.id,
+                       _details(records) if details else None)
 
 
 def audit_export(exported: Iterable[str | os.PathLike[str]], *,
@@ -240,9 +247,11 @@ class _Row:
 
 def _judge(done: Sequence[_Pair], replacements: Replacements, offsets: dict[str, set[int]],
            include_values: bool) -> tuple[list[_Row], list[dict[str, object]]]:
+    """Every element's row (for audit_elements) and record (for audit_deviations and the
+    details of one pair)."""
     deltas = _deltas(done)
     rows: list[_Row] = []
-    deviations: list[dict[str, object]] = []
+    records: list[dict[str, object]] = []
     for item in done:
         outcomes = {outcome.path: outcome for outcome in item.plan.outcomes()}
         patient = item.plan.patient_key or item.pair.exported.name  # type: ignore[union-attr]
@@ -269,8 +278,7 @@ def _judge(done: Sequence[_Pair], replacements: Replacements, offsets: dict[str,
             row = _Row(element.path, tag_text(node.tag), keyword_for(node.tag),
                        node.vr.split(" or ")[0], claimed, observed, agrees, note)
             rows.append(row)
-            if not agrees:
-                deviations.append(_deviation(item.pair, row, element, include_values))
+            records.append(_record(item.pair, row, element, include_values))
         seen = {element.path for element in item.elements}
         for path in sorted(item.added - seen):
             if _claim(None, True, path)[0] == "writer":
@@ -279,8 +287,8 @@ def _judge(done: Sequence[_Pair], replacements: Replacements, offsets: dict[str,
             row = _Row(path, tag_text(tag), keyword_for(tag), "", "add", ABSENT, False,
                        "the profile writes it; the export does not have it")
             rows.append(row)
-            deviations.append(_deviation(item.pair, row, None, include_values))
-    return rows, deviations
+            records.append(_record(item.pair, row, None, include_values))
+    return rows, records
 
 
 def _inherited(outcomes: dict[str, Outcome], path: str) -> tuple[str, frozenset[str]]:
@@ -322,8 +330,8 @@ def _claim(outcome: Outcome | None, added: bool, path: str = "") -> tuple[str, f
     return name, _ACCEPTED.get(outcome.action, frozenset())
 
 
-def _deviation(pair: Pair, row: _Row, element: Element | None,
-               include_values: bool) -> dict[str, object]:
+def _record(pair: Pair, row: _Row, element: Element | None,
+            include_values: bool) -> dict[str, object]:
     def shown(node: Node | None) -> str | None:
         if not include_values or node is None or node.items is not None:
             return None
@@ -334,7 +342,18 @@ def _deviation(pair: Pair, row: _Row, element: Element | None,
             "element_path": row.path, "tag": row.tag, "keyword": row.keyword,
             "claimed_action": row.claimed, "observed_action": row.observed,
             "original_value": shown(element.original if element else None),
-            "exported_value": shown(element.exported if element else None), "note": row.note}
+            "exported_value": shown(element.exported if element else None), "note": row.note,
+            "vr": row.vr, "agrees": row.agrees}
+
+
+_DETAIL_COLUMNS = ("exported", "original", "element_path", "tag", "keyword", "vr",
+                   "claimed_action", "observed_action", "agrees", "original_value",
+                   "exported_value", "note")
+
+
+def _details(records: Sequence[dict[str, object]]) -> pd.DataFrame:
+    frame = pd.DataFrame(list(records), columns=list(_DETAIL_COLUMNS))
+    return frame.astype({"agrees": "boolean"}).reset_index(drop=True)
 
 
 def _pairs_table(pairs: Sequence[Pair]) -> pd.DataFrame:
