@@ -98,8 +98,7 @@ def _hash_input(action: Action, params: Mapping[str, Any],
     if given in ("{value}", "{patient}"):
         return True
     site = _SITE_INPUT_RE.match(given)
-    return action is Action.PSEUDONYM and bool(site) and site is not None and (
-        site.group(1) in declared)
+    return action is Action.PSEUDONYM and site is not None and site.group(1) in declared
 
 
 #: What CTP's function language cannot say, by code: the sentence, and the test on a resolved
