@@ -23,6 +23,7 @@ navigation = st.navigation(
         st.Page("pages/compare.py", title="Compare profiles", icon="⚖️"),
         st.Page("pages/risk.py", title="Residual risk", icon="⚠️"),
         st.Page("pages/consensus.py", title="Consensus", icon="🤝"),
+        st.Page("pages/audit.py", title="Audit", icon="🔎"),
         st.Page("pages/profiles.py", title="Profiles", icon="✏️"),
         st.Page("pages/export.py", title="Export", icon="⬇️"),
     ]

@@ -25,7 +25,7 @@ from deid.commands.common import (
     secrets_from,
 )
 from deid.ingest import write_headers
-from deid.ingest.runner import Progress
+from deid.ingest.runner import Progress, default_workers
 from deid.ingest.tables import Written
 from deid.outputs.effects import write_effects
 
@@ -123,6 +123,12 @@ def _workers(args: argparse.Namespace) -> int | None:
     return int(args.workers) if args.workers is not None else None
 
 
+def _label(command: str, workers: int | None) -> str:
+    """The progress label, with the worker processes the run uses (``--workers``)."""
+    count = default_workers() if workers is None else workers
+    return f"{command} ({count} worker{'s' if count != 1 else ''})"
+
+
 def _report(written: Written, what: str, stdout: TextIO) -> None:
     stdout.write(f"{what}: {written.files:,} inputs, {written.rows:,} rows, "
                  f"{written.load_errors:,} load_errors rows\n")
@@ -152,7 +158,7 @@ def run_scan(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     else:
         written = write_headers(args.paths, args.out, include_values=args.include_values,
                                 formats=formats, workers=_workers(args),
-                                progress=progress_bar(stderr, "scan"))
+                                progress=progress_bar(stderr, _label("scan", _workers(args))))
     _report(written, "scan", stdout)
     return 0
 
@@ -177,7 +183,8 @@ def run_apply(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     else:
         written = write_effects(args.paths, profiles, args.out, secrets=secrets,
                                 include_values=args.include_values, formats=formats,
-                                workers=workers, progress=progress_bar(stderr, "apply"),
+                                workers=workers, progress=progress_bar(stderr,
+                                                                       _label("apply", workers)),
                                 write_dicom=args.write_dicom)
     _report(written, "apply " + ",".join(p.id for p in profiles), stdout)
     if args.write_dicom is not None:

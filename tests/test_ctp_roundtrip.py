@@ -1,6 +1,9 @@
 """Export then import gives the same action, with the same parameters, for every tag of the
 comparison universe: for every shipped profile (as found at test time) and for profiles using
-every action and parameter. The exported scripts are scripts CTP accepts."""
+every action and parameter. "The same action" is what deid does to the element, as Compare shows
+it (:func:`deid.transform.semantics.decide_tag`, keys from :func:`deid.ctp.fidelity.action_key`).
+The exported scripts are scripts CTP accepts. Without the ``deid`` comments, see
+``tests/test_ctp_fidelity.py``."""
 
 from __future__ import annotations
 
@@ -13,11 +16,12 @@ import pytest
 
 from deid import Profile, list_profiles, load_profile, load_profile_text, resolver_for
 from deid.ctp import export_ctp_script, import_ctp_script
-from deid.ctp.exporter import action_key
+from deid.ctp.fidelity import action_key
 from deid.ctp.functions import FUNCTIONS
 from deid.ctp.script import Call, parse_expression, parse_script
 from deid.outputs.compare import Universe, comparison_universe
 from deid.policy.profile_model import MatcherKind
+from deid.transform.semantics import decide_tag
 
 SHIPPED = [info.id for info in list_profiles()]
 HEAD = 'schema_version = 1\nid = "{id}"\ntitle = "t"\nprovenance = "user"\n'
@@ -113,22 +117,26 @@ def private_elements(p: Profile) -> Iterator[tuple[int, str]]:
                 yield r.matcher.pattern.value | 0x1000, r.matcher.creator or ""
 
 
-def mismatches(profile_id: str) -> list[tuple[str, Any, Any]]:
+def mismatches(profile_id: str, text: str | None = None) -> list[tuple[str, str, Any, Any]]:
+    """``(label, script target, key before, key after)`` of the universe rows (and
+    private-creator elements) where the profile and its exported script (``text``, default:
+    the export) imported back do different things."""
     original = profile(profile_id)
-    back = import_ctp_script(exported(profile_id), profile_id=profile_id,
-                             name=f"{profile_id}.script").profile
+    back = import_ctp_script(exported(profile_id) if text is None else text,
+                             profile_id=profile_id, name=f"{profile_id}.script").profile
     before, after = resolver_for(original), resolver_for(back)
     mine, theirs = chain_params(original), chain_params(back)
     found = []
-    checks = [(row.tag, row.code, row.vr or "UN", None) for row in universe().tags]
-    checks += [(f"{tag:08X} of {creator}", tag, "UN", creator)
-               for tag, creator in private_elements(original)]
-    for label, code, vr, creator in checks:
-        a, b = before.decide(code, vr, creator), after.decide(code, vr, creator)
-        key_a, key_b = action_key(a.action, a.params, mine), action_key(b.action, b.params,
-                                                                          theirs)
+    checks = [(row.tag, f"{row.code:08x}", row.code, row.vr or "UN", None)
+              for row in universe().tags]
+    checks += [(f"{tag:08X} of {creator}", f"{tag >> 16:04X}[{creator}]{tag & 0xFF:02X}", tag,
+                "UN", creator) for tag, creator in private_elements(original)]
+    for label, target, code, vr, creator in checks:
+        a, b = decide_tag(before, code, vr, creator), decide_tag(after, code, vr, creator)
+        key_a = action_key(a.action, a.params, mine, vr)
+        key_b = action_key(b.action, b.params, theirs, vr)
         if key_a != key_b:
-            found.append((label, key_a, key_b))
+            found.append((label, target, key_a, key_b))
     return found
 
 

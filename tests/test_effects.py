@@ -25,7 +25,7 @@ SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
 FILES = SAMPLE / "files"
 PROFILE_IDS = ("ps315_basic", "chaimeleon_images_w_ecrfs", "procancer_i", "eucanimage")
 COLUMNS = ["file", "element_path", "tag", "keyword", "vr", "profile_id", "action", "effect",
-           "original_value", "result_value", "residual_risk"]
+           "original_value", "result_value", "residual_risk", "writer"]
 
 
 @pytest.fixture(scope="module")

@@ -27,6 +27,7 @@ from deid.audit.observe import (
     DUMMY,
     EMPTIED,
     KEPT,
+    OBSERVED,
     REMOVED,
     SHIFTED,
     TRUNCATED,
@@ -89,6 +90,9 @@ class AuditResult:
     risk: RiskReport
     load_errors: pd.DataFrame
     profile_id: str = ""
+    #: Every element of every pair (when asked for): exported, element_path, keyword, vr,
+    #: claimed_action, observed_action, agrees, original_value, exported_value, note.
+    details: pd.DataFrame | None = None
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The tables by their export names."""
@@ -122,9 +126,11 @@ def audit(originals: Iterable[str | os.PathLike[str]],
           exported: Iterable[str | os.PathLike[str]], profile: Profile, *,
           pair: str = "path", mapping: str | os.PathLike[str] | None = None,
           include_values: bool = False, limits: IngestLimits | None = None,
-          k: int = DEFAULT_K, qi_sets: Sequence[str] | None = None) -> AuditResult:
+          k: int = DEFAULT_K, qi_sets: Sequence[str] | None = None,
+          details: bool = False) -> AuditResult:
     """Audit the files under ``exported`` against their originals under ``originals`` and
-    the ``profile`` the export claims (see the module docstring)."""
+    the ``profile`` the export claims (see the module docstring). ``details`` keeps every
+    element of every pair (:attr:`AuditResult.details`), for viewing one pair."""
     limits = limits or IngestLimits()
     pairing = pair_files(originals, exported, mode=pair, mapping=mapping, limits=limits)
     run = _Run(list(pairing.errors))
@@ -135,10 +141,12 @@ def audit(originals: Iterable[str | os.PathLike[str]],
         for element in item.elements:
             replacements.add(element)
     offsets = _offsets(done)
-    rows, deviations = _judge(done, replacements, offsets, include_values)
+    rows, records = _judge(done, replacements, offsets, include_values)
+    deviations = [record for record in records if not record["agrees"]]
     return AuditResult(_pairs_table(pairing.pairs), _elements_table(rows),
                        _deviations_table(deviations), _export_risk(run.exported, k, qi_sets),
-                       error_frame(run.errors), profile.id)
+                       error_frame(run.errors), profile.id,
+                       _details(records) if details else None)
 
 
 def audit_export(exported: Iterable[str | os.PathLike[str]], *,
@@ -239,9 +247,11 @@ class _Row:
 
 def _judge(done: Sequence[_Pair], replacements: Replacements, offsets: dict[str, set[int]],
            include_values: bool) -> tuple[list[_Row], list[dict[str, object]]]:
+    """Every element's row (for audit_elements) and record (for audit_deviations and the
+    details of one pair)."""
     deltas = _deltas(done)
     rows: list[_Row] = []
-    deviations: list[dict[str, object]] = []
+    records: list[dict[str, object]] = []
     for item in done:
         outcomes = {outcome.path: outcome for outcome in item.plan.outcomes()}
         patient = item.plan.patient_key or item.pair.exported.name  # type: ignore[union-attr]
@@ -254,7 +264,8 @@ def _judge(done: Sequence[_Pair], replacements: Replacements, offsets: dict[str,
                     and outcome.action is Action.SHIFT_DATE
                     and deltas.get(patient) == {element.shift_days}):
                 observed = SHIFTED  # a shift that happened to land on the first of a month
-            claimed, accepted = (_claim(outcome, element.path in item.added) if outcome
+            claimed, accepted = (_claim(outcome, element.path in item.added, element.path)
+                                 if outcome
                                  or element.path in item.added
                                  else _inherited(outcomes, element.path))
             note = ""
@@ -267,16 +278,17 @@ def _judge(done: Sequence[_Pair], replacements: Replacements, offsets: dict[str,
             row = _Row(element.path, tag_text(node.tag), keyword_for(node.tag),
                        node.vr.split(" or ")[0], claimed, observed, agrees, note)
             rows.append(row)
-            if not agrees:
-                deviations.append(_deviation(item.pair, row, element, include_values))
+            records.append(_record(item.pair, row, element, include_values))
         seen = {element.path for element in item.elements}
         for path in sorted(item.added - seen):
+            if _claim(None, True, path)[0] == "writer":
+                continue
             tag = int(path.rsplit(".", 1)[-1][1:10].replace(",", ""), 16)
             row = _Row(path, tag_text(tag), keyword_for(tag), "", "add", ABSENT, False,
                        "the profile writes it; the export does not have it")
             rows.append(row)
-            deviations.append(_deviation(item.pair, row, None, include_values))
-    return rows, deviations
+            records.append(_record(item.pair, row, None, include_values))
+    return rows, records
 
 
 def _inherited(outcomes: dict[str, Outcome], path: str) -> tuple[str, frozenset[str]]:
@@ -289,8 +301,20 @@ def _inherited(outcomes: dict[str, Outcome], path: str) -> tuple[str, frozenset[
     return "none", frozenset()
 
 
-def _claim(outcome: Outcome | None, added: bool) -> tuple[str, frozenset[str]]:
+#: What the writer does whatever the profile (its own file meta identity, the markers): not a
+#: rule of the claimed profile, so any observation agrees (the markers' absence or falsehood
+#: is a residual-risk finding of the export instead).
+_WRITER_ORIGINS = frozenset({"marker"})
+_MARKER_PATHS = frozenset({"(0012,0062)", "(0012,0063)", "(0012,0064)", "(0028,0303)"})
+_WRITER_TAGS = frozenset({"(0002,0012)", "(0002,0013)", "(0002,0016)"})
+
+
+def _claim(outcome: Outcome | None, added: bool, path: str = "") -> tuple[str, frozenset[str]]:
     """The claimed action's name and the observations that agree with it."""
+    top = path.split(".")[0].split("[")[0]
+    if top in _WRITER_TAGS or top in _MARKER_PATHS or (
+            outcome is not None and outcome.decision.origin in _WRITER_ORIGINS):
+        return "writer", frozenset(OBSERVED)
     if outcome is None:
         return ("add", frozenset({ADDED})) if added else ("none", frozenset())
     name = outcome.action.value
@@ -306,8 +330,8 @@ def _claim(outcome: Outcome | None, added: bool) -> tuple[str, frozenset[str]]:
     return name, _ACCEPTED.get(outcome.action, frozenset())
 
 
-def _deviation(pair: Pair, row: _Row, element: Element | None,
-               include_values: bool) -> dict[str, object]:
+def _record(pair: Pair, row: _Row, element: Element | None,
+            include_values: bool) -> dict[str, object]:
     def shown(node: Node | None) -> str | None:
         if not include_values or node is None or node.items is not None:
             return None
@@ -318,7 +342,18 @@ def _deviation(pair: Pair, row: _Row, element: Element | None,
             "element_path": row.path, "tag": row.tag, "keyword": row.keyword,
             "claimed_action": row.claimed, "observed_action": row.observed,
             "original_value": shown(element.original if element else None),
-            "exported_value": shown(element.exported if element else None), "note": row.note}
+            "exported_value": shown(element.exported if element else None), "note": row.note,
+            "vr": row.vr, "agrees": row.agrees}
+
+
+_DETAIL_COLUMNS = ("exported", "original", "element_path", "tag", "keyword", "vr",
+                   "claimed_action", "observed_action", "agrees", "original_value",
+                   "exported_value", "note")
+
+
+def _details(records: Sequence[dict[str, object]]) -> pd.DataFrame:
+    frame = pd.DataFrame(list(records), columns=list(_DETAIL_COLUMNS))
+    return frame.astype({"agrees": "boolean"}).reset_index(drop=True)
 
 
 def _pairs_table(pairs: Sequence[Pair]) -> pd.DataFrame:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
 
-from deid.policy.dictionary import keyword_to_tag
+from deid.policy.dictionary import info_for_tag, keyword_to_tag
 
 PATIENT_ID = 0x00100020
 _SECRET_WORDS = ("SECRET", "KEY", "PASSWORD", "PASSPHRASE", "TOKEN", "SALT")
@@ -101,6 +101,12 @@ def int_arg(arg: str, ctx: Context) -> int | None:
         return int(value.strip()) if value is not None else None
     except ValueError:
         return None
+
+
+def element_vr(tag: int | None) -> str | None:
+    """The dictionary VR of a tag (the first of ``US or SS``), ``None`` when unknown."""
+    info = info_for_tag(tag) if tag is not None else None
+    return info.vr.split(" or ")[0] if info and info.vr else None
 
 
 def element_tag(arg: str) -> int | None:

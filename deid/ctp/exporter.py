@@ -5,35 +5,44 @@ commands carry the defaults (``unspecifiedelements`` for ``unlisted = "remove"``
 ``privategroups``/``safeprivateelements`` for the private policy, ``curves``/``overlays`` when
 the profile removes every element of those groups, ``<k>`` for whole-group keep rules), and one
 ``<e>`` is written for every element of the comparison universe that a rule names or whose
-action differs from what the global commands give. Repeating-group patterns are written for the
-16 repeating groups (or elements) and for the element deid decides the pattern by.
+action differs from what the global commands give. Each element's script says what deid does to
+it (the action resolved for its VR, :mod:`deid.ctp.fidelity`), so that the script alone imports
+back to the same action. Where CTP's language cannot say it, the element carries the nearest
+script, a ``<!--deid {...}-->`` comment recording deid's action and a comment naming what CTP
+cannot say (:data:`deid.ctp.fidelity.NOT_EXPRESSIBLE`, explained in the script's header).
+Repeating-group patterns are written for the 16 repeating groups (or elements) and for the
+element deid decides the pattern by.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
-from deid.ctp.arguments import Context, secret_param
+from deid.ctp.arguments import Context, element_tag, secret_param
 from deid.ctp.expressions import map_element
+from deid.ctp.fidelity import NOT_EXPRESSIBLE, action_key, not_expressible
 from deid.ctp.importer import build_profile
-from deid.ctp.render import ScriptParams, script_for
+from deid.ctp.render import ScriptParams, element_script
 from deid.ctp.sources import element_vr
 from deid.outputs.compare import Universe, comparison_universe
-from deid.policy.actions import ACTIONS, ALL_VRS, Action
+from deid.policy.actions import ACTIONS, Action
 from deid.policy.dictionary import info_for_tag
 from deid.policy.profile_model import MatcherKind, PrivatePolicy, Profile, Unlisted
-from deid.policy.resolver import Resolver, resolver_for
+from deid.policy.resolver import Decision, Resolver, resolver_for
 from deid.tags import TagPattern, format_tag, is_private_group
 
 _REPEATING = {0x50, 0x60, 0x7F}  # groups 50xx, 60xx, 7Fxx repeat over gg00-gg1E (even)
 _MAX_EXPANSION = 256
 _GROUP_RE = re.compile(r"^\([0-9A-F]{4},xxxx\)$")
-_PARAM_FIELD_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+#: The code of an element whose nearest script imports differently for no listed reason.
+NEAREST = "nearest"
+_NEAREST_TEXT = "CTP has only a nearest script for this action"
+__all__ = ["NEAREST", "action_key", "chain_params", "export_ctp_script", "universe_tags"]
 
 
 @dataclass(frozen=True)
@@ -65,20 +74,43 @@ def export_ctp_script(profile: Profile, *, universe: Universe | None = None) -> 
     declared = ScriptParams(chain_params(profile))
     baseline = resolver_for(_baseline(flags, declared))
     named = {tag for layer in resolver.layers for tag in layer.by_tag}
-    lines = []
+    secret_of = _secret_finder(decisions, declared)
+    elements: list[_Element] = []
     for tag in tags:
-        decision = decisions[tag]
-        default = baseline.decide(tag, element_vr(tag) or "UN")
-        if tag in named or (action_key(decision.action, decision.params, declared.values)
-                            != action_key(default.action, default.params, declared.values)):
-            lines.append(_element(format_tag(tag)[1:-1].replace(",", "").lower(), True, tag,
-                                  decision.action, decision.params, declared))
-    lines += _private_elements(resolver, declared)
-    lines += [_element(format_tag(rule.matcher.tag)[1:-1].replace(",", "").lower(), False,
-                       rule.matcher.tag, rule.action, rule.params, declared)
-              for rule in profile.rules if not rule.enabled and rule.matcher.tag is not None
-              and rule.matcher.kind is MatcherKind.TAG]
-    return _render(profile, flags, declared, lines)
+        decision, vr = decisions[tag], element_vr(tag)
+        default = baseline.decide(tag, vr or "UN")
+        if tag in named or (action_key(decision.action, decision.params, declared.values, vr)
+                            != action_key(default.action, default.params, declared.values,
+                                          vr)):
+            elements.append(_element(_target(tag), True, tag, decision.action,
+                                     decision.params, declared, secret_of))
+    elements += _private_elements(resolver, declared)
+    elements += [_element(_target(rule.matcher.tag), False, rule.matcher.tag, rule.action,
+                          rule.params, declared)
+                 for rule in profile.rules if not rule.enabled and rule.matcher.tag is not None
+                 and rule.matcher.kind is MatcherKind.TAG]
+    return _render(profile, flags, declared, elements)
+
+
+def _target(tag: int) -> str:
+    return format_tag(tag)[1:-1].replace(",", "").lower()
+
+
+def _secret_finder(decisions: Mapping[int, Decision],
+                   declared: ScriptParams) -> Callable[[str], str | None]:
+    """The secret the script of another element uses, as the importer finds it (for
+    @hashuid's third argument)."""
+    def secret_of(element: str) -> str | None:
+        tag = element_tag(element)
+        if tag is None or tag not in decisions:
+            return None
+        scratch = ScriptParams(dict(declared.values), set(declared.secrets))
+        script = element_script(decisions[tag].action, decisions[tag].params,
+                                element_vr(tag), scratch)[2]
+        return next((name for name in sorted(scratch.secrets)
+                     if f"@{secret_param(name)}" in script), None)
+
+    return secret_of
 
 
 def universe_tags(universe: Universe) -> Iterator[int]:
@@ -165,47 +197,44 @@ def _baseline(flags: _Globals, declared: ScriptParams) -> Profile:
     return build_profile(text, profile_id="baseline", name="baseline")[1]
 
 
-def action_key(action: Action, params: Mapping[str, Any],
-               declared: Mapping[str, str]) -> tuple[Any, ...]:
-    """An action with all its parameters (defaults filled in, ``{PARAM}`` fields replaced by
-    the declared values): equal keys do the same thing."""
-    spec = ACTIONS[action].params
+@dataclass(frozen=True)
+class _Element:
+    """One ``<e>`` as written, and the codes of what CTP cannot say in it."""
 
-    def value(key: str, default: Any) -> Any:
-        found = params.get(key, default)
-        if isinstance(found, str):
-            return _PARAM_FIELD_RE.sub(
-                lambda match: declared.get(match.group(1), match.group(0)), found)
-        return found
-
-    return (action, *((key, value(key, item.default)) for key, item in spec.items()))
+    line: str
+    enabled: bool
+    codes: tuple[str, ...]
 
 
 def _element(target: str, enabled: bool, tag: int | None, action: Action,
-             params: Mapping[str, Any], declared: ScriptParams) -> str:
-    """One ``<e>``, with a deid comment where CTP's nearest script imports differently."""
+             params: Mapping[str, Any], declared: ScriptParams,
+             secret_of: Callable[[str], str | None] | None = None) -> _Element:
+    """One ``<e>`` for what deid does to the element; where CTP's nearest script imports
+    differently, deid's action in a ``deid {...}`` comment and the codes of the reason."""
     vr = element_vr(tag)
-    if vr in ALL_VRS and vr not in ACTIONS[action].vrs:
-        action, params = Action.REMOVE, {}  # what the engine does: it fails closed
-    script = script_for(action, params, vr, declared)
+    action, params, script = element_script(action, params, vr, declared)
     secrets = {secret_param(name): name for name in declared.secrets}
-    mapped = map_element(script, Context(tag, vr, dict(declared.values), secrets))
-    note = ""
-    if (action_key(mapped.action, mapped.params, declared.values)
-            != action_key(action, params, declared.values)):
+    mapped = map_element(script, Context(tag, vr, dict(declared.values), secrets,
+                                         secret_of or (lambda element: None)))
+    notes = ""
+    codes: tuple[str, ...] = ()
+    if (action_key(mapped.action, mapped.params, declared.values, vr)
+            != action_key(action, params, declared.values, vr)):
         spec = ACTIONS[action].params
         record = {"action": action.value, **{key: value for key, value in params.items()
                                              if key in spec and value != spec[key].default}}
-        note = "<!--deid " + json.dumps(record).replace("--", "-\\u002d") + "-->"
+        codes = not_expressible(action, params, vr, declared.values) or (NEAREST,)
+        notes = ("<!--deid " + json.dumps(record).replace("--", "-\\u002d") + "-->"
+                 f"<!--not expressible in CTP: {', '.join(codes)}-->")
     info = info_for_tag(tag) if tag is not None and not is_private_group(tag) else None
     name = info.keyword if info else ""
-    return (f' <e en="{"T" if enabled else "F"}" t={quoteattr(target)} n={quoteattr(name)}>'
-            f"{escape(script)}{note}</e>")
+    return _Element(f' <e en="{"T" if enabled else "F"}" t={quoteattr(target)} '
+                    f"n={quoteattr(name)}>{escape(script)}{notes}</e>", enabled, codes)
 
 
-def _private_elements(resolver: Resolver, declared: ScriptParams) -> list[str]:
+def _private_elements(resolver: Resolver, declared: ScriptParams) -> list[_Element]:
     """Rules for one element of a private creator's block, as ``gggg[Creator]ee``."""
-    seen: dict[tuple[str, str], str] = {}
+    seen: dict[tuple[str, str], _Element] = {}
     for layer in resolver.layers:
         for rule in layer.private_elements:
             pattern, creator = rule.matcher.pattern, rule.matcher.creator
@@ -218,7 +247,7 @@ def _private_elements(resolver: Resolver, declared: ScriptParams) -> list[str]:
     return [seen[key] for key in sorted(seen)]
 
 
-def _header(profile: Profile) -> list[str]:
+def _header(profile: Profile, elements: list[_Element]) -> list[str]:
     chain = " <- ".join(member.id for member in profile.chain)
     options = ", ".join(profile.all_options()) or "none"
     blocks = sorted({rule.matcher.creator or "" for member in profile.chain
@@ -227,11 +256,21 @@ def _header(profile: Profile) -> list[str]:
     lines = [
         f"Exported by deid from profile {profile.id} ({profile.title}); provenance "
         f"{profile.provenance.value}; chain {chain}; PS3.15 options: {options}.",
-        "Each <e> is deid's decision for that element. Where CTP has only a nearest script, a "
-        "comment 'deid {...}' inside the element records deid's action and parameters (CTP "
-        "ignores comments). Elements such as (60EE,3000) stand for deid's repeating-group "
-        "patterns.",
+        "Each <e> is what deid does to that element, and imports back to it. Where CTP cannot "
+        "say it, the element holds the nearest script, a comment 'deid {...}' recording "
+        "deid's action and parameters, and a comment 'not expressible in CTP' naming why "
+        "(CTP ignores comments; deid's import trusts a 'deid' comment only where exporting "
+        "its action gives that same script). Elements such as (60EE,3000) stand for deid's "
+        "repeating-group patterns.",
     ]
+    counts: dict[str, int] = {}
+    for element in elements:
+        for code in element.codes:
+            counts[code] = counts.get(code, 0) + 1
+    for code in [*NOT_EXPRESSIBLE, NEAREST]:
+        if code in counts:
+            text = NOT_EXPRESSIBLE[code][0] if code in NOT_EXPRESSIBLE else _NEAREST_TEXT
+            lines.append(f"Not expressible in CTP ({counts[code]} elements): {code}: {text}.")
     if blocks:
         lines.append("Not expressible in CTP (whole private creator blocks): "
                      + ", ".join(blocks) + ".")
@@ -243,10 +282,10 @@ def _header(profile: Profile) -> list[str]:
 
 
 def _render(profile: Profile, flags: _Globals, declared: ScriptParams,
-            elements: list[str]) -> str:
-    header = [f" <!-- {line.replace('--', '- -')} -->" for line in _header(profile)]
+            elements: list[_Element]) -> str:
+    header = [f" <!-- {line.replace('--', '- -')} -->" for line in _header(profile, elements)]
     params = [f' <p t="{name}">{escape(value)}</p>'
               for name, value in sorted(declared.values.items())]
     params += [f' <p t="{secret_param(name)}"></p>' for name in sorted(declared.secrets)]
-    body = [*header, *params, *elements, *_globals_xml(flags)]
+    body = [*header, *params, *(element.line for element in elements), *_globals_xml(flags)]
     return "<script>\n" + "\n".join(body) + "\n</script>\n"

@@ -7,13 +7,13 @@ rules; ``<p>`` parameters become ``[params]``, except secrets, which become secr
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from deid.ctp.annotation import judge_annotation
 from deid.ctp.arguments import Context, element_tag, is_secret_param, secret_name
 from deid.ctp.expressions import map_element
 from deid.ctp.functions import EXACT, Mapped, Problem
@@ -21,7 +21,7 @@ from deid.ctp.globals import Globals, builtin_rules, global_rules, read_globals
 from deid.ctp.profile_text import ProfileText, RuleText, comment_lines
 from deid.ctp.script import CtpScript, ScriptItem, parse_script
 from deid.ctp.sources import context_for, element_source
-from deid.policy.actions import ACTIONS, Action
+from deid.policy.actions import Action
 from deid.policy.profile_loader import load_profile_text
 from deid.policy.profile_model import Profile
 from deid.tags import format_tag
@@ -153,9 +153,7 @@ class _Importer:
                                                                      **self.secrets}),
                       self._element_secret)
         mapped = map_element(item.text, ctx)
-        why = ""
-        if item.annotation:
-            mapped, why = self._annotated(item, mapped)
+        mapped, why = self._annotated(item, tag, mapped)
         if (self.globals.remove_overlays and item.enabled and tag is not None
                 and (tag >> 24) << 8 == _OVERLAY):
             mapped = Mapped(Action.REMOVE, meaning="an overlay element: 'Remove overlays' "
@@ -164,20 +162,23 @@ class _Importer:
                         _reason(item, mapped, why), element_source(self.script.name, item.raw),
                         item.enabled)
 
-    def _annotated(self, item: ScriptItem, mapped: Mapped) -> tuple[Mapped, str]:
-        """The action a deid export recorded in a comment, where CTP has only a nearest one."""
-        try:
-            data = json.loads(item.annotation or "")
-            action = Action(data.pop("action"))
-            params = {key: value for key, value in data.items() if key in
-                      ACTIONS[action].params}
-        except (ValueError, KeyError, AttributeError, TypeError):
-            self._note(Problem("unreadable-annotation", "warning", f"{item.raw}: the deid "
-                               "comment is not readable; the script itself is mapped"))
+    def _annotated(self, item: ScriptItem, tag: int | None,
+                   mapped: Mapped) -> tuple[Mapped, str]:
+        """The action a deid export recorded in a comment where CTP has only a nearest script,
+        trusted only when exporting it gives this very script (:mod:`deid.ctp.annotation`);
+        otherwise the script's own action (the lint reports the comment)."""
+        if item.annotation is None:
             return mapped, ""
-        why = (f" The deid comment restores {action.value}, which CTP cannot express "
+        judgement = judge_annotation(item.annotation, item.text, tag, self.params,
+                                     item.target)
+        trusted = judgement.trusted
+        if trusted is None:
+            code = judgement.problem.code if judgement.problem else "annotation-mismatch"
+            return mapped, (f" A deid comment in the element is not trusted ({code}): the "
+                            "script is imported as CTP runs it.")
+        why = (f" The deid comment restores {trusted.action.value}, which CTP cannot express "
                f"(CTP runs the nearest: {mapped.action.value}).")
-        return Mapped(action, MappingProxyType(params), mapped.meaning), why
+        return Mapped(trusted.action, trusted.params, mapped.meaning), why
 
     def _element_secret(self, element: str) -> str | None:
         """The secret used by the script of ``element`` (for @hashuid's third argument)."""

@@ -5,7 +5,9 @@ the action back (``@keep()``, ``@remove()``, ``@empty()``, a literal for ``dummy
 ``@contents(this,...)`` for ``clean``, ``@hashuid(@UIDROOT,this)``, ``@hash(this,N)``,
 ``@hashptid(...)`` in a template for ``pseudonym``, ``@incrementdate``/``@hashdate``,
 ``@modifydate``/``@truncate`` and ``@round(this,N)``). Where CTP cannot express an action or a
-parameter, the exporter adds a ``<!--deid {...}-->`` comment (see :mod:`deid.ctp.exporter`).
+parameter (:data:`deid.ctp.fidelity.NOT_EXPRESSIBLE`), the exporter adds a ``<!--deid {...}-->``
+comment (see :mod:`deid.ctp.exporter`); :func:`element_script` is also how the importer tells
+whether to trust such a comment.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from typing import Any
 
 from deid.ctp.arguments import secret_param
 from deid.ctp.expressions import default_dummy_literal
+from deid.ctp.fidelity import resolved
 from deid.ctp.script import escape_literal
-from deid.policy.actions import ACTIONS, TEXT_VRS, Action
+from deid.policy.actions import ACTIONS, ALL_VRS, BINARY_VRS, TEXT_VRS, Action
 
 CLEAN_SCRIPT = '@contents(this,"[0-9]+","***")'
 _FIELD_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::(\d+))?\}")
@@ -59,6 +62,17 @@ class ScriptParams:
 Writer = Callable[[Mapping[str, Any], str | None, ScriptParams], str]
 
 
+def element_script(action: Action, params: Mapping[str, Any], vr: str | None,
+                   declared: ScriptParams) -> tuple[Action, Mapping[str, Any], str]:
+    """What the exporter writes for an element of ``vr``: the action resolved for the VR as
+    deid carries it out (``remove`` where the VR does not allow it: the engine fails closed),
+    its parameters and its script."""
+    action, params = resolved(action, params, vr)
+    if vr in ALL_VRS and vr not in ACTIONS[action].vrs:
+        action, params = Action.REMOVE, {}
+    return action, params, script_for(action, params, vr, declared)
+
+
 def script_for(action: Action, params: Mapping[str, Any], vr: str | None,
                declared: ScriptParams) -> str:
     """The CTP script nearest to ``action`` with ``params`` on an element of VR ``vr``."""
@@ -79,7 +93,9 @@ def _text(template: str) -> str:
 
 
 def _dummy(params: Mapping[str, Any], vr: str | None, declared: ScriptParams) -> str:
-    if params.get("value"):
+    if vr == "UI" and not params.get("value"):  # deid's dummy UID is the UID remapped
+        return f"@hashuid(@{declared.uid_root('2.25')},this)"
+    if params.get("value") and vr not in BINARY_VRS:  # CTP cannot write text into binary
         return _text(params["value"])
     return escape_literal(default_dummy_literal(vr) or "") or "@empty()"
 
@@ -111,7 +127,8 @@ def _pseudonym(params: Mapping[str, Any], vr: str | None, declared: ScriptParams
     site = _SITE_INPUT_RE.match(params["input"])
     first = f"@{site.group(1)}" if site and site.group(1) in declared.values else (
         declared.secret(params["secret"]))
-    of = "PatientID" if site and site.group(2) == "patient" else "this"
+    patient = params["input"] == "{patient}" or bool(site and site.group(2) == "patient")
+    of = "PatientID" if patient else "this"
     out = []
     position = 0
     template = params["template"]

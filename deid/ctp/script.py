@@ -99,11 +99,15 @@ def parse_script(text: str, name: str) -> CtpScript:
     items = []
     for child in children:
         raw = raw_of.get(id(child)) or ET.tostring(child, encoding="unicode").strip()
-        annotation = _ANNOTATION_RE.search(raw)
         items.append(ScriptItem(str(child.tag), MappingProxyType(dict(child.attrib)),
-                                "".join(child.itertext()), raw,
-                                annotation.group(1) if annotation else None))
+                                "".join(child.itertext()), raw, annotation_text(raw)))
     return CtpScript(name, tuple(items))
+
+
+def annotation_text(raw: str) -> str | None:
+    """The JSON of the ``<!--deid {...}-->`` comment in an item's XML text, if any."""
+    match = _ANNOTATION_RE.search(raw)
+    return match.group(1) if match else None
 
 
 def _raw_items(text: str) -> list[tuple[str, str]]:

@@ -13,9 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from deid.ctp.arguments import Context, is_secret_param, secret_name
+from deid.ctp.annotation import judge_annotation
+from deid.ctp.arguments import Context, element_vr, is_secret_param, secret_name
 from deid.ctp.expressions import map_element, written_text
 from deid.ctp.functions import Problem
+from deid.ctp.script import annotation_text
 from deid.policy.actions import Action
 from deid.policy.dictionary import info_for_tag
 from deid.policy.profile_model import MatcherKind, Rule
@@ -39,7 +41,7 @@ class QuotedElement:
     script: str
     enabled: bool
     expression: str
-    annotated: bool
+    annotation: str | None
 
 
 def quoted_element(source: str) -> QuotedElement | None:
@@ -53,13 +55,7 @@ def quoted_element(source: str) -> QuotedElement | None:
     except ET.ParseError:
         return None
     return QuotedElement(match.group("script"), element.get("en") == "T",
-                         "".join(element.itertext()), "<!--" in raw and "deid" in raw)
-
-
-def element_vr(tag: int | None) -> str | None:
-    """The dictionary VR of a tag (the first of ``US or SS``), ``None`` when unknown."""
-    info = info_for_tag(tag) if tag is not None else None
-    return info.vr.split(" or ")[0] if info and info.vr else None
+                         "".join(element.itertext()), annotation_text(raw))
 
 
 def context_for(expression: str, tag: int | None, params: Mapping[str, str]) -> Context:
@@ -71,20 +67,37 @@ def context_for(expression: str, tag: int | None, params: Mapping[str, str]) -> 
 
 
 def rule_problems(rule: Rule, params: Mapping[str, str]) -> list[Problem]:
-    """Problems of the CTP element a rule quotes; milder when CTP does not run it."""
+    """Problems of the CTP element a rule quotes; milder when CTP does not run it. An element
+    with a trusted ``deid`` comment was imported from the comment, not the script: its
+    script's own problems are not the rule's."""
     quoted = quoted_element(rule.source)
-    if quoted is None or quoted.annotated:
+    if quoted is None:
         return []
     tag = rule.matcher.tag if rule.matcher.kind is MatcherKind.TAG else None
+    problems: list[Problem] = []
+    if quoted.annotation is not None:
+        judgement = judge_annotation(quoted.annotation, quoted.expression, tag, params,
+                                     element_label(rule))
+        if judgement.trusted is not None:
+            return []
+        problems += [judgement.problem] if judgement.problem else []
     ctx = context_for(quoted.expression, tag, params)
     mapped = map_element(quoted.expression, ctx)
-    problems = list(mapped.problems)
+    problems += mapped.problems
     if mapped.action is not Action.DUMMY:  # a dummy's value is checked on the rule itself
         problems += written_value_problems(quoted.expression, ctx)
     active = rule.enabled and quoted.enabled
     return [problem if active else Problem(problem.code, _DOWNGRADE[problem.severity],
                                            problem.message + " (the element is disabled)")
             for problem in problems]
+
+
+def element_label(rule: Rule) -> str:
+    """The element a rule names, as a finding names it: ``PatientName (0010,0010)``."""
+    tag = rule.matcher.tag if rule.matcher.kind is MatcherKind.TAG else None
+    info = info_for_tag(tag) if tag is not None else None
+    described = rule.matcher.describe()
+    return f"{info.keyword} {described}" if info and info.keyword else described
 
 
 def written_value_problems(expression: str, ctx: Context) -> list[Problem]:

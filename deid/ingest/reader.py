@@ -584,6 +584,36 @@ def _warnings(dataset: Dataset, caught: list[warnings.WarningMessage], forced: b
     return notes
 
 
+@contextmanager
+def whole_buffer(source: Source, limits: IngestLimits,
+                 archives: ArchiveCache) -> Iterator[tuple[Any, int]]:
+    """All of a source's bytes, pixel data included, at the offsets the fast reader saw:
+    memory-mapped for files on disk, read whole for uploads and zip members."""
+    with open_source(source, limits, archives) as stream:
+        if isinstance(stream, io.BytesIO):
+            data = stream.getvalue()
+            yield data, len(data)
+            return
+        fileno = _fileno(stream)
+        if fileno is None:
+            data = stream.read()
+            yield data, len(data)
+            return
+        size = os.fstat(fileno).st_size
+        if size == 0:
+            yield b"", 0
+            return
+        with mmap.mmap(fileno, 0, access=mmap.ACCESS_READ) as mapped:
+            yield mapped, size
+
+
+def _fileno(stream: BinaryIO) -> int | None:
+    try:
+        return stream.fileno()
+    except (OSError, io.UnsupportedOperation, AttributeError):
+        return None
+
+
 def needs_full_read(read: Elements) -> bool:
     """True when the element tree lacks a value a plan may need: a deflated file (its pixel
     data element is not located) or a long text value that was not read."""

@@ -13,6 +13,7 @@ back by codes.
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ from deid.ingest.reader import (
     needs_full_read,
     read_elements,
     read_whole,
+    whole_buffer,
 )
 from deid.ingest.runner import BatchOut, ErrorRow, Progress, run_job
 from deid.ingest.sources import IngestLimits, Source, Upload, collect_sources
@@ -54,7 +56,8 @@ from deid.policy.profile_model import Profile
 from deid.policy.resolver import Resolver, resolver_for
 from deid.secret_store import DEFAULT_SECRET, Secrets
 from deid.transform import semantics
-from deid.transform.engine import DeidResult, result_of
+from deid.transform.byte_writer import meta_end, write_copy
+from deid.transform.engine import result_of
 from deid.transform.outcome import Outcome
 from deid.transform.plan import FilePlan, Planner
 from deid.transform.semantics import DEFAULT_WRITER, WriterIdentity, keyword_for
@@ -108,6 +111,10 @@ def check_output_folder(out_dir: str | os.PathLike[str],
 _ACTION_NAMES = {action: action.value for action in Action}
 
 
+#: Which executor wrote a file's de-identified copy (the effects table's ``writer``).
+WRITER_BYTES, WRITER_PYDICOM = "bytes", "pydicom"
+
+
 class EffectColumns:
     """Column lists of the effects table for one batch."""
 
@@ -116,10 +123,12 @@ class EffectColumns:
         self.files: list[str] = []
         self.columns: dict[str, list[object]] = {name: [] for name in (
             "file", "path", "tag", "keyword", "vr", "profile", "action", "effect", "before",
-            "after")}
+            "after", "writer")}
 
-    def add(self, name: str, profile_id: str, rows: Iterable[Row]) -> None:
-        """Append one file's record under one profile."""
+    def add(self, name: str, profile_id: str, rows: Iterable[Row],
+            writer: str | None = None) -> None:
+        """Append one file's record under one profile (``writer``: which executor wrote its
+        copy, None when no copy was written)."""
         if not self.files or self.files[-1] != name:
             self.files.append(name)
         index = len(self.files) - 1
@@ -128,6 +137,7 @@ class EffectColumns:
         count = len(rows)
         c["file"].extend([index] * count)
         c["profile"].extend([profile_id] * count)
+        c["writer"].extend([writer] * count)
         if not rows:
             return
         paths, tags, keywords, vrs, actions, effects, befores, afters = zip(*rows, strict=True)
@@ -148,7 +158,9 @@ class EffectColumns:
         text = [pa.array(c[name], pa.string()).dictionary_encode() for name in (
             "path", "tag", "keyword", "vr", "profile", "action", "effect", "before", "after")]
         risk = pa.nulls(len(c["file"]), pa.bool_())  # not assessed here: see deid.risk
-        return pa.RecordBatch.from_arrays([files, *text, risk], schema=table_schema("effects"))
+        writer = pa.array(c["writer"], pa.string()).dictionary_encode()
+        return pa.RecordBatch.from_arrays([files, *text, risk, writer],
+                                          schema=table_schema("effects"))
 
 
 #: One record row: path, tag, keyword, vr, action, effect, before, after.
@@ -210,11 +222,13 @@ class EffectsJob:
 
     def _one(self, source: Source, read: Elements, planners: list[Planner],
              columns: EffectColumns, archives: ArchiveCache) -> None:
-        if self.write_dicom is None and not needs_full_read(read):
-            for planner in planners:
-                plan = planner.plan(read.meta, read.body)
-                columns.add(source.name, planner.profile.id,
-                            plan_rows(plan, self.include_values))
+        writing = self.write_dicom is not None and source.name not in self.refused
+        if not needs_full_read(read) and (not writing or read.dataset is None):
+            plans = [planner.plan(read.meta, read.body) for planner in planners]
+            written = self._write_bytes(source, plans, archives) if writing else None
+            for plan in plans:
+                columns.add(source.name, plan.profile.id, plan_rows(plan, self.include_values),
+                            written)
             return
         forced = any(kind == "no_preamble" for kind, _ in read.warnings)
         dataset = read_whole(source, self.limits, archives, forced)
@@ -222,11 +236,23 @@ class EffectsJob:
         meta, body = build_tree(dataset, read_deferred=True)
         for planner in planners:
             plan = planner.plan(meta, body)
-            if self.write_dicom is not None and source.name not in self.refused:
-                self._save(source, planner.profile, result_of(plan, dataset))
-            columns.add(source.name, planner.profile.id, plan_rows(plan, self.include_values))
+            if writing:
+                copy = io.BytesIO()
+                result_of(plan, dataset).dataset.save_as(copy, enforce_file_format=True)
+                self._save(source, plan.profile, copy.getvalue())
+            columns.add(source.name, planner.profile.id, plan_rows(plan, self.include_values),
+                        WRITER_PYDICOM if writing else None)
 
-    def _save(self, source: Source, profile: Profile, result: DeidResult) -> None:
+    def _write_bytes(self, source: Source, plans: list[FilePlan],
+                     archives: ArchiveCache) -> str:
+        """Each plan's copy written from the input's bytes (the byte-level writer)."""
+        with whole_buffer(source, self.limits, archives) as (buf, size):
+            start = meta_end(buf, size)
+            for plan in plans:
+                self._save(source, plan.profile, write_copy(buf, size, plan, start))
+        return WRITER_BYTES
+
+    def _save(self, source: Source, profile: Profile, data: bytes) -> None:
         relative = Path(source.relative)
         if relative.is_absolute() or ".." in relative.parts:
             raise OutputFolderError(f"{source.name}: cannot mirror this name under the output "
@@ -238,7 +264,7 @@ class EffectsJob:
                 target.resolve() in inputs:
             raise OutputFolderError(f"{target}: would overwrite an input file")
         target.parent.mkdir(parents=True, exist_ok=True)
-        result.dataset.save_as(target, enforce_file_format=True)
+        target.write_bytes(data)
 
 
 @dataclass

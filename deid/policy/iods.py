@@ -16,7 +16,7 @@ import gzip
 import io
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from types import MappingProxyType
 
@@ -36,10 +36,19 @@ class Requirements:
 
     iod: str
     types: Mapping[KeywordPath, str]
+    _seen: dict[KeywordPath, str | None] = field(default_factory=dict, compare=False,
+                                                 repr=False)
 
     def type_of(self, path: KeywordPath) -> str | None:
         """The Type of the attribute at ``path``, or None. A sequence nested in itself (the
         SR Content Sequence) has the requirements of its first level."""
+        if path in self._seen:
+            return self._seen[path]
+        kind = self._type_of(path)
+        self._seen[path] = kind
+        return kind
+
+    def _type_of(self, path: KeywordPath) -> str | None:
         kind = self.types.get(path)
         if kind is None and len(path) > 2:
             collapsed = tuple(part for number, part in enumerate(path)

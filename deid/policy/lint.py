@@ -5,6 +5,10 @@ errors first. Codes:
 
 - ``unknown-function``, ``unparsable-expression``, ``suspicious-literal``,
   ``unmappable-function``, ``secret-parameter``: read back from CTP elements quoted in sources.
+- ``annotation-mismatch`` (error): a CTP element carries a ``<!--deid {...}-->`` comment whose
+  action does not export to the element's script (:mod:`deid.ctp.annotation`): the comment is
+  not trusted and the script is imported; ``unreadable-annotation`` (warning): the comment is
+  not readable.
 - ``undeclared-parameter``: a template, input or root names a parameter ``[params]`` lacks (or a
   CTP element uses ``@NAME`` without ``<p t="NAME">``); ``empty-parameter``: a parameter used by
   a rule has no value.

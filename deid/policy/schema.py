@@ -120,8 +120,8 @@ TABLES: Mapping[str, TableSpec] = MappingProxyType({spec.name: spec for spec in 
     _spec("effects",
           "file:dictionary element_path:dictionary tag:dictionary keyword:dictionary "
           "vr:dictionary profile_id:dictionary action:dictionary effect:dictionary "
-          "original_value:dictionary result_value:dictionary residual_risk:bool",
-          "file profile_id"),
+          "original_value:dictionary result_value:dictionary residual_risk:bool "
+          "writer:dictionary", "file profile_id"),
 )})
 
 

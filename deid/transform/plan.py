@@ -298,16 +298,18 @@ def _requirements(body: list[Node]) -> Requirements | None:
 
 def _required_action(outcome: Outcome, kind: str | None) -> Action | None:
     """The action the IOD needs instead of the outcome's, or None when it is fine as it is."""
-    sequence = outcome.node.items is not None
-    identifying = e11_row_for(outcome.tag) is not None
-    if outcome.removed and kind is not None:
+    if outcome.removed:
+        if kind is None:
+            return None
         if kind.startswith("2"):
             return Action.EMPTY
-        return Action.DUMMY if identifying else Action.KEEP
-    if outcome.action is Action.EMPTY and kind is None and sequence:
-        return Action.REMOVE
-    if outcome.action is Action.EMPTY and kind in ("1", "1C") and outcome.modified:
-        return Action.DUMMY if identifying else Action.KEEP
+        return Action.DUMMY if e11_row_for(outcome.tag) is not None else Action.KEEP
+    if outcome.action is not Action.EMPTY:
+        return None
+    if kind is None:
+        return Action.REMOVE if outcome.node.items is not None else None
+    if kind in ("1", "1C") and outcome.modified:
+        return Action.DUMMY if e11_row_for(outcome.tag) is not None else Action.KEEP
     return None
 
 

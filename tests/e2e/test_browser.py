@@ -101,6 +101,7 @@ PAGES = [
     ("Compare profiles", "compare", "Tags compared"),
     ("Residual risk", "risk", "Findings"),
     ("Consensus", "consensus", "Worklist"),
+    ("Audit", "audit", "Run the audit"),
     ("Profiles", "profiles", "Read a profile"),
     ("Export", "export", "headers"),
 ]
@@ -335,6 +336,12 @@ def test_every_page_renders(tab: Tab, title: str, path: str, ready: str) -> None
     try:
         _nav(page, title).click()
         _show(tab, title, ready)
+        if path == "audit":  # review the sample's files as an export on their own
+            _fill(page, "Export (a folder or zip archive on this machine)",
+                  str(REPO_ROOT / "data" / "sample" / "files"))
+            page.get_by_role("button", name="Run the audit").click()
+            page.get_by_text("The export's residual risk").first.wait_for(timeout=60_000)
+            _settle(page)
         tables = page.locator('[data-testid="stDataFrame"]').count()
         charts = page.locator('[data-testid="stPlotlyChart"]').count()
     except PlaywrightError as exc:

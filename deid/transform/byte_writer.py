@@ -1,0 +1,277 @@
+"""Write a de-identified copy straight from the input's bytes: the byte-level executor of a plan.
+
+The plan (:mod:`deid.transform.plan`) was made from the fast reader's element tree of these
+very bytes, so every element met while walking them has its outcome. Unchanged elements are
+copied as byte ranges (pixel data included, never decoded); changed ones are encoded by pydicom
+one element at a time, in the input's transfer syntax and the character set in force at that
+level; sequences whose items changed are written with undefined lengths (item and sequence
+delimiters), so no enclosing length needs fixing. The file meta is the plan's, written by
+pydicom; the preamble is zeroed; nothing after the data set is written.
+
+Files the fast reader does not read (deflated, damaged, unusual encodings) are written by the
+pydicom engine instead (:mod:`deid.transform.engine`); both write the same data set
+(``tests/test_byte_writer.py``).
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from pydicom.dataelem import DataElement
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.filebase import DicomBytesIO
+from pydicom.filewriter import write_data_element, write_file_meta_info
+
+from deid.errors import DeidError
+from deid.ingest.decode import python_encodings
+from deid.transform.outcome import KEPT, Added, Outcome
+from deid.transform.plan import FilePlan
+
+_IMPLICIT, _BIG_ENDIAN = "1.2.840.10008.1.2", "1.2.840.10008.1.2.2"
+_DEFLATED = "1.2.840.10008.1.2.1.99"
+_ITEM, _ITEM_END, _SEQUENCE_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
+_UNDEFINED = 0xFFFFFFFF
+_LONG = frozenset(b"OB OD OF OL OV OW SQ SV UC UN UR UT UV".split())
+_PIXEL_TAGS = frozenset({0x7FE00010, 0x7FE00008, 0x7FE00009})
+_CHARSET = 0x00080005
+_UNDECODABLE = 1
+
+
+class ByteWriterError(DeidError):
+    """The bytes do not match the plan (they changed since it was made, or are damaged)."""
+
+
+class _Syntax:
+    """How the data set's elements are encoded."""
+
+    __slots__ = ("implicit", "little", "order")
+
+    def __init__(self, transfer_syntax: str) -> None:
+        if transfer_syntax == _DEFLATED:
+            raise ByteWriterError("a deflated data set is written by the pydicom engine")
+        self.implicit = transfer_syntax == _IMPLICIT
+        self.little = transfer_syntax != _BIG_ENDIAN
+        self.order = "<" if self.little else ">"
+
+
+class _Walker:
+    """Walks the input's bytes alongside the plan's outcomes and writes the copy."""
+
+    def __init__(self, buf: Any, size: int, syntax: _Syntax) -> None:
+        self.buf = buf
+        self.size = size
+        self.syntax = syntax
+        self.out = bytearray()
+
+    # -- reading the input ------------------------------------------------------------------
+
+    def header(self, pos: int) -> tuple[int, bytes | None, int, int]:
+        """(tag, stored VR or None, length, value position) of the element at ``pos``."""
+        if pos + 8 > self.size:
+            raise ByteWriterError(f"the file ends inside an element header at byte {pos:,}")
+        order = self.syntax.order
+        group, element = struct.unpack_from(order + "HH", self.buf, pos)
+        tag = group << 16 | element
+        if self.syntax.implicit or group == 0xFFFE:
+            return tag, None, struct.unpack_from(order + "I", self.buf, pos + 4)[0], pos + 8
+        vr = bytes(self.buf[pos + 4:pos + 6])
+        if vr in _LONG:
+            return tag, vr, struct.unpack_from(order + "I", self.buf, pos + 8)[0], pos + 12
+        return tag, vr, struct.unpack_from(order + "H", self.buf, pos + 6)[0], pos + 8
+
+    def end_of(self, pos: int) -> int:
+        """Where the element at ``pos`` ends (its delimiters included)."""
+        tag, _, length, start = self.header(pos)
+        if length != _UNDEFINED:
+            return start + length
+        if tag in _PIXEL_TAGS:
+            return self._items_end(start)
+        return self._items_end(start)
+
+    def _items_end(self, pos: int) -> int:
+        """After the sequence delimiter of a sequence (or encapsulated data) from ``pos``."""
+        while True:
+            tag, _, length, start = self.header(pos)
+            if tag == _SEQUENCE_END:
+                return start
+            if tag != _ITEM:
+                raise ByteWriterError(f"expected an item at byte {pos:,}")
+            pos = start + length if length != _UNDEFINED else self._item_end(start)
+
+    def _item_end(self, pos: int) -> int:
+        """After the item delimiter of an item of undefined length starting at ``pos``."""
+        while True:
+            tag, _, _, start = self.header(pos)
+            if tag == _ITEM_END:
+                return start
+            pos = self.end_of(pos)
+
+    def items(self, start: int, length: int) -> list[tuple[int, int]]:
+        """(content start, content end) of each item of a sequence whose value starts at
+        ``start`` (``length`` may be undefined)."""
+        spans = []
+        end = None if length == _UNDEFINED else start + length
+        pos = start
+        while end is None or pos < end:
+            tag, _, item_length, item_start = self.header(pos)
+            if tag == _SEQUENCE_END:
+                break
+            if tag != _ITEM:
+                raise ByteWriterError(f"expected an item at byte {pos:,}")
+            if item_length == _UNDEFINED:
+                after = self._item_end(item_start)
+                spans.append((item_start, after - 8))
+                pos = after
+            else:
+                spans.append((item_start, item_start + item_length))
+                pos = item_start + item_length
+        return spans
+
+    # -- writing the copy -------------------------------------------------------------------
+
+    def level(self, start: int, end: int, outcomes: Sequence[Outcome], added: Iterable[Added],
+              encodings: tuple[str, ...]) -> None:
+        """Write one data set (the top level or an item content) from ``start`` to ``end``."""
+        by_tag = {outcome.tag: outcome for outcome in outcomes}
+        pending = sorted(added, key=lambda element: element.tag)
+        pos = start
+        while pos < end:
+            tag, stored, length, value_start = self.header(pos)
+            while pending and pending[0].tag < tag:
+                self.encode(_element(pending.pop(0)), encodings)
+            element_end = self.end_of(pos)
+            outcome = by_tag.get(tag)
+            if outcome is None:
+                raise ByteWriterError(f"element ({tag >> 16:04X},{tag & 0xFFFF:04X}) at byte "
+                                      f"{pos:,} has no outcome: the file changed since it "
+                                      "was read")
+            if tag == _CHARSET and not outcome.removed and isinstance(outcome.node.value,
+                                                                      (str, list)):
+                encodings = _encodings(outcome.node.value)
+            self.element(pos, element_end, stored, length, value_start, outcome, encodings)
+            pos = element_end
+        for element in pending:
+            self.encode(_element(element), encodings)
+
+    def element(self, pos: int, end: int, stored: bytes | None, length: int, value_start: int,
+                outcome: Outcome, encodings: tuple[str, ...]) -> None:
+        """Write one element as its outcome says."""
+        if outcome.removed:
+            return
+        if outcome.items is not None:
+            self.sequence(pos, end, length, value_start, outcome, encodings)
+        elif outcome.value is not KEPT:
+            self.encode(DataElement(outcome.tag, outcome.vr.split(" or ")[0], outcome.value),
+                        encodings)
+        elif outcome.node.flags & _UNDECODABLE and stored is not None and stored != b"UN":
+            self.unknown(outcome.tag, value_start, end)
+        else:
+            self.out += self.buf[pos:end]
+
+    def sequence(self, pos: int, end: int, length: int, value_start: int, outcome: Outcome,
+                 encodings: tuple[str, ...]) -> None:
+        """A sequence: copied when nothing in it changed, else rewritten item by item with
+        undefined lengths."""
+        items = outcome.items or []
+        originals = self.items(value_start, length)
+        if not outcome.modified and len(items) == len(originals):
+            self.out += self.buf[pos:end]
+            return
+        self.out += self.sequence_header(outcome.tag, _UNDEFINED)
+        order = self.syntax.order
+        for number, item in enumerate(items):
+            self.out += struct.pack(order + "HHI", 0xFFFE, 0xE000, _UNDEFINED)
+            if number < len(originals):
+                start, stop = originals[number]
+                self.level(start, stop, item, (), _item_encodings(item, encodings))
+            self.out += struct.pack(order + "HHI", 0xFFFE, 0xE00D, 0)
+        self.out += struct.pack(order + "HHI", 0xFFFE, 0xE0DD, 0)
+
+    def sequence_header(self, tag: int, length: int) -> bytes:
+        order = self.syntax.order
+        head = struct.pack(order + "HH", tag >> 16, tag & 0xFFFF)
+        if self.syntax.implicit:
+            return head + struct.pack(order + "I", length)
+        return head + b"SQ\0\0" + struct.pack(order + "I", length)
+
+    def unknown(self, tag: int, value_start: int, end: int) -> None:
+        """An undecodable value kept as raw bytes with VR UN (as the engine writes it)."""
+        order = self.syntax.order
+        self.out += struct.pack(order + "HH", tag >> 16, tag & 0xFFFF) + b"UN\0\0"
+        self.out += struct.pack(order + "I", end - value_start) + self.buf[value_start:end]
+
+    def encode(self, element: DataElement, encodings: tuple[str, ...]) -> None:
+        """A new element encoded by pydicom in the data set's transfer syntax."""
+        stream = DicomBytesIO()
+        stream.is_little_endian = self.syntax.little
+        stream.is_implicit_VR = self.syntax.implicit
+        write_data_element(stream, element, list(encodings))
+        self.out += stream.getvalue()
+
+
+def _element(added: Added) -> DataElement:
+    if added.vr == "SQ":
+        items = []
+        for item in added.value:
+            dataset = Dataset()
+            for child in item:
+                dataset.add(_element(child))
+            items.append(dataset)
+        return DataElement(added.tag, "SQ", items)
+    return DataElement(added.tag, added.vr, added.value)
+
+
+def _encodings(value: Any) -> tuple[str, ...]:
+    key = value if isinstance(value, str) else tuple(value)
+    try:
+        return python_encodings(key)
+    except Exception:  # noqa: BLE001 - the fast reader accepted it; pydicom decides the rest
+        return ("iso8859",)
+
+
+def _item_encodings(item: Sequence[Outcome], inherited: tuple[str, ...]) -> tuple[str, ...]:
+    for outcome in item:
+        if outcome.tag == _CHARSET and isinstance(outcome.node.value, (str, list)):
+            return _encodings(outcome.node.value)
+    return inherited
+
+
+def write_copy(buf: Any, size: int, plan: FilePlan, meta_end: int) -> bytes:
+    """The de-identified copy of the file in ``buf`` (``meta_end``: where its data set starts)
+    as bytes: a zeroed preamble, ``DICM``, the plan's file meta and the data set."""
+    meta = _meta(plan)
+    syntax = _Syntax(str(meta.get("TransferSyntaxUID", "")))
+    stream = DicomBytesIO()
+    stream.is_little_endian, stream.is_implicit_VR = True, False
+    write_file_meta_info(stream, meta, enforce_standard=True)
+    walker = _Walker(buf, size, syntax)
+    walker.out += b"\0" * 128 + b"DICM" + stream.getvalue()
+    walker.level(meta_end, size, plan.body, plan.added, ("iso8859",))
+    return bytes(walker.out)
+
+
+def _meta(plan: FilePlan) -> FileMetaDataset:
+    """The copy's file meta from the plan (values from the input's meta nodes)."""
+    meta = FileMetaDataset()
+    for outcome in plan.meta:
+        if outcome.removed or outcome.tag == 0x00020000:
+            continue
+        value = outcome.node.value if outcome.value is KEPT else outcome.value
+        meta.add(DataElement(outcome.tag, outcome.vr.split(" or ")[0], value))
+    for element in plan.added_meta:
+        meta.add(_element(element))
+    return meta
+
+
+def meta_end(buf: Any, size: int) -> int:
+    """Where the file meta group of a file in ``buf`` ends (after ``DICM``)."""
+    pos = 132
+    while pos + 8 <= size and struct.unpack_from("<H", buf, pos)[0] == 0x0002:
+        vr = bytes(buf[pos + 4:pos + 6])
+        if vr in _LONG:
+            pos += 12 + struct.unpack_from("<I", buf, pos + 8)[0]
+        else:
+            pos += 8 + struct.unpack_from("<H", buf, pos + 6)[0]
+    return pos
