@@ -15,6 +15,7 @@ import os
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -122,6 +123,33 @@ class _Run:
     exported: list[tuple[str, list[Node], list[Node]]] = field(default_factory=list)
 
 
+@dataclass
+class AuditState:
+    """What judging an element needs from every pair: which replacements are consistent, and
+    the date offsets and day differences seen per patient. States of disjoint sets of pairs
+    merge (:meth:`update`), so pairs can be read batch by batch."""
+
+    replacements: Replacements = field(default_factory=Replacements)
+    offsets: dict[str, set[int]] = field(default_factory=dict)
+    deltas: dict[str, set[int]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, done: Sequence[_Pair]) -> AuditState:
+        """The state of these pairs."""
+        replacements = Replacements()
+        for item in done:
+            for element in item.elements:
+                replacements.add(element)
+        return cls(replacements, dict(_offsets(done)), dict(_deltas(done)))
+
+    def update(self, other: AuditState) -> None:
+        """Add another set of pairs' state."""
+        self.replacements.update(other.replacements)
+        for mine, theirs in ((self.offsets, other.offsets), (self.deltas, other.deltas)):
+            for patient, days in theirs.items():
+                mine.setdefault(patient, set()).update(days)
+
+
 def audit(originals: Iterable[str | os.PathLike[str]],
           exported: Iterable[str | os.PathLike[str]], profile: Profile, *,
           pair: str = "path", mapping: str | os.PathLike[str] | None = None,
@@ -134,16 +162,11 @@ def audit(originals: Iterable[str | os.PathLike[str]],
     limits = limits or IngestLimits()
     pairing = pair_files(originals, exported, mode=pair, mapping=mapping, limits=limits)
     run = _Run(list(pairing.errors))
-    planner = Planner(profile, Secrets.ephemeral(*_secret_names(profile)))
+    planner = planner_for(profile)
     done = list(_read_pairs(pairing.pairs, planner, limits, run))
-    replacements = Replacements()
-    for item in done:
-        for element in item.elements:
-            replacements.add(element)
-    offsets = _offsets(done)
-    rows, records = _judge(done, replacements, offsets, include_values)
+    rows, records = _judge(done, AuditState.of(done), include_values)
     deviations = [record for record in records if not record["agrees"]]
-    return AuditResult(_pairs_table(pairing.pairs), _elements_table(rows),
+    return AuditResult(_pairs_table(pairing.pairs), _elements_table(element_counts(rows)),
                        _deviations_table(deviations), _export_risk(run.exported, k, qi_sets),
                        error_frame(run.errors), profile.id,
                        _details(records) if details else None)
@@ -163,9 +186,61 @@ def audit_export(exported: Iterable[str | os.PathLike[str]], *,
         read = _read(item.exported, limits, archives, run)
         if read is not None:
             run.exported.append((item.exported.name, *read))
-    pairs = [Pair(None, item.exported, "export") for item in pairing.pairs]
-    return AuditResult(_pairs_table(pairs), _elements_table([]), _deviations_table([]),
+    pairs = export_pairs(pairing.pairs)
+    return AuditResult(_pairs_table(pairs), _elements_table({}), _deviations_table([]),
                        _export_risk(run.exported, k, qi_sets), error_frame(run.errors))
+
+
+@dataclass
+class PairBatch:
+    """A batch of pairs read: the pairs both of whose files are readable (the original planned,
+    the elements compared), the exported files' trees, and the problem rows."""
+
+    done: list[_Pair]
+    exported: list[tuple[str, list[Node], list[Node]]]
+    errors: list[ErrorRow]
+
+
+def read_pair_batch(pairs: Sequence[Pair], planner: Planner, limits: IngestLimits, *,
+                    alone: bool = False) -> PairBatch:
+    """Read a batch of pairs as :func:`audit` does (``alone``: as :func:`audit_export` does,
+    every exported file read and nothing compared)."""
+    run = _Run()
+    if alone:
+        archives = ArchiveCache()
+        for item in pairs:
+            assert item.exported is not None
+            read = _read(item.exported, limits, archives, run)
+            if read is not None:
+                run.exported.append((item.exported.name, *read))
+        return PairBatch([], run.exported, run.errors)
+    done = list(_read_pairs(pairs, planner, limits, run))
+    return PairBatch(done, run.exported, run.errors)
+
+
+def judge_batch(done: Sequence[_Pair], state: AuditState,
+                include_values: bool) -> tuple[ElementCounts, list[dict[str, object]]]:
+    """A batch's audit_elements counts and audit_deviations rows, judged with the ``state``
+    of every pair."""
+    rows, records = _judge(done, state, include_values)
+    return element_counts(rows), [record for record in records if not record["agrees"]]
+
+
+def audit_tables(pairs: Sequence[Pair], counts: ElementCounts,
+                 deviations: Sequence[dict[str, object]]) -> tuple[pd.DataFrame, ...]:
+    """The audit_pairs, audit_elements and audit_deviations tables."""
+    return _pairs_table(pairs), _elements_table(counts), _deviations_table(deviations)
+
+
+def export_pairs(pairs: Sequence[Pair]) -> list[Pair]:
+    """The pairs of an export reviewed alone, as audit_pairs lists them."""
+    return [Pair(None, item.exported, "export") for item in pairs]
+
+
+def planner_for(profile: Profile) -> Planner:
+    """The planner of the claimed profile (random secrets: the audit compares actions, not
+    the values a secret derives)."""
+    return Planner(profile, Secrets.ephemeral(*_secret_names(profile)))
 
 
 def _secret_names(profile: Profile) -> list[str]:
@@ -245,11 +320,11 @@ class _Row:
     note: str
 
 
-def _judge(done: Sequence[_Pair], replacements: Replacements, offsets: dict[str, set[int]],
+def _judge(done: Sequence[_Pair], state: AuditState,
            include_values: bool) -> tuple[list[_Row], list[dict[str, object]]]:
     """Every element's row (for audit_elements) and record (for audit_deviations and the
-    details of one pair)."""
-    deltas = _deltas(done)
+    details of one pair); ``state`` is that of every pair (these and the others)."""
+    replacements, offsets, deltas = state.replacements, state.offsets, state.deltas
     rows: list[_Row] = []
     records: list[dict[str, object]] = []
     for item in done:
@@ -363,15 +438,39 @@ def _pairs_table(pairs: Sequence[Pair]) -> pd.DataFrame:
     return conform("audit_pairs", pd.DataFrame(rows, columns=_columns("audit_pairs")))
 
 
-def _elements_table(rows: Sequence[_Row]) -> pd.DataFrame:
-    counts: dict[tuple[str, str, str, str, str, str, bool], list[str]] = defaultdict(list)
+#: An audit_elements row's key: element_path, tag, keyword, vr, claimed, observed, agrees.
+ElementKey = tuple[str, str, str, str, str, str, bool]
+#: Per key: how many elements, and their notes.
+ElementCounts = dict[ElementKey, tuple[int, frozenset[str]]]
+
+
+def element_counts(rows: Iterable[_Row]) -> ElementCounts:
+    """The audit_elements rows of some pairs, before they are merged with the others'."""
+    counts: dict[ElementKey, list[Any]] = {}
     for row in rows:
-        counts[(row.path, row.tag, row.keyword, row.vr, row.claimed, row.observed,
-                row.agrees)].append(row.note)
+        entry = counts.setdefault((row.path, row.tag, row.keyword, row.vr, row.claimed,
+                                   row.observed, row.agrees), [0, set()])
+        entry[0] += 1
+        if row.note:
+            entry[1].add(row.note)
+    return {key: (count, frozenset(notes)) for key, (count, notes) in counts.items()}
+
+
+def merge_element_counts(parts: Iterable[ElementCounts]) -> ElementCounts:
+    """The counts of disjoint sets of pairs, added."""
+    merged: ElementCounts = {}
+    for part in parts:
+        for key, (count, notes) in part.items():
+            before = merged.get(key, (0, frozenset()))
+            merged[key] = (before[0] + count, before[1] | notes)
+    return merged
+
+
+def _elements_table(counts: ElementCounts) -> pd.DataFrame:
     table = [{"element_path": key[0], "tag": key[1], "keyword": key[2], "vr": key[3],
               "claimed_action": key[4], "observed_action": key[5], "agrees": key[6],
-              "n_files": len(notes), "note": "; ".join(sorted({n for n in notes if n}))}
-             for key, notes in counts.items()]
+              "n_files": count, "note": "; ".join(sorted(notes))}
+             for key, (count, notes) in counts.items()]
     return conform("audit_elements", pd.DataFrame(table, columns=_columns("audit_elements")))
 
 

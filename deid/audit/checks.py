@@ -117,15 +117,35 @@ def date_findings(file: str, body: Sequence[Node]) -> list[Finding]:
     return found
 
 
-def shared_pseudonyms(files: Iterable[tuple[str, Sequence[Node]]]) -> list[Finding]:
-    """One PatientID for files whose patients differ (sex or birth date): two patients may
-    share one pseudonym."""
-    seen: dict[str, dict[tuple[str, str], str]] = defaultdict(dict)
+#: PatientID -> (sex, birth date) -> the first file with them, over some files of an export.
+PseudonymIndex = dict[str, dict[tuple[str, str], str]]
+
+
+def pseudonym_index(files: Iterable[tuple[str, Sequence[Node]]]) -> PseudonymIndex:
+    """Who each PatientID stands for, file by file (the first file of each)."""
+    seen: PseudonymIndex = defaultdict(dict)
     for file, body in files:
         patient_id = _value(body, 0x00100020)
         if patient_id:
             who = (_value(body, 0x00100040), _value(body, 0x00100030))
             seen[patient_id].setdefault(who, file)
+    return dict(seen)
+
+
+def merge_pseudonyms(parts: Iterable[PseudonymIndex]) -> PseudonymIndex:
+    """The index of several sets of files, in the order given (the first file wins)."""
+    merged: PseudonymIndex = {}
+    for part in parts:
+        for patient_id, people in part.items():
+            mine = merged.setdefault(patient_id, {})
+            for who, file in people.items():
+                mine.setdefault(who, file)
+    return merged
+
+
+def pseudonym_findings(seen: PseudonymIndex) -> list[Finding]:
+    """One PatientID for files whose patients differ (sex or birth date): two patients may
+    share one pseudonym."""
     found = []
     for patient_id, people in seen.items():
         distinct = {who for who in people if any(who)}
@@ -138,10 +158,30 @@ def shared_pseudonyms(files: Iterable[tuple[str, Sequence[Node]]]) -> list[Findi
     return found
 
 
-def shared_root_findings(files: Sequence[tuple[str, Sequence[Node]]]) -> list[Finding]:
+def shared_pseudonyms(files: Iterable[tuple[str, Sequence[Node]]]) -> list[Finding]:
+    """:func:`pseudonym_findings` of these files."""
+    return pseudonym_findings(pseudonym_index(files))
+
+
+def instance_uids(files: Iterable[tuple[str, Sequence[Node]]]) -> set[str]:
+    """The instance UIDs of the files (SOP, study and series)."""
+    return {_value(body, tag) for _, body in files for tag in _INSTANCE_UIDS} - {""}
+
+
+def root_sample(uids: set[str]) -> set[str]:
+    """At most three of ``uids`` that share exactly the root all of them share: the first and
+    last in dotted order (their common prefix is everyone's) and a shortest one (it limits
+    the root). Samples of parts of an export merge by union, then sampling again."""
+    if not uids:
+        return set()
+    split = {uid: uid.split(".") for uid in uids}
+    return {min(uids, key=split.__getitem__), max(uids, key=split.__getitem__),
+            min(uids, key=lambda uid: (len(split[uid]), split[uid]))}
+
+
+def root_findings(uids: set[str]) -> list[Finding]:
     """Instance UIDs of the whole export that share one organisation's root (other than the
     2.25 UUID arc), as original UIDs of one hospital do."""
-    uids = {_value(body, tag) for _, body in files for tag in _INSTANCE_UIDS} - {""}
     root = organisation_root(uids)
     if len(uids) < 2 or not root or root[:2] == ("2", "25"):
         return []
@@ -151,11 +191,20 @@ def shared_root_findings(files: Sequence[tuple[str, Sequence[Node]]]) -> list[Fi
                     "originals, which link back to the hospital's PACS.", mask(text))]
 
 
+def shared_root_findings(files: Sequence[tuple[str, Sequence[Node]]]) -> list[Finding]:
+    """:func:`root_findings` of these files' instance UIDs."""
+    return root_findings(instance_uids(files))
+
+
+def file_findings(file: str, body: Sequence[Node]) -> list[Finding]:
+    """The checks of one file on its own: markers, UID roots, dates."""
+    return marker_findings(file, body) + uid_root_findings(file, body) + date_findings(file,
+                                                                                        body)
+
+
 def export_findings(files: Sequence[tuple[str, Sequence[Node]]]) -> list[Finding]:
     """Every consistency check over the files of one export."""
     found: list[Finding] = []
     for file, body in files:
-        found += marker_findings(file, body)
-        found += uid_root_findings(file, body)
-        found += date_findings(file, body)
+        found += file_findings(file, body)
     return found + shared_pseudonyms(files) + shared_root_findings(files)

@@ -191,6 +191,12 @@ class Replacements:
             tag = element.path.rsplit(".", 1)[-1]
             self._seen[tag][_text(element.original.value)].add(_text(element.exported.value))
 
+    def update(self, other: Replacements) -> None:
+        """Add the replacements another set of pairs saw."""
+        for tag, seen in other._seen.items():
+            for original, news in seen.items():
+                self._seen[tag][original].update(news)
+
     def resolve(self, element: Element) -> str:
         """The observation of a replaced element, told apart; others as they are."""
         if element.observed != REPLACED:

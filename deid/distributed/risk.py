@@ -171,7 +171,7 @@ class ClusterRisk:
 
 
 @dataclass
-class _Cohort:
+class CohortHandles:
     """The client's handles on the cohort items, group by group."""
 
     groups: list[list[Future[Any]]]
@@ -181,12 +181,12 @@ class _Cohort:
 
 def run_cohort(client: Client, sources: Sequence[Source], job: object, out: str,
                metadata: dict[str, str], *, threads: int, progress: Progress | None,
-               task: Any = risk_batch, task_args: tuple[Any, ...] = ()) -> _Cohort:
+               task: Any = risk_batch, task_args: tuple[Any, ...] = ()) -> CohortHandles:
     """Stage 1: every batch on the workers; the client keeps handles on the groups' items."""
     batches = split(sources, threads)
     n_groups = max(1, min(len(batches), 2 * threads))
     shared = client.scatter(job, broadcast=True)
-    cohort = _Cohort([[] for _ in range(n_groups)])
+    cohort = CohortHandles([[] for _ in range(n_groups)])
 
     def submit(number: int, batch: Sequence[Source]) -> Future[Any]:
         whole = client.submit(task, shared, number, list(batch), out, metadata, n_groups,
@@ -202,7 +202,7 @@ def run_cohort(client: Client, sources: Sequence[Source], job: object, out: str,
     return cohort
 
 
-def finish_cohort(client: Client, cohort: _Cohort, question: CohortQuestion, k: int, out: str,
+def finish_cohort(client: Client, cohort: CohortHandles, question: CohortQuestion, k: int, out: str,
                   metadata: dict[str, str]) -> list[tuple[str, KAnonymity]]:
     """Stages 2-4: records per group, merged counts, cohort findings; the figures."""
     records = [client.submit(group_records, question, *parts, pure=False)

@@ -50,10 +50,10 @@ def write_part(job: Job, sources: Sequence[Source], path: str, table: str,
     return PartDone(out.files, rows, list(out.errors))
 
 
-Submit = Callable[[int, Sequence[Source]], "Future[Any]"]
+Submit = Callable[[int, Sequence[Any]], "Future[Any]"]
 
 
-def run_batches(client: Client, batches: Sequence[Sequence[Source]], submit: Submit, *,
+def run_batches(client: Client, batches: Sequence[Sequence[Any]], submit: Submit, *,
                 threads: int, progress: Progress | None = None) -> Iterator[tuple[int, Any]]:
     """Submit ``submit(number, batch)`` for every batch, at most a few per worker thread at
     once; yield ``(number, result)`` in the order tasks finish (a task's exception is raised
