@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,11 +45,17 @@ class Pairing:
     errors: list[ErrorRow]
 
 
+#: ``uids(sources, wanted) -> {source name: SOP Instance UID}`` for the sources whose UID is
+#: among ``wanted`` (the names a mapping uses); reads the files (elsewhere: on a cluster).
+UidReader = Callable[[Sequence[Source], set[str]], dict[str, str]]
+
+
 def pair_files(originals: Iterable[str | os.PathLike[str]],
                exported: Iterable[str | os.PathLike[str]], *, mode: str = "path",
                mapping: str | os.PathLike[str] | None = None,
-               limits: IngestLimits | None = None) -> Pairing:
-    """Pair the files under ``originals`` with those under ``exported``."""
+               limits: IngestLimits | None = None, uids: UidReader | None = None) -> Pairing:
+    """Pair the files under ``originals`` with those under ``exported`` (``uids`` reads the
+    SOP Instance UIDs a uid-map names; by default here, file by file)."""
     if mode not in PAIR_MODES:
         raise PairingError(f"unknown pairing {mode!r}: use one of {', '.join(PAIR_MODES)}")
     if mode == "uid-map" and mapping is None:
@@ -63,7 +69,8 @@ def pair_files(originals: Iterable[str | os.PathLike[str]],
         pairs = _by_path(left, right)
     else:
         assert mapping is not None
-        pairs = _by_mapping(left, right, _read_mapping(Path(mapping)), limits, errors)
+        pairs = _by_mapping(left, right, _read_mapping(Path(mapping)), limits, errors,
+                            uids or _read_uids(limits))
     return Pairing(pairs, errors)
 
 
@@ -108,9 +115,10 @@ def _read_mapping(path: Path) -> list[tuple[int, str, str]]:
 
 def _by_mapping(left: Sequence[Source], right: Sequence[Source],
                 rows: Sequence[tuple[int, str, str]], limits: IngestLimits,
-                errors: list[ErrorRow]) -> list[Pair]:
+                errors: list[ErrorRow], uids: UidReader) -> list[Pair]:
     """Pairs named by the mapping; its names are SOP Instance UIDs or relative paths."""
-    left_index, right_index = _index(left, limits), _index(right, limits)
+    wanted = {name for _, original, exported in rows for name in (original, exported)}
+    left_index, right_index = _index(left, uids, wanted), _index(right, uids, wanted)
     pairs: list[Pair] = []
     claimed: dict[str, str] = {}
     paired_left: set[str] = set()
@@ -140,20 +148,41 @@ def _by_mapping(left: Sequence[Source], right: Sequence[Source],
     return pairs
 
 
-def _index(sources: Sequence[Source], limits: IngestLimits) -> dict[str, Source]:
-    """Each source by its relative path and by its SOP Instance UID (when readable)."""
-    index: dict[str, Source] = {}
+def _index(sources: Sequence[Source], uids: UidReader, wanted: set[str]) -> dict[str, Source]:
+    """Each source by its relative path and by its SOP Instance UID (when readable and named
+    by the mapping)."""
+    index: dict[str, Source] = {_key(source.relative): source for source in sources}
+    by_name = {source.name: source for source in sources}
+    found = uids(sources, wanted)
+    for source in sources:
+        uid = found.get(source.name)
+        if uid:
+            index.setdefault(uid, by_name[source.name])
+    return index
+
+
+def _read_uids(limits: IngestLimits) -> UidReader:
+    def read(sources: Sequence[Source], wanted: set[str]) -> dict[str, str]:
+        return sop_instance_uids(sources, wanted, limits)
+
+    return read
+
+
+def sop_instance_uids(sources: Sequence[Source], wanted: set[str],
+                      limits: IngestLimits) -> dict[str, str]:
+    """``{source name: SOP Instance UID}`` of the readable sources whose UID is in ``wanted``
+    (an unreadable file is reported when it is audited)."""
+    found: dict[str, str] = {}
     archives = ArchiveCache()
     for source in sources:
-        index[_key(source.relative)] = source
         try:
             _, body = planning_trees(source, limits, archives)
         except Exception:  # noqa: BLE001 - an unreadable file is reported when it is audited
             continue
         uid = _sop_instance_uid(body)
-        if uid:
-            index.setdefault(uid, source)
-    return index
+        if uid and uid in wanted:
+            found[source.name] = uid
+    return found
 
 
 def _sop_instance_uid(body: Sequence[Node]) -> str:

@@ -47,7 +47,7 @@ from deid.audit.checks import (
     root_findings,
     root_sample,
 )
-from deid.audit.pairs import Pair, pair_files
+from deid.audit.pairs import Pair, UidReader, pair_files, sop_instance_uids
 from deid.distributed.cluster import worker_threads
 from deid.distributed.dataset import (
     COHORT_PARTITION,
@@ -66,9 +66,9 @@ from deid.distributed.risk import (
     write_findings,
     write_small,
 )
-from deid.distributed.run import PartDone, run_batches
+from deid.distributed.run import PartDone, run_batches, split
 from deid.ingest.runner import ErrorRow, Progress, batch_size
-from deid.ingest.sources import IngestLimits
+from deid.ingest.sources import IngestLimits, Source
 from deid.ingest.tables import error_frame
 from deid.outputs.export import export_metadata
 from deid.policy.profile_model import Profile
@@ -181,6 +181,21 @@ class ClusterAudit:
         return int(rows["n_files"].sum())
 
 
+def cluster_uids(client: Client, limits: IngestLimits, threads: int) -> UidReader:
+    """Read the SOP Instance UIDs a uid-map names on the workers; only UIDs the mapping names
+    (which the client has already) come back."""
+    def read(sources: Sequence[Source], wanted: set[str]) -> dict[str, str]:
+        named = client.scatter([wanted], broadcast=True, hash=False)[0]
+        futures = [client.submit(sop_instance_uids, batch, named, limits, pure=False)
+                   for batch in split(sources, threads)]
+        found: dict[str, str] = {}
+        for part in client.gather(futures):
+            found.update(part)
+        return found
+
+    return read
+
+
 def _pair_batches(pairs: Sequence[Pair], threads: int) -> list[list[Pair]]:
     size = batch_size(len(pairs), threads)
     return [list(pairs[start:start + size]) for start in range(0, len(pairs), size)]
@@ -197,8 +212,9 @@ def audit_on_cluster(client: Client, originals: Iterable[str | os.PathLike[str]]
     table into ``out`` (see the module docstring)."""
     limits = limits or IngestLimits()
     base = Path(out)
-    originals = list(originals)
-    pairing = pair_files(originals, exported, mode=pair, mapping=mapping, limits=limits)
+    threads = worker_threads(client)
+    pairing = pair_files(originals, exported, mode=pair, mapping=mapping, limits=limits,
+                         uids=cluster_uids(client, limits, threads))
     pairs = [p for p in pairing.pairs if profile is None or (p.original and p.exported)]
     listed = export_pairs(pairing.pairs) if profile is None else pairing.pairs
     review = export_profile()
@@ -208,10 +224,9 @@ def audit_on_cluster(client: Client, originals: Iterable[str | os.PathLike[str]]
     metadata = export_metadata([profile, review] if profile is not None else [review])
     for table in ("residual_risk", "audit_deviations"):
         reset_table(base, table)
-    threads = worker_threads(client)
     batches = _pair_batches(pairs, threads)
     n_groups = max(1, min(len(batches), 2 * threads))
-    shared = client.scatter(job, broadcast=True)
+    shared = client.scatter(job, broadcast=True, hash=False)
     cohort = CohortHandles([[] for _ in range(n_groups)])
     states: list[Future[Any]] = []
     checks: list[Future[Any]] = []

@@ -105,7 +105,7 @@ def marked_effects(batch: _Batch) -> pa.RecordBatch:
              for profile, index, path in zip(columns["profile"], columns["file"],
                                              columns["path"], strict=True)]
     effects = batch.effects.batch()
-    return effects.set_column(effects.num_columns - 1, "residual_risk",
+    return effects.set_column(effects.schema.get_field_index("residual_risk"), "residual_risk",
                               pa.array(marks, pa.bool_()))
 
 

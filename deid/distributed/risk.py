@@ -185,7 +185,7 @@ def run_cohort(client: Client, sources: Sequence[Source], job: object, out: str,
     """Stage 1: every batch on the workers; the client keeps handles on the groups' items."""
     batches = split(sources, threads)
     n_groups = max(1, min(len(batches), 2 * threads))
-    shared = client.scatter(job, broadcast=True)
+    shared = client.scatter(job, broadcast=True, hash=False)
     cohort = CohortHandles([[] for _ in range(n_groups)])
 
     def submit(number: int, batch: Sequence[Source]) -> Future[Any]:

@@ -91,7 +91,7 @@ def run_parts(client: Client, batches: Sequence[Sequence[Source]], job: Job, out
               numbers: Sequence[int] | None = None) -> Iterator[tuple[int, PartDone]]:
     """Run ``job`` on every batch, each writing ``<out>/<table>/batch=N/part-0.parquet``
     (``numbers``: the batches' numbers, by default 0, 1, ...)."""
-    shared = client.scatter(job, broadcast=True)
+    shared = client.scatter(job, broadcast=True, hash=False)
     names = list(numbers) if numbers is not None else list(range(len(batches)))
 
     def submit(index: int, batch: Sequence[Source]) -> Future[Any]:

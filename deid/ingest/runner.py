@@ -8,6 +8,7 @@ stays bounded however many files there are; a single batch runs in-process.
 
 from __future__ import annotations
 
+import copyreg
 import math
 import multiprocessing
 import os
@@ -16,7 +17,8 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.pool import AsyncResult
-from typing import Protocol
+from types import MappingProxyType
+from typing import Any, Protocol
 
 import pyarrow as pa
 
@@ -50,6 +52,20 @@ class Job(Protocol):
 
 
 _WORKER_JOB: list[Job] = []
+
+
+def mapping_proxy(items: dict[Any, Any]) -> MappingProxyType[Any, Any]:
+    """A read-only view of ``items`` (what an unpickled ``MappingProxyType`` becomes)."""
+    return MappingProxyType(items)
+
+
+def _reduce_mapping_proxy(proxy: MappingProxyType[Any, Any]) -> tuple[Any, tuple[Any, ...]]:
+    return mapping_proxy, (dict(proxy),)
+
+
+# Jobs hold profiles, whose read-only mappings are MappingProxyType: picklable for the
+# forkserver and spawn start methods (the dashboard's pool, Dask) with this reducer.
+copyreg.pickle(MappingProxyType, _reduce_mapping_proxy)
 
 
 def _init_worker(job: Job) -> None:
