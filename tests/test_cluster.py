@@ -4,6 +4,7 @@ client never receives a value of a file; a rescan reads only what changed."""
 
 from __future__ import annotations
 
+import gc
 import io
 import os
 import pickle
@@ -45,6 +46,9 @@ def client() -> Iterator[Any]:
                                   silence_logs=40) as cluster, \
             distributed.Client(cluster) as connected:
         yield connected
+    # Finalise the cluster's objects now, not during a later test (a finaliser running while
+    # another test's time limit expires would swallow its timeout).
+    gc.collect()
 
 
 @pytest.fixture(scope="module")
