@@ -71,14 +71,16 @@ risk_key: object = None
 if data is None or data.headers.empty:
     st.caption("No DICOM headers loaded: load a sample on **Load** to see the residual risk "
                "each action would leave.")
-elif compute.risk_wanted(data):
-    with stop_on_input_error("Could not assess the residual risk"), st.spinner(
-            md("Assessing residual risk of {n:,} files…", n=data.n_loaded)):
+elif compute.risk_wanted(data, chosen):
+    with stop_on_input_error("Could not assess the residual risk"):
         secrets = session.secrets_for(chosen)
         findings = compute.risk_for(data, chosen, secrets).residual_risk
     risk_key = (data.key, compute.risk_key(secrets))
-elif st.button("Assess the residual risk each action leaves", key=state.CONS_RISK_BUTTON):
-    st.session_state[state.RISK_REQUESTED] = True
+elif st.button("Assess the residual risk each action leaves", key=state.CONS_RISK_BUTTON,
+               help=md("{n:,} files are loaded: the assessment waits for you{estimate}.",
+                       n=data.n_loaded,
+                       estimate=compute.risk_estimate(data, chosen))):
+    compute.request_risk(chosen)
     st.rerun()
 
 # -- worklist ----------------------------------------------------------------------------------

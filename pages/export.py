@@ -43,9 +43,8 @@ if data is None:
     st.info(widgets.NO_DATA + " The comparison tables below need no files.", icon="⬆️")
 else:
     tables["headers"] = data.headers
-    if compute.risk_wanted(data):
-        with stop_on_input_error("Could not assess the residual risk"), st.spinner(
-                "Assessing residual risk…"):
+    if compute.risk_wanted(data, active):
+        with stop_on_input_error("Could not assess the residual risk"):
             risk = compute.risk_for(data, active, secrets)
     tables["load_errors"] = data.load_errors
     if compute.effects_wanted(data):

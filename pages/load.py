@@ -13,6 +13,7 @@ from deid.ingest import KINDS
 from ui import profiles, session, state, widgets
 from ui.errors import stop_on_deid_error, stop_on_input_error
 from ui.navigation import through_app
+from ui.progress import long_work
 from ui.text import md
 
 through_app()
@@ -33,8 +34,21 @@ if flash:
 
 
 def _load(paths: list[str], uploads: list[tuple[str, bytes]], label: str) -> None:
-    with stop_on_input_error("Could not load " + label):
-        data = session.load(paths, uploads, label, progress=session.progress_bar("Reading"))
+    with stop_on_input_error("Could not load " + label), long_work(
+            "Reading headers", state.LOAD_CANCEL, rate_of="load.files") as progress:
+        data = session.load(paths, uploads, label, progress=progress)
+    _loaded(data, label)
+
+
+def _open_dataset(text: str) -> None:
+    with stop_on_input_error("Cannot open this scan dataset"):
+        path = _checked_folder(text)
+        with st.spinner("Reading the dataset's tables…"):
+            data = session.open_dataset(str(path))
+    _loaded(data, "scan dataset " + str(path))
+
+
+def _loaded(data: session.Loaded, label: str) -> None:
     st.session_state[FLASH] = md(
         "Loaded {label}: {n:,} of {total:,} files ({elements:,} elements) in {seconds:.1f} s"
         + ("; {errors:,} load errors below." if len(data.load_errors) else "."),
@@ -65,8 +79,8 @@ def _checked_zip(text: str) -> Path:
     return path
 
 
-sample_tab, folder_tab, zip_tab, upload_tab = st.tabs(
-    ["Bundled sample", "Folder", "Zip archive", "Upload files"]
+sample_tab, folder_tab, zip_tab, upload_tab, dataset_tab = st.tabs(
+    ["Bundled sample", "Folder", "Zip archive", "Upload files", "Scan dataset"]
 )
 with sample_tab:
     st.write(
@@ -103,6 +117,19 @@ with upload_tab:
         _load([], uploads, str(len(uploads)) + (" uploaded files" if len(uploads) != 1
                                                 else " uploaded file"))
 
+with dataset_tab:
+    st.write(
+        "The tables a `python -m deid scan`, `report`, `risk` or `apply` run wrote into a "
+        "folder, with or without `--cluster` (one folder per table, or `headers.parquet`): "
+        "the headers are read from them, never from the DICOM files, and the effects and "
+        "risk tables are used when the folder has them.")
+    dataset = st.text_input("Folder of a scan dataset on this machine", key=state.LOAD_DATASET,
+                            placeholder="/data/scans/site_a")
+    st.code("python -m deid report /data/site_a --out /data/scans/site_a "
+            "--include-values --cluster local", language="bash")
+    if st.button("Open the dataset", key=state.LOAD_DATASET_BUTTON):
+        _open_dataset(dataset)
+
 st.subheader("Active profiles")
 st.write("The profiles the other pages apply and compare. Upload your own on **Profiles**.")
 with stop_on_deid_error("Could not list the profiles"):
@@ -126,6 +153,14 @@ columns[1].metric("Elements", format(len(data.headers), ","))
 columns[2].metric("Load errors", format(len(data.load_errors), ","))
 columns[3].metric("Seconds", format(data.seconds, ".1f"))
 st.caption(md("Source: {label}", label=data.inputs.label))
+if data.from_dataset:
+    kept = sorted(data.inputs.tables)
+    st.caption(md("Read from the dataset's tables: headers, load_errors{more}. No DICOM file "
+                  "is read: pages that need one say what to run.",
+                  more="".join(", " + name for name in kept)))
+    if data.inputs.dataset_profiles:
+        st.caption(md("Its effects and risk tables were made with: {ids}.",
+                      ids=", ".join(pid for pid, _ in data.inputs.dataset_profiles)))
 if st.button("Clear", key=state.LOAD_CLEAR_BUTTON):
     session.clear()
     st.rerun()

@@ -54,19 +54,20 @@ k, qi_sets = compute.risk_settings()
 if not st.session_state.get(state.RISK_QI_SETS) and not extra:
     st.caption("No set chosen: the default sets are evaluated.")
 
-if not compute.risk_wanted(data):
+if not compute.risk_wanted(data, active):
     st.info(md("{n:,} files are loaded: the assessment applies every profile to every file "
-               "and takes a while, so it waits for you.", n=data.n_loaded),
+               "and takes a while{estimate}, so it waits for you. It shows its progress and "
+               "can be cancelled.", n=data.n_loaded,
+               estimate=compute.risk_estimate(data, active)),
             icon=widgets.INFO_ICON)
     if st.button("Assess residual risk", key=state.RISK_BUTTON, type="primary"):
-        st.session_state[state.RISK_REQUESTED] = True
+        compute.request_risk(active)
         st.rerun()
     st.stop()
 
-with stop_on_input_error("Could not assess the residual risk"), st.spinner(
-        md("Assessing {n:,} files under {profiles} profiles…", n=data.n_loaded,
-           profiles=len(active))):
+with stop_on_input_error("Could not assess the residual risk"):
     risk = compute.risk_for(data, active, secrets)
+compute.risk_source_note(risk)
 findings = risk.residual_risk
 
 # -- findings --------------------------------------------------------------------------------

@@ -43,19 +43,18 @@ with stop_on_input_error("Could not prepare the secrets"):
 
 findings: pd.DataFrame | None = None
 risk_key: object = None
-if compute.risk_wanted(data):
-    with stop_on_input_error("Could not assess the residual risk"), st.spinner(
-            md("Assessing residual risk of {n:,} files under {profiles} profiles…",
-               n=data.n_loaded, profiles=len(active))):
+if compute.risk_wanted(data, active):
+    with stop_on_input_error("Could not assess the residual risk"):
         risk = compute.risk_for(data, active, secrets)
     findings = risk.residual_risk
     risk_key = compute.risk_key(secrets)
 else:
     st.info(md("{n:,} files are loaded: the residual-risk assessment applies every profile to "
-               "every file and takes a while, so it waits for you.", n=data.n_loaded),
+               "every file and takes a while{estimate}, so it waits for you.", n=data.n_loaded,
+               estimate=compute.risk_estimate(data, active)),
             icon=widgets.INFO_ICON)
     if st.button("Assess residual risk", key=state.TAG_RISK_BUTTON):
-        st.session_state[state.RISK_REQUESTED] = True
+        compute.request_risk(active)
         st.rerun()
 
 with st.spinner("Summarising tags…"):

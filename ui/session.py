@@ -2,7 +2,9 @@
 
 Headers are loaded explicitly (with a progress bar) and kept in ``st.session_state``; what is
 derived from them is cached in :mod:`ui.compute`, keyed by :attr:`Inputs.key`, a random token
-drawn at each load (never derived from file content or paths).
+drawn at each load (never derived from file content or paths). A scan dataset (the tables a
+CLI or cluster run wrote) is opened instead of reading DICOM: its headers, and its effects and
+risk tables when it has them.
 """
 
 from __future__ import annotations
@@ -10,14 +12,15 @@ from __future__ import annotations
 import os
 import secrets as _random
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
 import deid
+from deid.distributed.dataset import read_scan
 from deid.ingest import IngestLimits, load_headers
 from deid.ingest.sources import open_archive, read_member
 from deid.outputs.effects import required_secrets
@@ -42,6 +45,12 @@ class Inputs:
     uploads: tuple[tuple[str, bytes], ...]
     label: str
     key: str
+    #: The scan dataset folder the tables were read from (no DICOM file is read then).
+    dataset: str | None = None
+    #: A scan dataset's other tables (effects, residual_risk, k_anonymity, ...), by name.
+    tables: Mapping[str, pd.DataFrame] = field(default_factory=dict)
+    #: ``(profile id, sha256)`` of the profiles a dataset's tables were made with.
+    dataset_profiles: tuple[tuple[str, str], ...] = ()
 
     def upload_bytes(self, name: str) -> bytes | None:
         for upload_name, data in self.uploads:
@@ -72,6 +81,10 @@ class Loaded:
     load_errors: pd.DataFrame
     n_files: int
     seconds: float
+    @property
+    def from_dataset(self) -> bool:
+        """True when the headers come from a scan dataset (no DICOM file can be read)."""
+        return self.inputs.dataset is not None
 
     @property
     def key(self) -> str:
@@ -130,6 +143,21 @@ def load(paths: Sequence[str], uploads: Sequence[tuple[str, bytes]], label: str,
                           workers=None if many else 1, progress=progress)
     inputs = Inputs(tuple(paths), tuple(uploads), label, _random.token_hex(8))
     data = Loaded(inputs, result.headers, result.load_errors, result.n_files,
+                  time.perf_counter() - started)
+    st.session_state[state.LOADED] = data
+    forget_requests()
+    return data
+
+
+def open_dataset(folder: str) -> Loaded:
+    """Open the tables a scan (or report, risk, apply) wrote into ``folder``, with or without
+    ``--cluster``: nothing is read from DICOM files. Raises
+    :class:`deid.distributed.dataset.DatasetError` when the folder holds no headers table."""
+    started = time.perf_counter()
+    scan = read_scan(folder)
+    inputs = Inputs((), (), f"scan dataset {shown_path(folder)}", _random.token_hex(8),
+                    str(scan.folder), dict(scan.tables), scan.profiles)
+    data = Loaded(inputs, scan.headers, scan.load_errors, scan.n_files,
                   time.perf_counter() - started)
     st.session_state[state.LOADED] = data
     forget_requests()

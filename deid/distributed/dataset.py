@@ -13,9 +13,11 @@ never sees half a file. :func:`read_table` reads a table back, from such a folde
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -173,3 +175,54 @@ def table_metadata(location: Path) -> dict[str, str]:
     raw = pq.read_schema(path).metadata or {}
     return {key.decode()[len(METADATA_PREFIX):]: value.decode() for key, value in raw.items()
             if key.decode().startswith(METADATA_PREFIX)}
+
+
+#: Tables a scan folder may hold besides headers and load_errors (what report, risk and
+#: apply write), read when present.
+SCAN_EXTRAS = ("effects", "residual_risk", "k_anonymity", "k_classes", "aryanto_coverage")
+
+
+@dataclass(frozen=True)
+class ScanDataset:
+    """The tables of a folder a scan (or report, risk, apply) wrote, read back."""
+
+    folder: Path
+    headers: pd.DataFrame
+    load_errors: pd.DataFrame
+    tables: Mapping[str, pd.DataFrame]
+    #: ``(profile id, sha256)`` of the profiles the tables were made with.
+    profiles: tuple[tuple[str, str], ...]
+    n_files: int
+
+    @property
+    def has_values(self) -> bool:
+        """True when the headers carry values (the scan was made with values)."""
+        return bool(self.headers["value"].notna().any()) if len(self.headers) else False
+
+
+def read_scan(folder: str | os.PathLike[str]) -> ScanDataset:
+    """Read the tables of a scan folder, written with ``--cluster`` (one folder per table) or
+    without (``<table>.parquet``): headers and load_errors, and effects and the risk tables
+    when present. DICOM files are not read."""
+    base = Path(folder)
+    if not base.is_dir():
+        raise DatasetError(f"{base}: no such folder")
+    headers_at = table_location(base, "headers")
+    if headers_at is None:
+        raise DatasetError(f"{base}: holds no headers table (headers/ or headers.parquet): "
+                           "write one with python -m deid scan PATH --out FOLDER")
+    headers = read_table(headers_at, "headers")
+    errors_at = table_location(base, "load_errors")
+    errors = read_table(errors_at, "load_errors") if errors_at is not None else \
+        conform("load_errors", pd.DataFrame(columns=TABLES["load_errors"].column_names()))
+    tables = {name: read_table(location, name) for name in SCAN_EXTRAS
+              if (location := table_location(base, name)) is not None}
+    profiles: dict[str, str] = {}
+    for location in [table_location(base, name) for name in tables]:
+        if location is not None:
+            for entry in json.loads(table_metadata(location).get("profiles", "[]")):
+                profiles.setdefault(str(entry["id"]), str(entry["sha256"]))
+    loaded = int(headers["file"].nunique()) if len(headers) else 0
+    failed = set(errors.loc[errors["severity"].astype(str) == "error", "file"].astype(str))
+    return ScanDataset(base, headers, errors, tables, tuple(sorted(profiles.items())),
+                       loaded + len(failed - set(headers["file"].astype(str).unique())))
