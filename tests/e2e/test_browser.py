@@ -647,5 +647,46 @@ def test_planted_markdown_is_shown_as_text_everywhere(tab: Tab) -> None:
     assert not tab.outside, f"the page tried to reach other hosts: {tab.outside}"
 
 
+def test_load_a_scan_dataset(tab: Tab, tmp_path: Path) -> None:
+    """A dataset written by ``report --cluster`` opens on Load (no DICOM read) and the risk
+    and tag pages show its tables; the sample is loaded again afterwards."""
+    dataset = tmp_path / "dataset"
+    _cli("report", str(REPO_ROOT / "data" / "sample" / "files"), "--profiles",
+         "chaimeleon_images_w_ecrfs,eucanimage", "--include-values", "--ephemeral-secret",
+         "--out", str(dataset), "--cluster", "local:2")
+    page = tab.page
+    try:
+        _nav(page, "Load").click()
+        _show(tab, "Load", "Loaded")
+        page.get_by_role("tab", name="Scan dataset").click()
+        _fill(page, "Folder of a scan dataset on this machine", str(dataset))
+        page.get_by_role("button", name="Open the dataset").click()
+        page.get_by_text("Loaded scan dataset").wait_for(timeout=PAGE_TIMEOUT_MS)
+        _settle(page)
+        metrics = page.locator('[data-testid="stMetricValue"]').all_inner_texts()
+        source = page.get_by_text("Read from the dataset's tables").count()
+        _screenshot(tab, "load-dataset")
+        for title, path, ready in PAGES[1:]:
+            if path == "audit":
+                continue
+            _nav(page, title).click()
+            _show(tab, title, ready)
+            assert _exceptions(tab) == 0, f"an exception box is on {title}{_context(tab)}"
+            if path == "risk":
+                note = page.get_by_text("From the scan dataset").count()
+        _nav(page, "Load").click()
+        _show(tab, "Load", "Loaded")
+        page.get_by_role("tab", name="Bundled sample").click()
+        page.get_by_role("button", name="Load the bundled sample").click()
+        page.get_by_text("Loaded bundled sample").wait_for(timeout=PAGE_TIMEOUT_MS)
+        _settle(page)
+    except PlaywrightError as exc:
+        tab.fail("dataset", exc)
+    n_files = len(list((REPO_ROOT / "data" / "sample" / "files").glob("*.dcm")))
+    assert metrics[:1] == [str(n_files)], metrics
+    assert source == 1 and note >= 1
+    assert _exceptions(tab) == 0, _context(tab)
+
+
 def test_no_request_left_this_machine(tab: Tab) -> None:
     assert not tab.outside, f"the page tried to reach other hosts: {tab.outside}"
