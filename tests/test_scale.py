@@ -209,3 +209,29 @@ def test_a_rescan_with_other_options_reads_everything(folder: Path, tmp_path: Pa
     assert pd.read_parquet(tmp_path / "headers.parquet")["value"].isna().all()
     only_csv = write_headers([folder], tmp_path / "csv", workers=1, formats=("csv",))
     assert only_csv.skipped == 0 and not (tmp_path / "csv" / MANIFEST).exists()
+
+
+def test_top_values_from_the_plans_top_level_equal_those_from_every_written_value() -> None:
+    from deid import Secrets, list_profiles, load_profile
+    from deid.ingest.reader import ArchiveCache, planning_trees
+    from deid.ingest.sources import IngestLimits, collect_sources
+    from deid.outputs.effects import required_secrets
+    from deid.risk.batches import _tags_of, top_values, top_values_of
+    from deid.transform.plan import Planner
+
+    chosen = [load_profile(info.id) for info in list_profiles()]
+    secrets = Secrets({name: f"top-{name}" for name in required_secrets(chosen)})
+    wanted = frozenset({"PatientAge", "PatientSex", "PatientAddress", "StudyDate",
+                        "InstitutionName", "PatientWeight", "PatientBirthDate", "EthnicGroup",
+                        "PatientIdentityRemoved", "SOPInstanceUID"})
+    sources, _ = collect_sources([SAMPLE / "files"])
+    archives = ArchiveCache()
+    compared = 0
+    for source in sources:
+        meta, body = planning_trees(source, IngestLimits(), archives)
+        for profile in chosen:
+            plan = Planner(profile, secrets).plan(meta, body)
+            expected = {k: v for k, v in top_values(plan).items() if k in wanted}
+            assert top_values_of(plan, _tags_of(wanted)) == expected, (source.name, profile.id)
+            compared += bool(expected)
+    assert compared > 100

@@ -16,6 +16,7 @@ import zlib
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from deid.ingest.headers import error_row
@@ -59,6 +60,20 @@ def top_values(plan: FilePlan) -> dict[str, Any]:
             if "." not in element.path}
 
 
+def top_values_of(plan: FilePlan, tags: frozenset[int]) -> dict[str, Any]:
+    """:func:`top_values` restricted to ``tags``, read from the top level of the plan only
+    (what the copy holds there: kept or transformed values, then what the plan adds)."""
+    values: dict[str, Any] = {}
+    for outcomes, added in ((plan.meta, plan.added_meta), (plan.body, plan.added)):
+        for outcome in outcomes:
+            if outcome.tag in tags and not outcome.removed and outcome.items is None:
+                values[keyword_for(outcome.tag)] = outcome.output_value
+        for element in added:
+            if element.tag in tags and element.vr != "SQ":
+                values[keyword_for(element.tag)] = element.value
+    return values
+
+
 #: Actions that leave a quasi-identifier's real value, or a generalisation of it, linkable.
 LEAVING_ACTIONS = frozenset({Action.KEEP, Action.CLEAN, Action.ROUND, Action.TRUNCATE_DATE})
 
@@ -80,6 +95,11 @@ def left_quasi_identifiers(profile: Profile, names: Sequence[str]) -> set[str]:
     return left
 
 
+@lru_cache(maxsize=64)
+def _tags_of(keywords: frozenset[str]) -> frozenset[int]:
+    return frozenset(tag for keyword in keywords if (tag := keyword_to_tag(keyword)) is not None)
+
+
 @dataclass
 class RiskPart:
     """What one batch of files contributes: element findings and cohort items per profile."""
@@ -89,10 +109,10 @@ class RiskPart:
 
     def add(self, order: tuple[int, int], file: str, plan: FilePlan, body: list[Node],
             wanted: frozenset[str]) -> None:
-        """Add one file's plan under one profile."""
+        """Add one file's plan under one profile (``wanted``: the top-level keywords the
+        cohort items keep)."""
         self.findings.extend(find_risks(plan, file=file, body=body))
-        top = {keyword: value for keyword, value in top_values(plan).items()
-               if keyword in wanted}
+        top = top_values_of(plan, _tags_of(wanted))
         self.cohort.setdefault(plan.profile.id, []).append(
             (order, file, plan.patient_key, top))
 

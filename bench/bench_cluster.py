@@ -1,0 +1,179 @@
+"""Benchmark: scale-out (targets in the product contract, "Targets": scale-out, residual risk).
+
+One run, on copies of DICOM files that install with packages (bench/peers/corpus.py), copied
+round-robin to 100,000 files as the ingest bench copies them to 10,000:
+
+- ``scan`` with values (headers and load_errors written as Parquet) on 10,000 and on 100,000
+  files, by the local worker pool (the default, two processes here) and by a Dask
+  LocalCluster (``--cluster local``: two worker processes of one thread): files/s and the peak
+  memory of the main process and of each worker, which should stay flat from 10k to 100k;
+- the residual risk of the six AI4HI profiles on the 10,000 files, by the pool and by the
+  cluster, against the scan of the same files by the same engine (target: within 3x the scan
+  time; scans with and without values are both timed).
+
+Every run is a fresh process (its peak memory is its own). The work is timed inside it, from
+the listing of the inputs to the last table written; starting the cluster is timed apart.
+Nothing is written into the repository; the corpus lives in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "peers"))
+import corpus
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SIZES = (10_000, 100_000)
+AI4HI = ("procancer_i,chaimeleon_images_w_ecrfs,chaimeleon_images_only,primage,incisive,"
+         "eucanimage")
+TARGET_RISK_RATIO = 3.0
+WORKERS = 2
+
+_RUN = r"""
+import json, resource, sys, time
+engine, what, out, values = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "values"
+workers, chosen = int(sys.argv[5]), sys.argv[6]
+folders = sys.argv[7:]
+result = {}
+
+def peak_kib():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+if engine == "pool":
+    if what == "scan":
+        from deid.ingest import write_headers
+        start = time.perf_counter()
+        written = write_headers(folders, out, include_values=values, formats=("parquet",),
+                                workers=workers, incremental=False)
+        result.update(seconds=time.perf_counter() - start, files=written.files,
+                      rows=written.rows)
+    else:
+        from deid import Secrets, load_profiles
+        from deid.outputs.effects import required_secrets
+        from deid.outputs.export import export_metadata, write_tables
+        from deid.risk.report import assess_paths
+        profiles = load_profiles(chosen)
+        secrets = Secrets.ephemeral(*required_secrets(profiles))
+        start = time.perf_counter()
+        assessed = assess_paths(folders, profiles, secrets=secrets, workers=workers)
+        write_tables({**assessed.report.tables(), "load_errors": assessed.load_errors}, out,
+                     formats=("parquet",), metadata=export_metadata(profiles))
+        result.update(seconds=time.perf_counter() - start, files=assessed.n_files,
+                      rows=len(assessed.report.residual_risk))
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    result.update(main_kib=peak_kib(), worker_kib=[children])
+else:
+    from deid.distributed.cluster import ClusterSpec, connect
+    started = time.perf_counter()
+    with connect(ClusterSpec(n_workers=workers)) as client:
+        result["startup_seconds"] = time.perf_counter() - started
+        if what == "scan":
+            from deid.distributed.scan import scan_on_cluster
+            start = time.perf_counter()
+            written = scan_on_cluster(client, folders, out, include_values=values)
+            result.update(seconds=time.perf_counter() - start, files=written.files,
+                          rows=written.rows)
+        else:
+            from deid import Secrets, load_profiles
+            from deid.distributed.risk import risk_on_cluster
+            from deid.outputs.effects import required_secrets
+            profiles = load_profiles(chosen)
+            secrets = Secrets.ephemeral(*required_secrets(profiles))
+            start = time.perf_counter()
+            done = risk_on_cluster(client, folders, profiles, out, secrets=secrets)
+            result.update(seconds=time.perf_counter() - start, files=done.n_files,
+                          rows=sum(done.tally.values()))
+        peaks = client.run(peak_kib)
+        result.update(main_kib=peak_kib(), worker_kib=sorted(peaks.values()))
+print(json.dumps(result))
+"""
+
+
+def run(engine: str, what: str, folders: list[Path], out: Path, values: bool) -> dict:
+    """One measured run in a fresh process."""
+    done = subprocess.run([sys.executable, "-c", _RUN, engine, what, str(out),
+                           "values" if values else "novalues", str(WORKERS), AI4HI,
+                           *map(str, folders)],
+                          check=True, capture_output=True, text=True, cwd=REPO_ROOT,
+                          env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _mib(kib: float) -> str:
+    return f"{kib / 1024:6.0f} MiB"
+
+
+def _line(label: str, result: dict) -> str:
+    rate = result["files"] / result["seconds"]
+    workers = ", ".join(_mib(k).strip() for k in result["worker_kib"])
+    return (f"{label:<34} {result['files']:>8,} files {result['seconds']:7.1f} s "
+            f"{rate:7,.0f} files/s   main {_mib(result['main_kib'])}, "
+            f"worker(s) {workers}")
+
+
+def main() -> None:
+    sources, counts = corpus.source_files()
+    write = sys.stdout.write
+    write(f"corpus sources: {len(sources)} files ({counts}), copied to {SIZES[-1]:,} files\n")
+    with tempfile.TemporaryDirectory(prefix="deid-bench-cluster-") as temp:
+        base = Path(temp)
+        started = time.perf_counter()
+        folders = corpus.make_corpus(sources, base / "corpus", SIZES[-1])
+        write(f"copied in {time.perf_counter() - started:.0f} s\n")
+        run("pool", "scan", folders, base / "warm", False)  # the page cache holds the headers
+        results: dict[tuple[str, str, int, bool], dict] = {}
+        for size in SIZES:
+            chosen = folders[: size // corpus.PER_FOLDER]
+            for engine in ("pool", "dask"):
+                key = (engine, "scan", size, True)
+                results[key] = run(engine, "scan", chosen, base / f"{engine}{size}", True)
+                write(_line(f"scan with values, {engine}", results[key]) + "\n")
+        small = folders[: SIZES[0] // corpus.PER_FOLDER]
+        for engine in ("pool", "dask"):
+            results[(engine, "scan", SIZES[0], False)] = run(engine, "scan", small,
+                                                             base / f"{engine}nv", False)
+            write(_line(f"scan without values, {engine}",
+                        results[(engine, "scan", SIZES[0], False)]) + "\n")
+            results[(engine, "risk", SIZES[0], True)] = run(engine, "risk", small,
+                                                            base / f"{engine}risk", True)
+            write(_line(f"risk, six AI4HI profiles, {engine}",
+                        results[(engine, "risk", SIZES[0], True)]) + "\n")
+    report(results)
+
+
+def report(results: dict[tuple[str, str, int, bool], dict]) -> None:
+    write = sys.stdout.write
+    small, large = SIZES
+    write(f"\nscale-out, scan with values ({WORKERS} workers):\n")
+    write(f"{'engine':<8} {'files/s 10k':>12} {'files/s 100k':>13} {'ratio':>6}   "
+          f"{'worker peak 10k':>16} {'worker peak 100k':>17}   {'main 10k':>9} "
+          f"{'main 100k':>10}\n")
+    for engine in ("pool", "dask"):
+        a, b = results[(engine, "scan", small, True)], results[(engine, "scan", large, True)]
+        rate_a, rate_b = a["files"] / a["seconds"], b["files"] / b["seconds"]
+        write(f"{engine:<8} {rate_a:>12,.0f} {rate_b:>13,.0f} {rate_b / rate_a:>5.2f}x   "
+              f"{_mib(max(a['worker_kib'])):>16} {_mib(max(b['worker_kib'])):>17}   "
+              f"{_mib(a['main_kib']):>9} {_mib(b['main_kib']):>10}\n")
+    dask = results[("dask", "scan", small, True)]
+    write(f"(starting the local cluster: {dask.get('startup_seconds', 0):.1f} s, not counted)\n")
+    write(f"\nresidual risk of the six AI4HI profiles on {small:,} files:\n")
+    for engine in ("pool", "dask"):
+        risk = results[(engine, "risk", small, True)]
+        for values in (False, True):
+            scan = results[(engine, "scan", small, values)]
+            ratio = risk["seconds"] / scan["seconds"]
+            verdict = "met" if ratio <= TARGET_RISK_RATIO else "MISSED"
+            write(f"{engine:<5} risk {risk['seconds']:6.1f} s / scan "
+                  f"{'with' if values else 'without'} values {scan['seconds']:5.1f} s = "
+                  f"{ratio:5.1f}x (target <= {TARGET_RISK_RATIO:.0f}x: {verdict})\n")
+
+
+if __name__ == "__main__":
+    main()
