@@ -86,8 +86,9 @@ def write_markers(profile_id: str, options: Iterable[str], body: MutableSequence
     ``body`` (its top-level outcomes) instead."""
     done = list(outcomes)
     conformance = conformance_of(done, options)
+    identity = "NO" if identity_left(done) else "YES"
     markers = [
-        Added(PATIENT_IDENTITY_REMOVED, "CS", "NO" if identity_left(done) else "YES"),
+        Added(PATIENT_IDENTITY_REMOVED, "CS", identity),
         Added(DEIDENTIFICATION_METHOD, "LO", method_text(profile_id, conformance)),
     ]
     codes = method_codes(conformance)
@@ -140,6 +141,10 @@ def conformance_of(outcomes: Iterable[Outcome], declared: Iterable[str]) -> Conf
     needed: dict[str, None] = {}
     deviations: dict[str, None] = {}
     for outcome in outcomes:
+        if outcome.removed or (outcome.action is not Action.KEEP and outcome.modified
+                               and _LEVEL[outcome.action] == _REPLACED
+                               and outcome.node.items is None):
+            continue  # replaced or removed: as protective as any code allows
         row = _row_for(outcome)
         if row is None or _carries_nothing(outcome):
             continue
