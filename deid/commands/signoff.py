@@ -6,7 +6,12 @@ import argparse
 from pathlib import Path
 from typing import TextIO
 
-from deid.commands.common import UsageError, profiles_from, secrets_from
+from deid.commands.common import (
+    UsageError,
+    add_secret_arguments,
+    profiles_from,
+    secrets_from,
+)
 from deid.consensus.store import SIGNOFF_DECISIONS, DecisionStore
 from deid.outputs.signoff import reference_comparison, render_signoff_report
 from deid.policy.profile_loader import load_profile
@@ -37,8 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="folder of the decision database (default: $DEID_DATA_DIR or "
                              "~/.deid-review)")
-    parser.add_argument("--ephemeral-secret", action="store_true",
-                        help="random secrets for this run instead of DEID_SECRET*")
+    add_secret_arguments(parser)
 
 
 def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
@@ -52,7 +56,8 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     references = profiles_from(args.references or "ps315_basic,procancer_i,"
                                "chaimeleon_images_w_ecrfs,chaimeleon_images_only,primage,"
                                "incisive,eucanimage")
-    secrets = secrets_from([profile], ephemeral=args.ephemeral_secret)
+    secrets = secrets_from([profile], ephemeral=args.ephemeral_secret, stderr=stderr,
+                           require_env=args.require_env_secrets)
     result = assess_paths(args.paths, [profile], secrets=secrets, k=args.k, qi_sets=args.qi)
     store = DecisionStore(args.data_dir)
     if args.reviewer:
