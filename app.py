@@ -25,6 +25,7 @@ navigation = st.navigation(
         st.Page("pages/consensus.py", title="Consensus", icon="🤝"),
         st.Page("pages/profiles.py", title="Profiles", icon="✏️"),
         st.Page("pages/export.py", title="Export", icon="⬇️"),
+        st.Page("pages/glossary.py", title="Glossary", icon="📖"),
     ]
 )
 

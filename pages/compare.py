@@ -34,18 +34,11 @@ if state.CMP_PROFILES not in st.session_state:
     st.session_state[state.CMP_PROFILES] = profiles.active_ids()
 
 
-def _choose(family: tuple[str, ...]) -> None:
-    st.session_state[state.CMP_PROFILES] = [pid for pid in family if pid in available]
-
-
 chosen_ids = st.multiselect("Profiles compared", available, key=state.CMP_PROFILES,
                             format_func=profiles.label, persist_state="session")
-for column, (name, label, family) in zip(st.columns(len(profiles.FAMILIES)),
-                                          profiles.FAMILIES, strict=True):
-    column.button(label, on_click=_choose, args=(family,),
-                  key=state.CMP_AI4HI_BUTTON if name == "ai4hi"
-                  else state.CMP_FAMILY_BUTTON_PREFIX + name,
-                  help="Compare this family: " + ", ".join(family))
+widgets.family_buttons(state.CMP_PROFILES, available,
+                       lambda name: state.CMP_AI4HI_BUTTON if name == "ai4hi"
+                       else state.CMP_FAMILY_BUTTON_PREFIX + name, "Compare")
 states = st.radio("States", list(STATE_LABELS), format_func=STATE_LABELS.get,
                   key=state.CMP_STATES, horizontal=True, persist_state="session") or 2
 chosen = widgets.require_profiles(chosen_ids)

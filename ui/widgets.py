@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -60,11 +60,13 @@ def profile_note(ids: Sequence[str]) -> None:
             ids=", ".join(rebuilt)))
 
 
-def shown(frame: pd.DataFrame, what: str = "rows") -> pd.DataFrame:
-    """The first :data:`MAX_SHOWN_ROWS` rows, with a caption when rows were left out."""
+def shown(frame: pd.DataFrame, what: str = "rows", where: str = "the Export page"
+          ) -> pd.DataFrame:
+    """The first :data:`MAX_SHOWN_ROWS` rows, with a caption when rows were left out that
+    says ``where`` they all are (a download that has every row)."""
     if len(frame) > MAX_SHOWN_ROWS:
-        st.caption(md("Showing the first {shown:,} of {total:,} {what}; the Export page has "
-                      "them all.", shown=MAX_SHOWN_ROWS, total=len(frame), what=what))
+        st.caption(md("Showing the first {shown:,} of {total:,} {what}; {where} has them all.",
+                      shown=MAX_SHOWN_ROWS, total=len(frame), what=what, where=where))
         return frame.head(MAX_SHOWN_ROWS)
     return frame
 
@@ -98,6 +100,21 @@ def sidebar_status() -> None:
             st.caption(md("Secrets: not available ({error})", error=exc))
         else:
             st.caption(escape(session.secrets_note(current)))
+
+
+def family_buttons(target: str, available: Sequence[str], key_of: Callable[[str], str],
+                   what: str = "Choose") -> None:
+    """One button per family of shipped profiles (:data:`ui.profiles.FAMILIES`) that puts
+    the family's available profiles into the multiselect ``target`` (its key)."""
+    offered = set(available)
+
+    def choose(family: tuple[str, ...]) -> None:
+        st.session_state[target] = [pid for pid in family if pid in offered]
+
+    for column, (name, label, family) in zip(st.columns(len(profiles.FAMILIES)),
+                                              profiles.FAMILIES, strict=True):
+        column.button(label, on_click=choose, args=(family,), key=key_of(name),
+                      help=what + " this family: " + ", ".join(family))
 
 
 def keep_valid(key: str, options: Sequence[object]) -> None:

@@ -511,15 +511,17 @@ class DecisionStore:
 
     def overview(self) -> pd.DataFrame:
         """One row per consensus in the record: its decisions, last decision, profiles."""
+        with self._connect() as connection:
+            counts = {str(row[0]): row[1:] for row in connection.execute(
+                "SELECT consensus_id, count(*), count(DISTINCT tag), max(decided_at) FROM "
+                "decisions GROUP BY consensus_id").fetchall()}
         rows = []
-        names = sorted(set(self.consensus_ids()) | set(self._settings_ids()))
-        for name in names:
-            history = self.history(name)
+        for name in sorted(set(counts) | set(self._settings_ids())):
+            n, tags, last = counts.get(name, (0, 0, ""))
             settings = self.settings(name)
             rows.append({
-                "consensus_id": name, "n_decisions": len(history),
-                "n_tags_decided": len({d.tag for d in history}),
-                "last_decided_at": history[-1].decided_at if history else "",
+                "consensus_id": name, "n_decisions": int(n), "n_tags_decided": int(tags),
+                "last_decided_at": str(last or ""),
                 "profiles": ", ".join(settings.profile_ids) if settings else "",
                 "sample": ", ".join(settings.sources) if settings else ""})
         return pd.DataFrame(rows, columns=["consensus_id", "n_decisions", "n_tags_decided",
