@@ -302,9 +302,11 @@ def test_record_a_sign_off(data_dir: Path) -> None:
     at = seeded(page("profiles"), **{state.PROFILE_READ: "primage"}).run()
     assert not problems(at), problems(at)
     assert at.download_button(key=state.SIGNOFF_DOWNLOAD)
-    at.button(key=state.SIGNOFF_BUTTON).click().run()
-    assert "reviewer's name is required" in at.error[0].value
+    assert at.selectbox(key=state.SIGNOFF_DECISION).value is None  # nothing preselected
     at.text_input(key=state.SIGNOFF_REVIEWER).input("Dr DPO")
+    at.button(key=state.SIGNOFF_BUTTON).click().run()
+    assert "choose the decision" in at.error[0].value
+    assert not DecisionStore(data_dir).sign_offs("primage")
     at.selectbox(key=state.SIGNOFF_DECISION).set_value("approved_with_conditions")
     at.text_area(key=state.SIGNOFF_COMMENTS).input("Burned-in text is checked apart.")
     at.button(key=state.SIGNOFF_BUTTON).click().run()

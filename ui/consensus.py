@@ -10,6 +10,7 @@ folder or its database; the first decision or sign-off does.
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -39,13 +40,17 @@ from deid.outputs.compare import comparison_universe
 from deid.outputs.export import export_metadata, table_bytes
 from deid.outputs.signoff import (
     REFERENCE_IDS,
+    PreviousVersion,
+    ReviewedData,
     SignOffReport,
+    previous_version,
     reference_comparison,
     render_signoff_report,
+    reviewed_data,
 )
 from deid.policy.actions import ACTIONS, Action
 from deid.policy.profile_loader import is_profile_id
-from deid.risk.report import RiskReport
+from deid.risk.report import RiskReport, baseline_profile
 from ui import compute, identity, profiles, session, state
 from ui.errors import INPUT_ERRORS
 from ui.profiles import ProfileKey, UploadedProfile
@@ -674,6 +679,8 @@ def sign_offs(directory: str, profile_id: str) -> list[SignOff]:
 
 def record_sign_off(directory: str, profile: deid.Profile, *, reviewer: str | Identity,
                     decision: str, comments: str) -> SignOff:
+    if not decision:
+        raise ValueError("choose the decision: approved, approved with conditions or rejected")
     store = open_store(directory)
     with _database_errors(directory):
         return store.sign_off(profile.id, profile.sha256 or "", reviewer=reviewer,
@@ -712,12 +719,17 @@ def references() -> list[deid.Profile]:
 def signoff_report(data_key: str, profile_key: ProfileKey, risk_key: object,
                    signoff_ids: tuple[int, ...], n_files: int, n_load_errors: int,
                    _profile: deid.Profile, _risk: RiskReport,
-                   _signoffs: Sequence[SignOff]) -> SignOffReport:
-    """The HTML sign-off report of a profile on the loaded sample."""
+                   _signoffs: Sequence[SignOff], _reviewed: ReviewedData | None = None,
+                   _previous: PreviousVersion | None = None,
+                   _relative_to: str = "") -> SignOffReport:
+    """The HTML sign-off report of a profile on the loaded sample (the data reviewed and the
+    previously signed version are fixed by the load's and the sign-offs' keys)."""
     del data_key, profile_key, risk_key, signoff_ids
     comparison = reference_comparison(_profile, references())
     return render_signoff_report(_profile, comparison, _risk, n_files=n_files,
-                                 n_load_errors=n_load_errors, signoffs=list(_signoffs))
+                                 n_load_errors=n_load_errors, signoffs=list(_signoffs),
+                                 reviewed=_reviewed, previous=_previous,
+                                 relative_to=_relative_to)
 
 
 def report_maker(data: Loaded, profile: deid.Profile, active: Sequence[deid.Profile],
@@ -725,22 +737,35 @@ def report_maker(data: Loaded, profile: deid.Profile, active: Sequence[deid.Prof
     """A deferred maker of the report's HTML (for a download button): the residual risk of
     the session's settings (the one other pages show when the profile is active, else the
     profile's own; :class:`ui.compute.RiskTables` holds every table of the library's
-    ``RiskReport``), and the recorded sign-offs of this version of the profile.
+    ``RiskReport``) beside the baseline before de-identification, the data reviewed, the
+    previously signed version of the profile, and the recorded sign-offs of this version.
 
     Everything the maker needs is read now: it may run outside the page's script run."""
     group = list(active) if profile.id in {p.id for p in active} else [profile]
     secrets = session.secrets_for(group)
     k, qi_sets = compute.risk_settings()
-    signed = tuple(s for s in sign_offs(directory, profile.id)
-                   if s.profile_sha256 == (profile.sha256 or ""))
+    everything = sign_offs(directory, profile.id)
+    signed = tuple(s for s in everything if s.profile_sha256 == (profile.sha256 or ""))
+    with _database_errors(directory):
+        previous = previous_version(existing_store(directory), profile)
+    baseline = baseline_profile()
 
     def make() -> str:
         risk = compute.risk(data.key, profiles.key_of(group), secrets.token, k, qi_sets,
                             data.inputs, group, secrets.secrets)
-        report = risk.report
+        before = compute.risk(data.key, profiles.key_of([baseline]), secrets.token, k,
+                              qi_sets, data.inputs, [baseline], secrets.secrets)
+        report = dataclasses.replace(risk.report, residual_risk=pd.concat(
+            [risk.residual_risk, before.residual_risk], ignore_index=True))
+        folders = [session.shown_path(p) for p in data.inputs.paths] or [
+            name for name, _ in data.inputs.uploads]
+        reviewed = reviewed_data(list(data.inputs.paths) or folders, data.files,
+                                 len(risk.load_errors))
+        reviewed = dataclasses.replace(reviewed, folder=", ".join(folders))
         return signoff_report(data.key, (profile.id, profile.sha256 or ""),
-                              (secrets.token, k, qi_sets), tuple(s.id for s in signed),
+                              (secrets.token, k, qi_sets), tuple(s.id for s in everything),
                               data.n_files, len(risk.load_errors), profile, report,
-                              signed).html
+                              signed, reviewed, previous,
+                              session.files_root(data.inputs)).html
 
     return make

@@ -185,6 +185,8 @@ class RiskResult:
     report: RiskReport
     load_errors: pd.DataFrame
     n_files: int = 0
+    #: The files read, in the order they were read.
+    files: tuple[str, ...] = ()
 
 
 def read_trees(paths: Iterable[str | os.PathLike[str]] = (), *, uploads: Iterable[Upload] = (),
@@ -223,7 +225,7 @@ def assess_paths(paths: Iterable[str | os.PathLike[str]], profiles: Sequence[Pro
             yield name, meta, body
 
     report = assess_trees(counted(), profiles, secrets=secrets, k=k, qi_sets=qi_sets)
-    return RiskResult(report, error_frame(errors), len(read) + len(errors))
+    return RiskResult(report, error_frame(errors), len(read) + len(errors), tuple(read))
 
 
 def mark_residual_risk(effects: pd.DataFrame, findings: pd.DataFrame | None) -> pd.DataFrame:
