@@ -29,6 +29,7 @@ navigation = st.navigation(
     ]
 )
 
+widgets.accessible_style()
 session.start()
 
 with st.sidebar:

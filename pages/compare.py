@@ -8,7 +8,7 @@ import streamlit as st
 
 from deid.outputs.compare import PUBLISHED_DIFFERENCES, PUBLISHED_FIGURES, PUBLISHED_MODIFIED_BY_ALL
 from deid.outputs.export import export_metadata
-from ui import charts, compute, exports, profiles, state, widgets
+from ui import charts, compute, exports, glossary, profiles, state, widgets
 from ui.errors import stop_on_input_error
 from ui.navigation import through_app
 from ui.text import md
@@ -41,7 +41,8 @@ widgets.family_buttons(state.CMP_PROFILES, available,
                        lambda name: state.CMP_AI4HI_BUTTON if name == "ai4hi"
                        else state.CMP_FAMILY_BUTTON_PREFIX + name, "Compare")
 states = st.radio("States", list(STATE_LABELS), format_func=STATE_LABELS.get,
-                  key=state.CMP_STATES, horizontal=True, persist_state="session") or 2
+                  key=state.CMP_STATES, horizontal=True, persist_state="session",
+                  help=glossary.help_text("modify / keep / unspecified")) or 2
 chosen = widgets.require_profiles(chosen_ids)
 widgets.profile_note(chosen_ids)
 

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from deid.consensus.worklist import profile_views
-from deid.policy.actions import ACTIONS, Action
+from deid.policy.actions import Action
 from ui import compute, consensus, glossary, identity, profiles, session, state, widgets
 from ui.errors import report_input_error, stop_on_deid_error, stop_on_input_error
 from ui.navigation import through_app
@@ -227,7 +227,9 @@ else:
                    tag=tag, keyword=row["keyword"], name=row["name"], vr=row["vr"],
                    action=row["majority_action"], of=row["majority_profiles"]))
     widgets.table(consensus.views_table(views, tag, findings, profiles.label),
-                  state.CONS_VIEWS_TABLE)
+                  state.CONS_VIEWS_TABLE,
+                  column_config={"explicit": st.column_config.CheckboxColumn(
+                      "explicit", help=glossary.help_text("explicit"))})
     current = decisions.get(tag)
     if current is not None:
         st.success(md("Decided: **{action}** by {who} on {when} (decision #{id}). Reason:",
@@ -258,7 +260,7 @@ else:
                      on_change=consensus.copy_rule, args=(views,))
         action = str(st.selectbox(
             "Action (default: the majority)", [a.value for a in Action], key=state.CONS_ACTION,
-            format_func=lambda a: str(a) + ": " + ACTIONS[Action(a)].meaning))
+            format_func=consensus.action_label, help=glossary.help_text("action")))
         inputs = consensus.param_inputs(action)
         if st.session_state.get(state.CONS_FORM_ACTION) != action or any(
                 state.consensus_param_key(item.name) not in st.session_state for item in inputs):

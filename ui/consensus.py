@@ -55,7 +55,7 @@ from ui import compute, identity, profiles, session, state
 from ui.errors import INPUT_ERRORS
 from ui.profiles import ProfileKey, UploadedProfile
 from ui.session import Loaded
-from ui.text import md
+from ui.text import label_text, md
 
 #: A consensus name becomes the consensus profile's id
 #: (``deid.policy.profile_loader.is_profile_id``).
@@ -540,6 +540,12 @@ def compact_params(action: str, params: Mapping[str, Any]) -> dict[str, Any]:
     """``params`` without those equal to the action's defaults (a rule taken from a profile)."""
     spec = ACTIONS[Action(action)].params
     return {k: v for k, v in params.items() if k not in spec or v != spec[k].default}
+
+
+def action_label(action: str) -> str:
+    """An action as the decision form lists it: its name and meaning, without the code
+    marks of the vocabulary's text (an option label shows them as they are)."""
+    return f"{action}: {label_text(ACTIONS[Action(action)].meaning)}"
 
 
 def applies_to(action: str, vr: str) -> bool:
