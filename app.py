@@ -25,7 +25,7 @@ navigation = st.navigation(
         st.Page("pages/consensus.py", title="Consensus", icon="☑️"),
         st.Page("pages/profiles.py", title="Profiles", icon="✏️"),
         st.Page("pages/export.py", title="Export", icon="⬇️"),
-        st.Page("pages/glossary.py", title="Glossary", icon="ℹ️"),
+        st.Page("pages/glossary.py", title="Glossary", icon=widgets.INFO_ICON),
     ]
 )
 

@@ -81,11 +81,6 @@ columns[1].metric("High severity", format(int((findings["severity"] == "high").s
 columns[2].metric("Files with a finding", format(findings["file"].nunique(), ","))
 clean = [pid for pid in active_ids if pid not in set(findings["profile_id"].astype(str))]
 columns[3].metric("Profiles without findings", str(len(clean)))
-left, right = st.columns(2)
-left.plotly_chart(charts.findings_by_kind(findings, active_ids), key=state.RISK_BY_KIND)
-right.plotly_chart(charts.findings_by_severity(findings, active_ids),
-                   key=state.RISK_BY_SEVERITY)
-
 kinds = sorted(findings["risk_kind"].astype(str).unique())
 widgets.keep_valid(state.RISK_PROFILE_FILTER, active_ids)
 widgets.keep_valid(state.RISK_KIND_FILTER, kinds)
@@ -122,7 +117,8 @@ widgets.table(widgets.shown(summary, "elements"), state.RISK_SUMMARY_TABLE,
                              "because": st.column_config.TextColumn("the profile's reason")})
 
 st.markdown("**File by file**: every finding, with the file named relative to "
-            + md("{root!c}", root=session.files_root(data.inputs) or "the loaded files")
+            + md("{root!c}", root=session.shown_path(session.files_root(data.inputs))
+                 if session.files_root(data.inputs) else "the loaded files")
             + ".")
 st.caption(md("{n:,} findings shown. Evidence is masked: first and last character and the "
               "length, never the value.", n=len(shown)))
@@ -132,6 +128,11 @@ widgets.table(widgets.shown(per_file, "findings"), state.RISK_FINDINGS_TABLE,
                             "element_path", "tag", "evidence"],
               column_config={"reason": st.column_config.TextColumn(width="large"),
                              "risk_kind": st.column_config.TextColumn("risk kind")})
+
+left, right = st.columns(2)
+left.plotly_chart(charts.findings_by_kind(findings, active_ids), key=state.RISK_BY_KIND)
+right.plotly_chart(charts.findings_by_severity(findings, active_ids),
+                   key=state.RISK_BY_SEVERITY)
 
 # -- k-anonymity -----------------------------------------------------------------------------
 st.subheader("k-anonymity of quasi-identifier combinations")

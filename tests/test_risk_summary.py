@@ -97,3 +97,10 @@ def test_every_kind_has_a_mitigation(kind: RiskKind) -> None:
 def test_dates_and_combinations_have_their_own_mitigation() -> None:
     assert "shift_date" in mitigation("quasi_identifier", "StudyDate", "(0008,0020)")
     assert "Generalise one" in mitigation("quasi_identifier", "PatientAge+PatientSex", "")
+
+
+def test_a_combination_counts_the_patients_a_fuller_set_singled_out_before() -> None:
+    profiles = [load_profile(pid) for pid in PROFILES] + [baseline_profile()]
+    summary = element_summary(assessed().report.residual_risk, profiles)
+    combos = summary[summary["tag"] == ""]
+    assert len(combos) and (combos["n_files_before"] >= combos["n_files"]).all()

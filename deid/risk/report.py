@@ -399,7 +399,8 @@ def _decided_at(path: str) -> str:
 def element_summary(findings: pd.DataFrame, profiles: Sequence[Profile]) -> pd.DataFrame:
     """One row per profile x element x risk kind: in how many files the element stays a risk,
     in how many it was one before de-identification (the :data:`BASELINE_ID` rows of
-    ``findings``, when assessed), the profile's action and its reason, the risk, the
+    ``findings``, when assessed; for a combination, the patients a set holding its attributes
+    singled out), the profile's action and its reason, the risk, the
     mitigation it needs, and one sentence saying all that. Highest severity first."""
     by_id = {profile.id: profile for profile in profiles}
     frame = findings.astype({column: str for column in
@@ -409,8 +410,11 @@ def element_summary(findings: pd.DataFrame, profiles: Sequence[Profile]) -> pd.D
     before: dict[tuple[str, str, str], int] = {}
     base = frame[frame["profile_id"] == BASELINE_ID]
     has_baseline = BASELINE_ID in by_id or not base.empty
+    combos: dict[frozenset[str], set[str]] = {}
     for (element, tag, kind), rows in base.groupby(keys[1:], sort=False):
         before[(str(element), str(tag), str(kind))] = int(rows["file"].nunique())
+        if not tag:
+            combos[frozenset(str(element).split("+"))] = set(rows["file"].astype(str))
     rows = []
     why_cache: dict[tuple[str, str], tuple[str, str]] = {}
     after = frame[frame["profile_id"] != BASELINE_ID]
@@ -424,11 +428,16 @@ def element_summary(findings: pd.DataFrame, profiles: Sequence[Profile]) -> pd.D
             action, because = why_cache[(pid, where)]
             if where != tag and because:
                 because = f"it is inside {keyword_for(_tag_code(where) or 0) or where}: {because}"
+        if tag:
+            n_before = before.get((str(element), str(tag), str(kind)), 0)
+        else:  # patients a set holding these attributes singled out before
+            attributes = set(str(element).split("+"))
+            n_before = len(set().union(*(files for names, files in combos.items()
+                                         if attributes <= names)))
         row: dict[str, Any] = {
             "profile_id": pid, "element": element, "tag": tag, "risk_kind": kind,
             "severity": severity, "n_files": int(group["file"].nunique()),
-            "n_files_before": before.get((str(element), str(tag), str(kind)), 0)
-            if has_baseline else None,
+            "n_files_before": n_before if has_baseline else None,
             "action": action, "because": because, "risk": _risk_text(group),
             "mitigation": mitigation(str(kind), str(element), str(tag))}
         row["summary"] = _sentence(row, str(group["evidence"].iloc[0]))

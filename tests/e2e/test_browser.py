@@ -352,6 +352,10 @@ def test_every_page_renders(tab: Tab, title: str, path: str, ready: str) -> None
     assert charts >= expected_charts, (title, charts)
     if path != "export":
         assert tables >= 1, title
+    if path == "risk":  # the picture: the element-by-element summary under the metrics
+        page.get_by_role("heading", name="Findings").first.evaluate(
+            "element => element.scrollIntoView({block: 'start'})")
+        time.sleep(0.5)
     if path not in ("tag_effects", "consensus"):  # their pictures are taken below
         _screenshot(tab, path)
 
