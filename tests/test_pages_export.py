@@ -131,3 +131,13 @@ def test_a_large_load_prepares_effects_on_request(monkeypatch: pytest.MonkeyPatc
     assert any("Not ready: effects" in c.value for c in at.caption)
     at.button(key=state.EXPORT_EFFECTS_BUTTON).click().run()
     assert ("effects", "parquet") in _buttons(at)
+
+
+def test_each_table_says_which_profiles_it_covers() -> None:
+    at = seeded(page("export")).run()
+    texts = " ".join(m.value for m in at.markdown)
+    assert "covers the loaded files (no profile)" in texts
+    assert ("profile\\_actions** (" in texts or "profile_actions** (" in texts)
+    assert "covers the active profiles (chaimeleon_images_w_ecrfs, eucanimage, ps315_basic)" \
+        in texts
+    assert "covers the loaded files under the active profiles" in texts

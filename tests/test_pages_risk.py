@@ -127,3 +127,20 @@ def test_a_large_load_waits_for_the_click(monkeypatch: pytest.MonkeyPatch) -> No
     assert not problems(at) and at.get("plotly_chart")
 
 
+
+
+def test_the_element_summary_comes_first_with_the_baseline(page_run: AppTest) -> None:
+    summary = frame_by_key(page_run, state.RISK_SUMMARY_TABLE)
+    assert not summary.empty
+    assert set(summary["profile_id"]) <= set(PROFILES)
+    age = summary[(summary["profile_id"] == "chaimeleon_images_w_ecrfs")
+                  & (summary["element"] == "PatientAge")].iloc[0]
+    assert age["summary"].startswith("PatientAge is kept in ")
+    assert age["n_files_before"] >= age["n_files"] > 0 and age["mitigation"]
+
+
+def test_findings_name_files_relative_to_the_loaded_folder(page_run: AppTest) -> None:
+    findings = frame_by_key(page_run, state.RISK_FINDINGS_TABLE)
+    files = findings["file"].astype(str)
+    assert not files.str.startswith("/").any()
+    assert files.str.startswith(("files/", "cohort/")).all(), files.head()

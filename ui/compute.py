@@ -76,7 +76,7 @@ class RiskTables:
         return self.report.aryanto_coverage
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@st.cache_data(show_spinner=False, max_entries=32)  # Consensus caches one entry per profile
 def risk(data_key: str, profile_keys: tuple[ProfileKey, ...], secrets_token: str, k: int,
          qi_sets: tuple[str, ...], _inputs: Inputs, _profiles: Sequence[deid.Profile],
          _secrets: deid.Secrets) -> RiskTables:

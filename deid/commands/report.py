@@ -10,6 +10,7 @@ from deid.cli_ingest import progress_bar
 from deid.commands.common import (
     add_output_arguments,
     add_profiles_argument,
+    add_secret_arguments,
     formats_of,
     profiles_from,
     secrets_from,
@@ -36,8 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--k", type=int, default=DEFAULT_K, help="k-anonymity threshold")
     parser.add_argument("--qi", action="append", metavar="SET",
                         help="quasi-identifier set (repeatable; default: the documented sets)")
-    parser.add_argument("--ephemeral-secret", action="store_true",
-                        help="random secrets for this run instead of DEID_SECRET*")
+    add_secret_arguments(parser)
 
 
 def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
@@ -46,7 +46,8 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     if args.k < 1:
         raise ValueError("--k must be at least 1")
     profiles = profiles_from(args.profiles)
-    secrets = secrets_from(profiles, ephemeral=args.ephemeral_secret)
+    secrets = secrets_from(profiles, ephemeral=args.ephemeral_secret, stderr=stderr,
+                           require_env=args.require_env_secrets)
     headers = load_headers(args.paths, include_values=args.include_values,
                            progress=progress_bar(stderr, "scan"))
     effects = apply_profiles(args.paths, profiles, secrets=secrets,

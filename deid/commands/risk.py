@@ -9,6 +9,7 @@ from typing import TextIO
 from deid.commands.common import (
     add_output_arguments,
     add_profiles_argument,
+    add_secret_arguments,
     formats_of,
     profiles_from,
     secrets_from,
@@ -30,9 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--qi", action="append", metavar="SET",
                         help="a quasi-identifier set such as PatientAge+PatientSex+PostalCode "
                              "(repeatable; default: " + ", ".join(DEFAULT_QI_SETS) + ")")
-    parser.add_argument("--ephemeral-secret", action="store_true",
-                        help="use random secrets for this run (pseudonyms cannot be linked to "
-                             "any other run) instead of DEID_SECRET / DEID_SECRET_<NAME>")
+    add_secret_arguments(parser)
     add_output_arguments(parser)
 
 
@@ -44,7 +43,8 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     for text in args.qi or ():
         parse_qi_set(text)
     profiles = profiles_from(args.profiles)
-    secrets = secrets_from(profiles, ephemeral=args.ephemeral_secret)
+    secrets = secrets_from(profiles, ephemeral=args.ephemeral_secret, stderr=stderr,
+                           require_env=args.require_env_secrets)
     result = assess_paths(args.paths, profiles, secrets=secrets, k=args.k, qi_sets=args.qi)
     tables = {**result.report.tables(), "load_errors": result.load_errors}
     findings = result.report.residual_risk
