@@ -22,6 +22,7 @@ import pandas as pd
 import streamlit as st
 
 import deid
+from deid.audit import AuditResult
 from deid.consensus.build import ConsensusProfile, build_consensus
 from deid.consensus.store import (
     DATABASE_NAME,
@@ -51,6 +52,7 @@ from deid.outputs.signoff import (
 from deid.policy.actions import ACTIONS, Action
 from deid.policy.profile_loader import is_profile_id
 from deid.risk.report import RiskReport, baseline_profile
+from ui import audit as audit_view
 from ui import compute, identity, profiles, session, state
 from ui.errors import INPUT_ERRORS
 from ui.profiles import ProfileKey, UploadedProfile
@@ -727,15 +729,17 @@ def signoff_report(data_key: str, profile_key: ProfileKey, risk_key: object,
                    _profile: deid.Profile, _risk: RiskReport,
                    _signoffs: Sequence[SignOff], _reviewed: ReviewedData | None = None,
                    _previous: PreviousVersion | None = None,
-                   _relative_to: str = "") -> SignOffReport:
+                   _relative_to: str = "", audit_key: object = None,
+                   _audit: AuditResult | None = None) -> SignOffReport:
     """The HTML sign-off report of a profile on the loaded sample (the data reviewed and the
-    previously signed version are fixed by the load's and the sign-offs' keys)."""
-    del data_key, profile_key, risk_key, signoff_ids
+    previously signed version are fixed by the load's and the sign-offs' keys; an audit of an
+    export made with the profile, run on the Audit page, by ``audit_key``)."""
+    del data_key, profile_key, risk_key, signoff_ids, audit_key
     comparison = reference_comparison(_profile, references())
     return render_signoff_report(_profile, comparison, _risk, n_files=n_files,
                                  n_load_errors=n_load_errors, signoffs=list(_signoffs),
                                  reviewed=_reviewed, previous=_previous,
-                                 relative_to=_relative_to)
+                                 relative_to=_relative_to, audit=_audit)
 
 
 def report_maker(data: Loaded, profile: deid.Profile, active: Sequence[deid.Profile],
@@ -755,6 +759,7 @@ def report_maker(data: Loaded, profile: deid.Profile, active: Sequence[deid.Prof
     with _database_errors(directory):
         previous = previous_version(existing_store(directory), profile)
     baseline = baseline_profile()
+    audited = audit_view.session_audit(profile.id)
 
     def make() -> str:
         risk = compute.risk(data.key, profiles.key_of(group), secrets.token, k, qi_sets,
@@ -772,6 +777,8 @@ def report_maker(data: Loaded, profile: deid.Profile, active: Sequence[deid.Prof
                               (secrets.token, k, qi_sets), tuple(s.id for s in everything),
                               data.n_files, len(risk.load_errors), profile, report,
                               signed, reviewed, previous,
-                              session.files_root(data.inputs)).html
+                              session.files_root(data.inputs),
+                              audited[0] if audited else None,
+                              audited[1] if audited else None).html
 
     return make

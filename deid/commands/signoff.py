@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 from typing import TextIO
 
+from deid.audit import audit
 from deid.commands.common import (
     UsageError,
     add_secret_arguments,
@@ -45,6 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--decision", choices=SIGNOFF_DECISIONS,
                         help="the reviewer's decision (with --reviewer)")
     parser.add_argument("--comments", default="", help="the reviewer's comments")
+    parser.add_argument("--audit", nargs=2, type=Path, metavar=("ORIGINALS", "EXPORTED"),
+                        help="also audit an export made with this profile against its "
+                             "originals (paired by relative path) and add its figures")
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="folder of the decision database (default: $DEID_DATA_DIR or "
                              "~/.deid-review)")
@@ -75,10 +79,13 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     signoffs = [s for s in store.sign_offs(profile.id) if s.profile_sha256 == profile.sha256]
     folders = [str(path) for path in args.paths]
     reviewed = reviewed_data(folders, result.files, len(result.load_errors))
+    audited = (audit([args.audit[0]], [args.audit[1]], profile, k=args.k, qi_sets=args.qi)
+               if args.audit else None)
     report = render_signoff_report(
         profile, reference_comparison(profile, references), result.report,
         n_files=result.n_files, n_load_errors=len(result.load_errors), signoffs=signoffs,
-        reviewed=reviewed, previous=previous, relative_to=_common_folder(folders))
+        reviewed=reviewed, previous=previous, relative_to=_common_folder(folders),
+        audit=audited)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(report.html, encoding="utf-8")
     stdout.write(f"wrote {args.out}: {report.figures['n_findings']:,} findings, "

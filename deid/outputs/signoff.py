@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from deid.audit import AuditResult
 from deid.consensus.store import SIGNOFF_DECISIONS, DecisionStore, SignOff
 from deid.outputs.compare import (
     PUBLISHED_FIGURES,
@@ -339,9 +340,11 @@ def render_signoff_report(profile: Profile, comparison: Comparison, risk: RiskRe
                           n_files: int, n_load_errors: int, signoffs: Sequence[SignOff] = (),
                           generated: str | None = None, reviewed: ReviewedData | None = None,
                           previous: PreviousVersion | None = None,
-                          relative_to: str = "") -> SignOffReport:
+                          relative_to: str = "",
+                          audit: AuditResult | None = None) -> SignOffReport:
     """The HTML report of one profile from its comparison and the risk on a sample (the
-    :data:`~deid.risk.report.BASELINE_ID` findings, when assessed, give the baseline)."""
+    :data:`~deid.risk.report.BASELINE_ID` findings, when assessed, give the baseline); with
+    ``audit``, the figures of an export audited against this profile."""
     reviewed = reviewed or ReviewedData("", n_files, n_load_errors, "", "")
     figures = _figures(profile, comparison, risk, n_load_errors)
     everything = risk.residual_risk
@@ -424,6 +427,7 @@ before de-identification.</p>
 {_table(coverage.drop(columns=['profile_id']))}
 <h2>8. Every finding, file by file</h2>
 <details><summary>{len(per_file):,} findings</summary>{_table(per_file, "severity")}</details>
+{_audit_html(audit, figures)}
 <h2>9. Sign-off</h2>
 {_signoff_html(signoffs)}
 <script type="application/json" id="figures">{_json_for_html(figures)}</script>
@@ -432,6 +436,36 @@ before de-identification.</p>
                 f"<title>Sign-off report: {escape(profile.id)}</title><style>{_CSS}</style>"
                 f"</head><body>{body}</body></html>\n")
     return SignOffReport(document, figures)
+
+
+def _audit_html(audit: AuditResult | None, figures: dict[str, Any]) -> str:
+    """Section 8b: an export audited against this profile, when one was (its figures also go
+    into the report's figures)."""
+    if audit is None:
+        return ""
+    pairs = audit.audit_pairs
+    paired = int(pairs["paired_by"].isin(["path", "uid-map"]).sum())
+    unpaired = int((pairs["paired_by"] == "unpaired").sum())
+    elements = audit.audit_elements
+    deviating = elements[~elements["agrees"].astype(bool)]
+    figures.update({"audit_files_paired": paired, "audit_files_unpaired": unpaired,
+                    "audit_deviations": audit.n_deviations,
+                    "audit_elements_deviating": len(deviating),
+                    "audit_export_findings": len(audit.risk.residual_risk)})
+    rows = pd.DataFrame([
+        ("Files paired with their originals", f"{paired:,}"),
+        ("Files in one folder only", f"{unpaired:,}"),
+        ("Deviations from this profile (element x file)", f"{audit.n_deviations:,}"),
+        ("Elements that deviate", f"{len(deviating):,}"),
+        ("Residual-risk findings on the exported values", f"{len(audit.risk.residual_risk):,}"),
+        ("Files that could not be read", f"{len(audit.load_errors):,}"),
+    ], columns=["item", "value"])
+    worst = deviating.sort_values("n_files", ascending=False).head(30)[
+        ["element_path", "keyword", "claimed_action", "observed_action", "n_files", "note"]]
+    return (f"<h2>8b. Audit of an export made with this profile</h2>"
+            f"<p>What a pipeline actually did, element by element, against what this profile "
+            f"says (python -m deid audit).</p>{_table(rows, table_class='meta')}"
+            + (_table(worst) if len(worst) else "<p>No deviation.</p>"))
 
 
 def _changes_html(profile: Profile, previous: PreviousVersion | None) -> str:
