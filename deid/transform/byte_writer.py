@@ -16,7 +16,8 @@ pydicom engine instead (:mod:`deid.transform.engine`); both write the same data 
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from pydicom.dataelem import DataElement
@@ -37,6 +38,7 @@ _LONG = frozenset(b"OB OD OF OL OV OW SQ SV UC UN UR UT UV".split())
 _PIXEL_TAGS = frozenset({0x7FE00010, 0x7FE00008, 0x7FE00009})
 _CHARSET = 0x00080005
 _UNDECODABLE = 1
+_LARGE = 64 << 10  # bytes: ranges this long are written from the input, not copied
 
 
 class ByteWriterError(DeidError):
@@ -64,6 +66,28 @@ class _Walker:
         self.size = size
         self.syntax = syntax
         self.out = bytearray()
+        #: What is written, in order: encoded pieces, and large byte ranges of the input
+        #: as views (pixel data is never copied in memory).
+        self.chunks: list[bytes | bytearray | memoryview] = []
+        self._view = memoryview(buf)
+
+    def copy(self, start: int, end: int) -> None:
+        """Copy the input's bytes ``start:end`` to the output."""
+        if end - start < _LARGE:
+            self.out += self.buf[start:end]
+            return
+        self.flush()
+        self.chunks.append(self._view[start:end])
+
+    def flush(self) -> None:
+        if self.out:
+            self.chunks.append(self.out)
+            self.out = bytearray()
+
+    def release(self) -> None:
+        """Let go of the views of the input (before the input is closed)."""
+        self.chunks = []
+        self._view.release()
 
     # -- reading the input ------------------------------------------------------------------
 
@@ -168,7 +192,7 @@ class _Walker:
         elif outcome.node.flags & _UNDECODABLE and stored is not None and stored != b"UN":
             self.unknown(outcome.tag, value_start, end)
         else:
-            self.out += self.buf[pos:end]
+            self.copy(pos, end)
 
     def sequence(self, pos: int, end: int, length: int, value_start: int, outcome: Outcome,
                  encodings: tuple[str, ...]) -> None:
@@ -177,7 +201,7 @@ class _Walker:
         items = outcome.items or []
         originals = self.items(value_start, length)
         if not outcome.modified and len(items) == len(originals):
-            self.out += self.buf[pos:end]
+            self.copy(pos, end)
             return
         self.out += self.sequence_header(outcome.tag, _UNDEFINED)
         order = self.syntax.order
@@ -200,7 +224,8 @@ class _Walker:
         """An undecodable value kept as raw bytes with VR UN (as the engine writes it)."""
         order = self.syntax.order
         self.out += struct.pack(order + "HH", tag >> 16, tag & 0xFFFF) + b"UN\0\0"
-        self.out += struct.pack(order + "I", end - value_start) + self.buf[value_start:end]
+        self.out += struct.pack(order + "I", end - value_start)
+        self.copy(value_start, end)
 
     def encode(self, element: DataElement, encodings: tuple[str, ...]) -> None:
         """A new element encoded by pydicom in the data set's transfer syntax."""
@@ -241,6 +266,15 @@ def _item_encodings(item: Sequence[Outcome], inherited: tuple[str, ...]) -> tupl
 def write_copy(buf: Any, size: int, plan: FilePlan, meta_end: int) -> bytes:
     """The de-identified copy of the file in ``buf`` (``meta_end``: where its data set starts)
     as bytes: a zeroed preamble, ``DICM``, the plan's file meta and the data set."""
+    with copy_chunks(buf, size, plan, meta_end) as chunks:
+        return b"".join(chunks)
+
+
+@contextmanager
+def copy_chunks(buf: Any, size: int, plan: FilePlan,
+                meta_end: int) -> Iterator[list[bytes | bytearray | memoryview]]:
+    """The copy as the pieces to write in order (large ranges are views of ``buf``: use them
+    before ``buf`` is closed, inside this context)."""
     meta = _meta(plan)
     syntax = _Syntax(str(meta.get("TransferSyntaxUID", "")))
     stream = DicomBytesIO()
@@ -248,8 +282,12 @@ def write_copy(buf: Any, size: int, plan: FilePlan, meta_end: int) -> bytes:
     write_file_meta_info(stream, meta, enforce_standard=True)
     walker = _Walker(buf, size, syntax)
     walker.out += b"\0" * 128 + b"DICM" + stream.getvalue()
-    walker.level(meta_end, size, plan.body, plan.added, ("iso8859",))
-    return bytes(walker.out)
+    try:
+        walker.level(meta_end, size, plan.body, plan.added, ("iso8859",))
+        walker.flush()
+        yield walker.chunks
+    finally:
+        walker.release()
 
 
 def _meta(plan: FilePlan) -> FileMetaDataset:
