@@ -228,12 +228,52 @@ class _Walker:
         self.copy(value_start, end)
 
     def encode(self, element: DataElement, encodings: tuple[str, ...]) -> None:
-        """A new element encoded by pydicom in the data set's transfer syntax."""
+        """A new element in the data set's transfer syntax: plain ASCII text values directly,
+        everything else by pydicom."""
+        fast = _ascii_element(element.tag, element.VR, element.value, self.syntax)
+        if fast is not None:
+            self.out += fast
+            return
         stream = DicomBytesIO()
         stream.is_little_endian = self.syntax.little
         stream.is_implicit_VR = self.syntax.implicit
         write_data_element(stream, element, list(encodings))
         self.out += stream.getvalue()
+
+
+_TEXT_VRS = frozenset({"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST",
+                       "TM", "UC", "UI", "UR", "UT"})
+_LONG_TEXT = frozenset({"UC", "UR", "UT"})
+
+
+def _ascii_element(tag: int, vr: str, value: Any, syntax: _Syntax) -> bytes | None:
+    """The bytes of a text element whose values are plain ASCII (as pydicom writes them:
+    values joined by backslashes, padded to an even length with a space, or NUL for UI);
+    None for anything else."""
+    if vr not in _TEXT_VRS:
+        return None
+    if isinstance(value, list):
+        if not all(isinstance(item, (str, int)) for item in value):
+            return None
+        text = "\\".join(str(item) for item in value)
+    elif isinstance(value, (str, int)) and not isinstance(value, bool):
+        text = str(value)
+    else:
+        return None
+    if not text.isascii():
+        return None
+    data = text.encode("ascii")
+    if len(data) % 2:
+        data += b"\0" if vr == "UI" else b" "
+    order = syntax.order
+    head = struct.pack(order + "HH", tag >> 16, tag & 0xFFFF)
+    if syntax.implicit:
+        return head + struct.pack(order + "I", len(data)) + data
+    if vr in _LONG_TEXT:
+        return head + vr.encode() + b"\0\0" + struct.pack(order + "I", len(data)) + data
+    if len(data) > 0xFFFF:
+        return None
+    return head + vr.encode() + struct.pack(order + "H", len(data)) + data
 
 
 def _element(added: Added) -> DataElement:
