@@ -70,23 +70,52 @@ class _Walker:
         #: as views (pixel data is never copied in memory).
         self.chunks: list[bytes | bytearray | memoryview] = []
         self._view = memoryview(buf)
+        #: Where each element or item met so far ends, by where it starts (nested undefined
+        #: lengths are walked once).
+        self._ends: dict[int, int] = {}
+        #: The input range waiting to be copied (adjacent copies are joined).
+        self._copy_from = self._copy_to = 0
 
     def copy(self, start: int, end: int) -> None:
         """Copy the input's bytes ``start:end`` to the output."""
+        if start == self._copy_to and self._copy_to > self._copy_from:
+            self._copy_to = end
+            return
+        self._copied()
+        self._copy_from, self._copy_to = start, end
+
+    def _copied(self) -> None:
+        """Write the range waiting to be copied (before anything else is written)."""
+        start, end = self._copy_from, self._copy_to
+        if end <= start:
+            return
+        self._copy_from = self._copy_to = 0
         if end - start < _LARGE:
             self.out += self.buf[start:end]
             return
-        self.flush()
+        if self.out:
+            self.chunks.append(self.out)
+            self.out = bytearray()
         self.chunks.append(self._view[start:end])
 
+    def emit(self, data: bytes) -> None:
+        """Write encoded bytes."""
+        self._copied()
+        self.out += data
+
     def flush(self) -> None:
+        self._copied()
         if self.out:
             self.chunks.append(self.out)
             self.out = bytearray()
 
     def release(self) -> None:
-        """Let go of the views of the input (before the input is closed)."""
-        self.chunks = []
+        """Let go of the views of the input (before the input is closed), also those in the
+        list handed out by :func:`copy_chunks`."""
+        for chunk in self.chunks:
+            if isinstance(chunk, memoryview):
+                chunk.release()
+        self.chunks.clear()
         self._view.release()
 
     # -- reading the input ------------------------------------------------------------------
@@ -107,12 +136,20 @@ class _Walker:
 
     def end_of(self, pos: int) -> int:
         """Where the element at ``pos`` ends (its delimiters included)."""
-        tag, _, length, start = self.header(pos)
+        end = self._ends.get(pos)
+        if end is None:
+            _, _, length, start = self.header(pos)
+            end = self._end(pos, length, start)
+        return end
+
+    def _end(self, pos: int, length: int, value_start: int) -> int:
+        """Where the element at ``pos`` ends, its header already read."""
         if length != _UNDEFINED:
-            return start + length
-        if tag in _PIXEL_TAGS:
-            return self._items_end(start)
-        return self._items_end(start)
+            return value_start + length
+        end = self._ends.get(pos)
+        if end is None:
+            end = self._ends[pos] = self._items_end(value_start)
+        return end
 
     def _items_end(self, pos: int) -> int:
         """After the sequence delimiter of a sequence (or encapsulated data) from ``pos``."""
@@ -125,12 +162,18 @@ class _Walker:
             pos = start + length if length != _UNDEFINED else self._item_end(start)
 
     def _item_end(self, pos: int) -> int:
-        """After the item delimiter of an item of undefined length starting at ``pos``."""
+        """After the item delimiter of an item of undefined length whose content starts at
+        ``pos``."""
+        end = self._ends.get(pos)
+        if end is not None:
+            return end
+        content = pos
         while True:
-            tag, _, _, start = self.header(pos)
+            tag, _, length, start = self.header(pos)
             if tag == _ITEM_END:
+                self._ends[content] = start
                 return start
-            pos = self.end_of(pos)
+            pos = self._end(pos, length, start)
 
     def items(self, start: int, length: int) -> list[tuple[int, int]]:
         """(content start, content end) of each item of a sequence whose value starts at
@@ -165,7 +208,7 @@ class _Walker:
             tag, stored, length, value_start = self.header(pos)
             while pending and pending[0].tag < tag:
                 self.encode(_element(pending.pop(0)), encodings)
-            element_end = self.end_of(pos)
+            element_end = self._end(pos, length, value_start)
             outcome = by_tag.get(tag)
             if outcome is None:
                 raise ByteWriterError(f"element ({tag >> 16:04X},{tag & 0xFFFF:04X}) at byte "
@@ -187,8 +230,12 @@ class _Walker:
         if outcome.items is not None:
             self.sequence(pos, end, length, value_start, outcome, encodings)
         elif outcome.value is not KEPT:
-            self.encode(DataElement(outcome.tag, outcome.vr.split(" or ")[0], outcome.value),
-                        encodings)
+            vr = outcome.vr.split(" or ")[0]
+            fast = _ascii_element(outcome.tag, vr, outcome.value, self.syntax)
+            if fast is not None:
+                self.emit(fast)
+            else:
+                self.encode(DataElement(outcome.tag, vr, outcome.value), encodings)
         elif outcome.node.flags & _UNDECODABLE and stored is not None and stored != b"UN":
             self.unknown(outcome.tag, value_start, end)
         else:
@@ -203,15 +250,24 @@ class _Walker:
         if not outcome.modified and len(items) == len(originals):
             self.copy(pos, end)
             return
-        self.out += self.sequence_header(outcome.tag, _UNDEFINED)
+        self.emit(self.sequence_header(outcome.tag, _UNDEFINED))
         order = self.syntax.order
         for number, item in enumerate(items):
-            self.out += struct.pack(order + "HHI", 0xFFFE, 0xE000, _UNDEFINED)
+            if number < len(originals) and not any(element.modified for element in item):
+                self._copy_item(*originals[number])
+                continue
+            self.emit(struct.pack(order + "HHI", 0xFFFE, 0xE000, _UNDEFINED))
             if number < len(originals):
                 start, stop = originals[number]
                 self.level(start, stop, item, (), _item_encodings(item, encodings))
-            self.out += struct.pack(order + "HHI", 0xFFFE, 0xE00D, 0)
-        self.out += struct.pack(order + "HHI", 0xFFFE, 0xE0DD, 0)
+            self.emit(struct.pack(order + "HHI", 0xFFFE, 0xE00D, 0))
+        self.emit(struct.pack(order + "HHI", 0xFFFE, 0xE0DD, 0))
+
+    def _copy_item(self, start: int, stop: int) -> None:
+        """An unchanged item copied whole: its header (8 bytes before ``start``) and, if its
+        length is undefined, its delimiter."""
+        _, _, length, _ = self.header(start - 8)
+        self.copy(start - 8, stop + 8 if length == _UNDEFINED else stop)
 
     def sequence_header(self, tag: int, length: int) -> bytes:
         order = self.syntax.order
@@ -223,8 +279,8 @@ class _Walker:
     def unknown(self, tag: int, value_start: int, end: int) -> None:
         """An undecodable value kept as raw bytes with VR UN (as the engine writes it)."""
         order = self.syntax.order
-        self.out += struct.pack(order + "HH", tag >> 16, tag & 0xFFFF) + b"UN\0\0"
-        self.out += struct.pack(order + "I", end - value_start)
+        self.emit(struct.pack(order + "HH", tag >> 16, tag & 0xFFFF) + b"UN\0\0"
+                  + struct.pack(order + "I", end - value_start))
         self.copy(value_start, end)
 
     def encode(self, element: DataElement, encodings: tuple[str, ...]) -> None:
@@ -232,13 +288,13 @@ class _Walker:
         everything else by pydicom."""
         fast = _ascii_element(element.tag, element.VR, element.value, self.syntax)
         if fast is not None:
-            self.out += fast
+            self.emit(fast)
             return
         stream = DicomBytesIO()
         stream.is_little_endian = self.syntax.little
         stream.is_implicit_VR = self.syntax.implicit
         write_data_element(stream, element, list(encodings))
-        self.out += stream.getvalue()
+        self.emit(stream.getvalue())
 
 
 _TEXT_VRS = frozenset({"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST",
