@@ -18,13 +18,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from deid import Profile, load_profile_text, resolver_for
 from deid.ctp.exporter import chain_params
-from deid.ctp.fidelity import action_key
+from deid.ctp.fidelity import action_key, canonical
 from deid.outputs.compare import Universe, comparison_universe
-from deid.policy.actions import Action
+from deid.policy.actions import ALL_VRS, Action
+from deid.policy.dictionary import dictionary_entries
 from deid.recipe import export_recipe, import_recipe
+from deid.recipe.annotation import judge_line
 from deid.recipe.exporter import CODES_PREFIX, line_action
 from deid.recipe.fidelity import (
     NEAREST,
@@ -34,7 +38,7 @@ from deid.recipe.fidelity import (
     settings_not_expressible,
 )
 from deid.recipe.parse import parse_recipe, split_line
-from deid.recipe.render import element_field, line_text
+from deid.recipe.render import annotation_comment, element_field, line_text
 from deid.transform.semantics import decide_tag
 from tests.test_ctp_roundtrip import HEAD, SHIPPED, private_elements, rule
 from tests.test_ctp_roundtrip import SYNTHETIC as CTP_SYNTHETIC
@@ -322,3 +326,43 @@ def test_the_exported_recipe_is_one_pydicom_deid_reads() -> None:
            '"length": 16, "prefix": "ACC", "secret": "site"}\n' \
            "# not expressible in a recipe: hash\nREMOVE AccessionNumber\n" in text
     assert "# deid-settings" in text and '"private_tags": "safe"' in text
+
+
+def _keyword_of_vr(vr: str) -> str | None:
+    return next((info.keyword for info in dictionary_entries() if info.keyword
+                 and not info.is_pattern and info.vr == vr
+                 and element_field(int(info.tag[1:5] + info.tag[6:10], 16)) == info.keyword),
+                None)
+
+
+FIELDS_BY_VR = {vr: keyword for vr in sorted(ALL_VRS) if (keyword := _keyword_of_vr(vr))}
+VALUES = st.text(alphabet="AB1 #'\"{}:.^-", max_size=8)
+ACTION_PARAMS = st.one_of(
+    st.sampled_from([(Action.KEEP, {}), (Action.REMOVE, {}), (Action.EMPTY, {}),
+                     (Action.CLEAN, {}), (Action.HASH, {"length": 16}),
+                     (Action.PSEUDONYM, {"template": "P-{hash:8}"}),
+                     (Action.SHIFT_DATE, {}), (Action.SHIFT_DATE, {"days": -3}),
+                     (Action.TRUNCATE_DATE, {"to": "day"}), (Action.TRUNCATE_DATE, {}),
+                     (Action.ROUND, {"step": 5}), (Action.UID, {}),
+                     (Action.UID, {"root": "1.2.3"}), (Action.UID, {"root": "{SITE}"}),
+                     (Action.UID, {"secret": "site"}), (Action.DUMMY, {})]),
+    VALUES.map(lambda value: (Action.DUMMY, {"value": value})),
+    st.sampled_from(["{SITE}", "var:x", "func:y", "deid_func:z", "A  B"]).map(
+        lambda value: (Action.DUMMY, {"value": value})))
+
+
+@settings(max_examples=300, deadline=None)
+@given(ACTION_PARAMS, st.sampled_from(sorted(FIELDS_BY_VR.items())), st.booleans())
+def test_each_line_imports_back_unless_a_code_says_why(
+        action_params: tuple[Action, dict[str, Any]], field_vr: tuple[str, str],
+        allow_list: bool) -> None:
+    action, params = action_params
+    vr, field = field_vr
+    declared = {"SITE": "S1"}
+    text = line_text(field, vr, action, params, declared, allow_list)
+    got = line_action(text, allow_list)
+    same = action_key(*got, declared, vr) == action_key(action, params, declared, vr)
+    assert same is not bool(not_expressible(action, params, vr, declared, allow_list))
+    comment = annotation_comment(*canonical(action, params, vr))  # what the exporter writes
+    line = parse_recipe(f"FORMAT dicom\n%header\n{comment}\n{text}\n", "p.recipe").header()[0]
+    assert judge_line(line, declared, allow_list).trusted is not None

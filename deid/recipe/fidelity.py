@@ -73,8 +73,9 @@ NOT_EXPRESSIBLE: Mapping[str, tuple[str, Callable[..., bool]]] = MappingProxyTyp
         "the value cannot be written on a REPLACE line unchanged ('#' starts a comment; quotes, "
         "repeated or outer spaces, var:, func: and deid_func: prefixes and unfilled {PARAM} "
         "fields are read otherwise)" + _REMOVES,
-        lambda a, p, vr, d, al: a is Action.DUMMY and vr not in ("SQ", "AT", "UI")
-        and vr not in BINARY_VRS and dummy_text(vr, p, d) is None),
+        lambda a, p, vr, d, al: a is Action.DUMMY and vr not in ("SQ", "AT")
+        and vr not in BINARY_VRS and (vr != "UI" or bool(p.get("value")))
+        and dummy_text(vr, p, d) is None),
     "uid-secret": (
         "deid_func:pydicom_uuid derives the new UID from the old one alone; it cannot key it "
         "by a named secret",

@@ -81,7 +81,7 @@ def line_text(field: str, vr: str, action: Action, params: Mapping[str, Any],
         return f"BLANK {field}"
     if action is Action.DUMMY:
         value = dummy_text(vr, params, declared)
-        if value is None and vr == "UI":
+        if vr == "UI" and not params.get("value"):
             value = UID_FUNCTION  # deid's dummy UID remaps a UID that is present
     elif action is Action.UID and vr == "UI":
         value = uid_text(params, declared)
