@@ -22,13 +22,15 @@ navigation = st.navigation(
         st.Page("pages/tag_effects.py", title="Tag effects", icon="⚙️"),
         st.Page("pages/compare.py", title="Compare profiles", icon="⚖️"),
         st.Page("pages/risk.py", title="Residual risk", icon="⚠️"),
-        st.Page("pages/consensus.py", title="Consensus", icon="🤝"),
+        st.Page("pages/consensus.py", title="Consensus", icon="☑️"),
         st.Page("pages/audit.py", title="Audit", icon="🔎"),
         st.Page("pages/profiles.py", title="Profiles", icon="✏️"),
         st.Page("pages/export.py", title="Export", icon="⬇️"),
+        st.Page("pages/glossary.py", title="Glossary", icon=widgets.INFO_ICON),
     ]
 )
 
+widgets.accessible_style()
 session.start()
 
 with st.sidebar:

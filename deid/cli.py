@@ -20,7 +20,7 @@ from deid import cli_ingest
 from deid.commands import audit, compare, record, report, risk, signoff
 from deid.commands.common import UsageError, profiles_from
 from deid.ctp import export_ctp_script, import_ctp_script
-from deid.errors import DeidError
+from deid.errors import DeidError, SecretMissingError
 from deid.policy.lint import LintFinding, lint_profile
 from deid.policy.profile_loader import list_profiles, load_profile
 from deid.recipe import export_recipe, import_recipe
@@ -245,6 +245,10 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
         return int(args.run(args, out, err))
     except SystemExit as done:  # --help and --version end argparse with a status
         return done.code if isinstance(done.code, int) else 0
+    except SecretMissingError as error:  # the library's message speaks Python to callers
+        _error_line(err, f"secret {error.name!r} is needed (for keyed hashes, UIDs and date "
+                         f"shifts) but was not set: set the environment variable "
+                         f"{error.env_var}")
     except (UsageError, DeidError, ValueError) as error:
         _error_line(err, str(error))
     except OSError as error:

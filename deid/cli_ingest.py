@@ -20,6 +20,7 @@ from deid.commands.common import (
     UsageError,
     add_output_arguments,
     add_profiles_argument,
+    add_secret_arguments,
     formats_of,
     profiles_from,
     secrets_from,
@@ -111,10 +112,7 @@ def add_apply_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--write-dicom", type=Path, metavar="DIR", default=None,
                         help="also write de-identified copies to DIR/<profile id>/<relative "
                              "path> (refused inside an input folder; inputs are never touched)")
-    parser.add_argument("--ephemeral-secret", action="store_true",
-                        help="use random secrets for this run instead of DEID_SECRET / "
-                             "DEID_SECRET_<NAME>: pseudonyms, hashes, UIDs and date shifts then "
-                             "cannot be linked to any other run")
+    add_secret_arguments(parser, writes=True)
 
 
 def _workers(args: argparse.Namespace) -> int | None:
@@ -169,7 +167,8 @@ def run_apply(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     formats = formats_of(args.format)
     workers = _workers(args)
     profiles = profiles_from(args.profiles)
-    secrets = secrets_from(profiles, ephemeral=args.ephemeral_secret)
+    secrets = secrets_from(profiles, ephemeral=args.ephemeral_secret, stderr=stderr,
+                           writes=True, require_env=args.require_env_secrets)
     if spec is not None:
         from deid.distributed.cluster import connect
         from deid.distributed.scan import apply_on_cluster

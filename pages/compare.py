@@ -7,7 +7,8 @@ import pandas as pd
 import streamlit as st
 
 from deid.outputs.compare import PUBLISHED_DIFFERENCES, PUBLISHED_FIGURES, PUBLISHED_MODIFIED_BY_ALL
-from ui import charts, compute, profiles, state, widgets
+from deid.outputs.export import export_metadata
+from ui import charts, compute, exports, glossary, profiles, state, widgets
 from ui.errors import stop_on_input_error
 from ui.navigation import through_app
 from ui.text import md
@@ -34,20 +35,14 @@ if state.CMP_PROFILES not in st.session_state:
     st.session_state[state.CMP_PROFILES] = profiles.active_ids()
 
 
-def _choose(family: tuple[str, ...]) -> None:
-    st.session_state[state.CMP_PROFILES] = [pid for pid in family if pid in available]
-
-
 chosen_ids = st.multiselect("Profiles compared", available, key=state.CMP_PROFILES,
                             format_func=profiles.label, persist_state="session")
-for column, (name, label, family) in zip(st.columns(len(profiles.FAMILIES)),
-                                          profiles.FAMILIES, strict=True):
-    column.button(label, on_click=_choose, args=(family,),
-                  key=state.CMP_AI4HI_BUTTON if name == "ai4hi"
-                  else state.CMP_FAMILY_BUTTON_PREFIX + name,
-                  help="Compare this family: " + ", ".join(family))
+widgets.family_buttons(state.CMP_PROFILES, available,
+                       lambda name: state.CMP_AI4HI_BUTTON if name == "ai4hi"
+                       else state.CMP_FAMILY_BUTTON_PREFIX + name, "Compare")
 states = st.radio("States", list(STATE_LABELS), format_func=STATE_LABELS.get,
-                  key=state.CMP_STATES, horizontal=True, persist_state="session") or 2
+                  key=state.CMP_STATES, horizontal=True, persist_state="session",
+                  help=glossary.help_text("modify / keep / unspecified")) or 2
 chosen = widgets.require_profiles(chosen_ids)
 widgets.profile_note(chosen_ids)
 
@@ -68,6 +63,24 @@ columns[2].metric("Treated differently", format(len(differences), ","),
                   help="Not the same effect under every profile "
                        + ("(3 states)" if states == 3 else "(modify/keep)"))
 
+with st.expander(md("Export what this page shows: the tables of these {n} profiles "
+                   "({states} states)", n=len(chosen), states=states)):
+    st.caption(md("For {ids}. The Export page exports the active profiles instead.",
+                  ids=", ".join(result.profile_ids)))
+    shown_tables = {name: tables[name] for name in exports.COMPARISON_TABLES}
+    buttons = exports.downloads(shown_tables, {**export_metadata(chosen),
+                                               "states": str(states)}, True)
+    for name in shown_tables:
+        row = st.columns([6, 1, 1], vertical_alignment="center")
+        row[0].markdown(md("**{name}** ({n:,} rows): ", name=name, n=len(tables[name]))
+                        + exports.TABLE_NOTES[name])
+        for column, download in zip(row[1:], [b for b in buttons if b.table == name],
+                                    strict=True):
+            column.download_button(download.fmt.upper(), download.make,
+                                   file_name=download.file_name, mime=download.mime,
+                                   key=state.compare_download_key(name, download.fmt),
+                                   on_click="ignore", icon="⬇️")
+
 heat, overview, agreed, differ, published, pair = st.tabs([
     "Heat map", "Counts", "Modified by all", "Differences", "Published figures", "Two profiles"])
 
@@ -81,10 +94,26 @@ with heat:
                     help="About 5,200 tags do not fit on a screen: by group, each cell is the "
                          "share of the group's tags the profile modifies.")
     actions = tables["profile_actions"]
-    figure = (charts.heatmap_by_tag(actions, result.profile_ids, int(states))
-              if mode == "tag" else charts.heatmap_by_group(actions, result.profile_ids,
-                                                            int(states)))
-    st.plotly_chart(figure, key=state.CMP_HEATMAP)
+    if mode == "tag":
+        first, second = st.columns(2)
+        found = first.text_input("Find tags (tag, keyword or name contains)",
+                                 key=state.CMP_HEATMAP_SEARCH, persist_state="session",
+                                 placeholder="e.g. Patient or (0010")
+        all_groups = sorted(actions["tag"].astype(str).str[1:5].unique())
+        widgets.keep_valid(state.CMP_HEATMAP_GROUPS, all_groups)
+        picked = second.multiselect("DICOM groups", all_groups, key=state.CMP_HEATMAP_GROUPS,
+                                    persist_state="session", placeholder="all groups")
+        actions = charts.filter_tags(actions, str(found or ""), list(picked))
+        st.caption(md("{n:,} tags. Hover a cell for its tag, keyword and action; up to {m} "
+                      "tags are labelled one by one, more by group.",
+                      n=actions["tag"].nunique(), m=charts.TAG_LABELS_UP_TO))
+    if actions.empty:
+        st.info("No tag matches: clear the search or the groups.", icon=widgets.INFO_ICON)
+    else:
+        figure = (charts.heatmap_by_tag(actions, result.profile_ids, int(states))
+                  if mode == "tag" else charts.heatmap_by_group(actions, result.profile_ids,
+                                                                int(states)))
+        st.plotly_chart(figure, key=state.CMP_HEATMAP)
 
 with agreed:
     st.write(md("**ModifiedByAllProfiles**: {n:,} tags every compared profile modifies, with "

@@ -7,8 +7,8 @@ import pandas as pd
 import streamlit as st
 
 from deid.consensus.worklist import profile_views
-from deid.policy.actions import ACTIONS, Action
-from ui import compute, consensus, identity, profiles, session, state, widgets
+from deid.policy.actions import Action
+from ui import compute, consensus, glossary, identity, profiles, session, state, widgets
 from ui.errors import report_input_error, stop_on_deid_error, stop_on_input_error
 from ui.navigation import through_app
 from ui.text import md, plain
@@ -18,49 +18,75 @@ through_app()
 st.title("Consensus")
 st.write(
     "Reconcile several profiles tag by tag. The worklist holds the tags where they take "
-    "different actions, with each profile's rule, the majority and the residual risk the "
-    "majority leaves on the loaded sample. Each decision names its decider and reason and is "
-    "added to a shared decision record; the consensus profile takes the decisions, and the "
-    "majority (marked *provisional*) where nothing is decided yet."
+    "different actions, with each profile's rule and the majority, and puts first what "
+    "matters: the tags present in the loaded files, and among them those that stay a "
+    "residual risk under any of the profiles. Each decision names its decider and reason and "
+    "is added to a shared decision record, which also keeps the consensus's set-up (profiles, "
+    "sample): a consensus reopens where it was, from this page's URL or from the list below. "
+    "The consensus profile takes the decisions, and the majority (marked *provisional*) where "
+    "nothing is decided yet."
 )
 
-# -- who, what, where ------------------------------------------------------------------------
+# -- which consensus: a reload or a shared link reopens it -------------------------------------
+if state.CONS_URL_READ not in st.session_state:
+    st.session_state[state.CONS_URL_READ] = True
+    consensus.read_url()
+
 with st.container(border=True):
     directory = widgets.data_dir_input()
+    with stop_on_deid_error("Could not read the decision record"):
+        record_check = consensus.record_check(directory)
+    if record_check is not None and not record_check.holds:
+        widgets.broken_record(record_check)
+    with stop_on_deid_error("Could not read the decision record"):
+        known = consensus.overview(directory)
+    names = known["consensus_id"].astype(str).tolist()
+    described = {str(row.consensus_id): f"{row.consensus_id} ({row.n_decisions:,} decisions"
+                 + (f"; {row.profiles})" if row.profiles else ")") for row in known.itertuples()}
+    widgets.keep_valid(state.CONS_OPEN, ["", *names])
+    st.selectbox("Open a consensus from the record", ["", *names], key=state.CONS_OPEN,
+                 format_func=lambda n: described.get(n, n) if n else "(choose one, or name a "
+                 "new one below)", on_change=consensus.open_chosen,
+                 disabled=not names,
+                 help="Reopens the consensus with the profiles and sample it was set up with.")
+    if names:
+        st.caption(md("Consensus names in this record: {names}", names=", ".join(names)))
     first, second = st.columns(2)
     name = first.text_input("Consensus name (the consensus profile's id)", key=state.CONS_NAME,
                             persist_state="session",
                             placeholder="e.g. " + consensus.NAME_EXAMPLE)
     decider = identity.who(state.CONS_DECIDER, "Your name (recorded with each decision)",
                            where=second)
-    available = profiles.available_ids()
+    name = (name or "").strip()
+    name_ok = False
+    if name:
+        with report_input_error("Not a valid consensus name"):
+            name = consensus.check_name(name)
+            name_ok = True
+    with stop_on_input_error("Could not load a profile"):
+        available = profiles.available_ids()
+        saved = consensus.reopen_if_new(directory, name, available) if name_ok else None
+    consensus.show_url(directory, name if name_ok else "")
     widgets.keep_valid(state.CONS_PROFILES, available)
     st.session_state.setdefault(state.CONS_PROFILES, profiles.active_ids())
     chosen_ids = st.multiselect("Profiles to reconcile (default: the active profiles)",
                                 available, key=state.CONS_PROFILES, format_func=profiles.label,
                                 persist_state="session")
+    widgets.family_buttons(state.CONS_PROFILES, available,
+                           lambda family: state.CONS_FAMILY_BUTTON_PREFIX + family, "Reconcile")
+note = st.session_state.pop(state.CONS_RESTORE_NOTE, None)
+if note:
+    st.warning(md("Reopened {name}, but some of its profiles are {what}.", name=name,
+                  what="; ".join(note)), icon="⚠️")
 if len(chosen_ids) < 2:
     st.info("Choose at least two profiles to reconcile.", icon=widgets.INFO_ICON)
     st.stop()
 chosen = widgets.require_profiles(chosen_ids)
 widgets.profile_note(chosen_ids)
 
-name = (name or "").strip()
-with stop_on_deid_error("Could not read the decision record"):
-    record_check = consensus.record_check(directory)
-    known = consensus.consensus_names(directory)
-if record_check is not None and not record_check.holds:
-    widgets.broken_record(record_check)
-if known:
-    st.caption(md("Consensus names in this record: {names}", names=", ".join(known)))
-name_ok = False
 if not name:
-    st.info("Name the consensus to record decisions (lower-case letters, digits and _).",
-            icon=widgets.INFO_ICON)
-else:
-    with report_input_error("Not a valid consensus name"):
-        name = consensus.check_name(name)
-        name_ok = True
+    st.info("Name a new consensus, or open one from the record, to record decisions "
+            "(lower-case letters, digits and _).", icon=widgets.INFO_ICON)
 with stop_on_deid_error("Could not read the decision record"):
     decisions = consensus.current_decisions(directory, name) if name_ok else {}
 
@@ -74,27 +100,38 @@ if data is None or data.headers.empty:
 elif compute.risk_wanted(data, chosen):
     with stop_on_input_error("Could not assess the residual risk"):
         secrets = session.secrets_for(chosen)
-        findings = compute.risk_for(data, chosen, secrets).residual_risk
-    risk_key = (data.key, compute.risk_key(secrets))
+        findings, risk_key = consensus.risk_findings(data, chosen, secrets)
 elif st.button("Assess the residual risk each action leaves", key=state.CONS_RISK_BUTTON,
                help=md("{n:,} files are loaded: the assessment waits for you{estimate}.",
                        n=data.n_loaded,
                        estimate=compute.risk_estimate(data, chosen))):
     compute.request_risk(chosen)
     st.rerun()
+setup = consensus.Setup(profiles.key_of(chosen), str(st.session_state.get(state.CONS_TITLE)
+                                                     or ""), tuple(consensus.sources_of(data)))
+if name_ok:
+    consensus.setup_status(directory, name, saved, setup, decider is not None, data)
 
 # -- worklist ----------------------------------------------------------------------------------
 st.subheader("Worklist")
 all_tags = st.toggle("All tags (not only those where the profiles disagree)",
                      key=state.CONS_ALL_TAGS, persist_state="session")
 with stop_on_input_error("Could not build the worklist"), st.spinner("Comparing the profiles…"):
-    table = consensus.worklist(profiles.key_of(chosen), bool(all_tags), risk_key, chosen,
-                               findings)
+    present = (consensus.presence(data.key, profiles.key_of(chosen), data.headers, chosen)
+               if data is not None and not data.headers.empty else None)
+    table = consensus.worklist(profiles.key_of(chosen), bool(all_tags), risk_key,
+                               data.key if present is not None and data is not None else None,
+                               chosen, findings, present)
 view = consensus.worklist_view(table, chosen_ids, decisions)
 done, total = consensus.progress(table, decisions)
-st.progress(done / total if total else 1.0,
-            text=md("Decided {done:,} / {total:,} tags where the profiles disagree",
-                    done=done, total=total))
+if name_ok:
+    st.progress(done / total if total else 1.0,
+                text=md("Decided {done:,} / {total:,} tags where the profiles disagree",
+                        done=done, total=total))
+    consensus.decisions_outside(decisions, table, name)
+else:
+    st.caption(md("{total:,} tags where the profiles disagree. Name or open a consensus to "
+                  "record decisions on them.", total=total))
 
 groups = sorted(view["group"].unique())
 deciders = sorted({d for d in view["decided_by"] if d})
@@ -108,19 +145,33 @@ with st.container(border=True):
                                    persist_state="session", placeholder="e.g. Patient or 0010")
     chosen_deciders = columns[2].multiselect("Decided by", deciders, key=state.CONS_DECIDED_BY,
                                              persist_state="session", placeholder="anyone")
-    columns = st.columns(3, vertical_alignment="bottom")
+    columns = st.columns(4, vertical_alignment="bottom")
     status_labels = dict(consensus.STATUS_CHOICES)
     status = columns[0].radio("Status", list(status_labels), format_func=status_labels.get,
                               key=state.CONS_STATUS, horizontal=True, persist_state="session")
-    risky = columns[1].checkbox("Has a finding", key=state.CONS_RISKY, persist_state="session",
-                                disabled=findings is None,
-                                help="The majority action leaves a residual risk on the sample.")
+    in_files = columns[1].checkbox(
+        "Present in my files", key=state.CONS_PRESENT, persist_state="session",
+        disabled=present is None,
+        help="Only tags that occur (at any depth) in the loaded files.")
+    risky_any = columns[2].checkbox(
+        "Risky under any profile", key=state.CONS_RISKY_ANY, persist_state="session",
+        disabled=findings is None,
+        help="Only tags that stay a residual risk on the loaded files under at least one of "
+             "the profiles (see the column 'risky under').")
+    risky = columns[3].checkbox("Risk left by the majority", key=state.CONS_RISKY,
+                                persist_state="session", disabled=findings is None,
+                                help="Only tags where the majority action leaves a residual "
+                                     "risk on the loaded files.")
+    order_labels = dict(consensus.ORDER_CHOICES)
+    order = st.radio("Order", list(order_labels), format_func=order_labels.get,
+                     key=state.CONS_ORDER, horizontal=True, persist_state="session")
 filtered = consensus.apply_filters(view, consensus.WorklistFilters(
     tuple(chosen_groups), search or "", bool(risky and findings is not None), status or "all",
-    tuple(chosen_deciders)))
+    tuple(chosen_deciders), bool(risky_any and findings is not None),
+    bool(in_files and present is not None), str(order or "matters")))
 st.caption(md("{shown:,} of {total:,} tags · {n} profiles", shown=len(filtered),
               total=len(view), n=len(chosen_ids)))
-st.session_state[state.CONS_TABLE_TAGS] = filtered["tag"].tolist()
+st.session_state[state.CONS_TABLE_TAGS] = filtered["tag"].tolist()[:widgets.MAX_SHOWN_ROWS]
 
 
 def _select_from_table() -> None:
@@ -132,17 +183,32 @@ def _select_from_table() -> None:
 
 
 st.dataframe(
-    widgets.shown(filtered.reset_index(drop=True), "tags"), key=state.CONS_TABLE,
-    hide_index=True, on_select=_select_from_table, selection_mode="single-row", height=380,
-    column_order=["tag", "keyword", "vr", "decided", "decided_by", "majority_action", "risk",
-                  *chosen_ids, "majority_profiles", "name", "group"],
-    column_config={"majority_action": st.column_config.TextColumn("majority"),
+    widgets.shown(filtered.reset_index(drop=True), "tags", "the worklist download below"),
+    key=state.CONS_TABLE, hide_index=True, on_select=_select_from_table,
+    selection_mode="single-row", height=380,
+    column_order=["tag", "keyword", "n_files", "risky_under", "decided", "decided_by",
+                  "majority_action", "risk", *chosen_ids, "majority_profiles", "vr", "name",
+                  "group"],
+    column_config={"n_files": st.column_config.NumberColumn(
+                       "in files", help="Loaded files that hold the tag (at any depth)"),
+                   "risky_under": st.column_config.TextColumn(
+                       "risky under", help="Profiles under which the tag stays a residual "
+                                           "risk on the loaded files"),
+                   "majority_action": st.column_config.TextColumn("majority"),
                    "decided_by": st.column_config.TextColumn("decided by"),
                    "majority_profiles": st.column_config.TextColumn("majority of"),
+                   "vr": st.column_config.TextColumn("VR", help=glossary.help_text("VR")),
                    "risk": st.column_config.TextColumn(
                        "risk left by the majority",
                        help="Residual-risk findings of the majority action on the sample")},
 )
+columns = st.columns([1, 1, 4])
+for column, download in zip(columns, consensus.worklist_downloads(filtered, chosen),
+                            strict=False):
+    column.download_button(download.file_name, download.make, file_name=download.file_name,
+                           mime=download.mime, key=state.worklist_download_key(download.fmt),
+                           on_click="ignore", icon="⬇️",
+                           help="The worklist as filtered above, every row")
 
 # -- one tag -----------------------------------------------------------------------------------
 st.subheader("Decide one tag")
@@ -163,7 +229,9 @@ else:
                    tag=tag, keyword=row["keyword"], name=row["name"], vr=row["vr"],
                    action=row["majority_action"], of=row["majority_profiles"]))
     widgets.table(consensus.views_table(views, tag, findings, profiles.label),
-                  state.CONS_VIEWS_TABLE)
+                  state.CONS_VIEWS_TABLE,
+                  column_config={"explicit": st.column_config.CheckboxColumn(
+                      "explicit", help=glossary.help_text("explicit"))})
     current = decisions.get(tag)
     if current is not None:
         st.success(md("Decided: **{action}** by {who} on {when} (decision #{id}). Reason:",
@@ -194,7 +262,7 @@ else:
                      on_change=consensus.copy_rule, args=(views,))
         action = str(st.selectbox(
             "Action (default: the majority)", [a.value for a in Action], key=state.CONS_ACTION,
-            format_func=lambda a: str(a) + ": " + ACTIONS[Action(a)].meaning))
+            format_func=consensus.action_label, help=glossary.help_text("action")))
         inputs = consensus.param_inputs(action)
         if st.session_state.get(state.CONS_FORM_ACTION) != action or any(
                 state.consensus_param_key(item.name) not in st.session_state for item in inputs):
@@ -216,7 +284,7 @@ else:
                      height=80)
         st.button("Decide", key=state.CONS_DECIDE_BUTTON, type="primary",
                   disabled=not name_ok or decider is None,
-                  on_click=consensus.decide_from_form, args=(tag, views))
+                  on_click=consensus.decide_from_form, args=(tag, views, setup))
         widgets.flash(state.CONS_FLASH)
 
 # -- save --------------------------------------------------------------------------------------

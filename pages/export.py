@@ -19,7 +19,9 @@ st.write(
     "Every table as Parquet and as CSV, with the same columns, order and rows as "
     "`python -m deid … --out DIR` writes them (Parquet files also carry the tool version, the "
     "DICOM edition and each profile's id and sha256). Tables are for the loaded files and "
-    "the active profiles. In CSV, a cell a spreadsheet would run as a formula (text starting "
+    "the active profiles (chosen on **Load**); each row says which it covers. **Compare "
+    "profiles** exports its own selection of profiles, and **Consensus** its worklist. In "
+    "CSV, a cell a spreadsheet would run as a formula (text starting "
     "with =, +, -, @, a tab or a carriage return; numbers such as -2.5 stay as they are) "
     "starts with an apostrophe; Parquet holds every value exactly."
 )
@@ -33,6 +35,8 @@ else:
 
 data = session.loaded()
 active = widgets.require_profiles()
+active_ids = [p.id for p in active]
+st.caption(md("Active profiles ({n}): {ids}.", n=len(active_ids), ids=", ".join(active_ids)))
 tables: dict[str, pd.DataFrame] = {}
 missing: list[str] = []
 risk: compute.RiskTables | None = None
@@ -85,7 +89,8 @@ buttons = exports.downloads({name: tables[name] for name in order}, metadata,
 for name in order:
     row = st.columns([6, 1, 1], vertical_alignment="center")
     row[0].markdown(md("**{name}** ({n:,} rows): ", name=name, n=len(tables[name]))
-                    + exports.TABLE_NOTES[name])
+                    + exports.TABLE_NOTES[name]
+                    + md(" — covers {what}", what=exports.covers(name, active_ids)))
     for column, download in zip(row[1:], [b for b in buttons if b.table == name],
                                 strict=True):
         column.download_button(download.fmt.upper(), download.make,

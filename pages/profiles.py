@@ -120,11 +120,14 @@ else:
 # -- sign-off --------------------------------------------------------------------------------
 st.subheader("Sign-off report")
 st.write(md(
-    "Record a decision on this version of {id} (its file's sha256: a changed profile needs a "
-    "new sign-off) and download the report a DPO signs: one self-contained HTML file (prints "
-    "to PDF) with the rules and their reasons and sources, the comparison with PS3.15 Basic "
-    "and the AI4HI profiles, the residual risk and k-anonymity on the loaded sample, the "
-    "Aryanto-50 coverage and the recorded sign-offs.", id=profile.id))
+    "Download the report a DPO signs and files with a DPIA, then record a decision on this "
+    "version of {id} (its file's sha256: a changed profile needs a new sign-off). The report "
+    "is one self-contained HTML file (prints to PDF): a plain-language conclusion, the data "
+    "reviewed (folder, file count, a digest of the file list, date), the residual risks with "
+    "the mitigation each needs, what changed since the previously signed version, the rules "
+    "({n:,} of its own, as listed above) and the full effective rule table, the comparison "
+    "with PS3.15 Basic and the AI4HI profiles, k-anonymity, the Aryanto-50 coverage and the "
+    "recorded sign-offs.", id=profile.id, n=len(profile.rules)))
 
 
 def _sign_off(signed: deid.Profile) -> None:
@@ -151,8 +154,10 @@ with st.container(border=True):
     directory = widgets.data_dir_input()
     first, second = st.columns(2)
     reviewer = identity.who(state.SIGNOFF_REVIEWER, "Reviewer", where=first)
-    second.selectbox("Decision", SIGNOFF_DECISIONS, key=state.SIGNOFF_DECISION,
-                     format_func=lambda d: d.replace("_", " "))
+    second.selectbox("Decision", SIGNOFF_DECISIONS, key=state.SIGNOFF_DECISION, index=None,
+                     placeholder="choose: approved, with conditions or rejected",
+                     format_func=lambda d: d.replace("_", " "),
+                     help="Nothing is chosen for you: read the report first.")
     st.text_area("Comments (conditions, reservations)", key=state.SIGNOFF_COMMENTS, height=80)
     st.button("Record the sign-off", key=state.SIGNOFF_BUTTON, on_click=_sign_off,
               args=(profile,), disabled=reviewer is None)

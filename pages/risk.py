@@ -3,15 +3,18 @@ severity; k-anonymity of the quasi-identifier sets a profile leaves; Aryanto-50 
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from deid.risk.kanon import DEFAULT_K, DEFAULT_QI_SETS
-from ui import charts, compute, profiles, session, state, widgets
+from deid.risk.report import baseline_profile, element_summary
+from ui import charts, compute, glossary, profiles, session, state, widgets
 from ui.errors import report_input_error, stop_on_input_error
 from ui.navigation import through_app
 from ui.text import md
 
 through_app()
+BASELINE = baseline_profile()
 
 st.title("Residual risk")
 st.write(
@@ -37,7 +40,8 @@ with st.container(border=True):
     st.session_state.setdefault(state.RISK_K, DEFAULT_K)
     first.number_input("k", min_value=1, max_value=1000, step=1, key=state.RISK_K,
                        persist_state="session",
-                       help="Records in groups smaller than k are findings (default 5).")
+                       help="Records in groups smaller than k are findings (default 5). "
+                            + glossary.help_text("k, k_min"))
     extra_text = str(st.session_state.get(state.RISK_QI_EXTRA, "") or "")
     extra: tuple[str, ...] = ()
     with report_input_error("A quasi-identifier set below is not valid"):
@@ -78,11 +82,6 @@ columns[1].metric("High severity", format(int((findings["severity"] == "high").s
 columns[2].metric("Files with a finding", format(findings["file"].nunique(), ","))
 clean = [pid for pid in active_ids if pid not in set(findings["profile_id"].astype(str))]
 columns[3].metric("Profiles without findings", str(len(clean)))
-left, right = st.columns(2)
-left.plotly_chart(charts.findings_by_kind(findings, active_ids), key=state.RISK_BY_KIND)
-right.plotly_chart(charts.findings_by_severity(findings, active_ids),
-                   key=state.RISK_BY_SEVERITY)
-
 kinds = sorted(findings["risk_kind"].astype(str).unique())
 widgets.keep_valid(state.RISK_PROFILE_FILTER, active_ids)
 widgets.keep_valid(state.RISK_KIND_FILTER, kinds)
@@ -97,9 +96,44 @@ if chosen_profiles:
     shown = shown[shown["profile_id"].astype(str).isin(chosen_profiles)]
 if chosen_kinds:
     shown = shown[shown["risk_kind"].astype(str).isin(chosen_kinds)]
+
+st.markdown("**Element by element** (highest severity first): in how many files each element "
+            "stays a risk under each profile, in how many it was one before "
+            "de-identification, the profile's reason, and the mitigation it needs.")
+with stop_on_input_error("Could not assess the files before de-identification"):
+    baseline = compute.risk(data.key, profiles.key_of([BASELINE]), secrets.token, k, qi_sets,
+                            data.inputs, [BASELINE], secrets.secrets).residual_risk
+summary = element_summary(pd.concat([shown, baseline], ignore_index=True),
+                          [*active, BASELINE])
+widgets.table(widgets.shown(summary, "elements"), state.RISK_SUMMARY_TABLE,
+              column_order=["summary", "severity", "risk_kind", "n_files", "n_files_before",
+                            "mitigation", "risk", "profile_id", "element", "action",
+                            "because", "tag"],
+              column_config={"summary": st.column_config.TextColumn("what stays", width="large"),
+                             "n_files": st.column_config.NumberColumn("files after"),
+                             "n_files_before": st.column_config.NumberColumn(
+                                 "files before", help=glossary.help_text("baseline")),
+                             "risk_kind": st.column_config.TextColumn("risk kind"),
+                             "mitigation": st.column_config.TextColumn(width="large"),
+                             "because": st.column_config.TextColumn("the profile's reason")})
+
+st.markdown("**File by file**: every finding, with the file named relative to "
+            + md("{root!c}", root=session.shown_path(session.files_root(data.inputs))
+                 if session.files_root(data.inputs) else "the loaded files")
+            + ".")
 st.caption(md("{n:,} findings shown. Evidence is masked: first and last character and the "
               "length, never the value.", n=len(shown)))
-widgets.table(widgets.shown(shown, "findings"), state.RISK_FINDINGS_TABLE)
+per_file = shown.assign(file=session.relative_files(shown["file"], data.inputs))
+widgets.table(widgets.shown(per_file, "findings"), state.RISK_FINDINGS_TABLE,
+              column_order=["keyword", "severity", "risk_kind", "reason", "file", "profile_id",
+                            "element_path", "tag", "evidence"],
+              column_config={"reason": st.column_config.TextColumn(width="large"),
+                             "risk_kind": st.column_config.TextColumn("risk kind")})
+
+left, right = st.columns(2)
+left.plotly_chart(charts.findings_by_kind(findings, active_ids), key=state.RISK_BY_KIND)
+right.plotly_chart(charts.findings_by_severity(findings, active_ids),
+                   key=state.RISK_BY_SEVERITY)
 
 # -- k-anonymity -----------------------------------------------------------------------------
 st.subheader("k-anonymity of quasi-identifier combinations")

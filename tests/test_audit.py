@@ -227,3 +227,18 @@ def test_the_command_line_audits_and_refuses_misuse(originals: Path, tmp_path: P
     assert "needs --profile" in capsys.readouterr().err
     assert main(["audit", str(exported), "--out", str(exported / "inside")]) == 2
     assert main(["audit", str(exported), "--out", str(tmp_path / "t3")]) == 0
+
+
+def test_the_sign_off_report_carries_the_audit_figures(originals: Path, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    exported = _export(originals, tmp_path / "copies", load_profile("ps315_basic"))
+    report = tmp_path / "report.html"
+    assert main(["signoff-report", "--profile", "primage", str(originals), "--out", str(report),
+                 "--audit", str(originals), str(exported), "--data-dir",
+                 str(tmp_path / "record")]) == 0
+    text = report.read_text(encoding="utf-8")
+    assert "Audit of an export made with this profile" in text
+    figures = text.split('id="figures">')[1].split("</script>")[0]
+    assert '"audit_files_paired": ' + str(len(FILES)) in figures
+    assert '"audit_deviations": 0' not in figures  # ps315_basic copies against primage deviate
+    capsys.readouterr()

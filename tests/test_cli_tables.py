@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from deid.cli import main
 
@@ -75,14 +77,48 @@ def test_risk_writes_findings_k_anonymity_and_coverage(tmp_path: Path, monkeypat
     assert "findings" in out
 
 
-def test_risk_without_a_secret_says_which_variable(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.delenv("DEID_SECRET", raising=False)
-    status, _, err = run("risk", str(SAMPLE / "files"), "--profiles", "ps315_basic",
-                         "--out", str(tmp_path))
-    assert status == 2 and "DEID_SECRET" in err and err.count("\n") == 1
-    status, _, err = run("risk", str(SAMPLE / "files" / "rtplan.dcm"), "--profiles",
-                         "ps315_basic", "--ephemeral-secret", "--out", str(tmp_path))
+@pytest.mark.parametrize("command", ["risk", "report", "signoff-report"])
+def test_review_commands_draw_random_secrets_and_list_them_all(
+        command: str, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    for name in [key for key in os.environ if key.startswith("DEID_SECRET")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("DEID_DATA_DIR", str(tmp_path / "record"))
+    argv = ["--profiles", "eucanimage"] if command != "signoff-report" else [
+        "--profile", "eucanimage", "--references", "ps315_basic"]
+    out = tmp_path / ("report.html" if command == "signoff-report" else "out")
+    status, _, err = run(command, str(SAMPLE / "files" / "rtplan.dcm"), *argv,
+                         "--out", str(out))
     assert status == 0, err
+    # every secret at once, each with its variable, and no Python in the words
+    assert "DEID_SECRET " in err and "DEID_SECRET_SITE" in err
+    assert "secret 'default': random, drawn for this run" in err
+    assert "secret 'site': random, drawn for this run" in err
+    assert "reviewing needs no secret of yours" in err
+    assert "secrets=" not in err and "pass " not in err
+
+
+def test_secrets_set_in_the_environment_are_said_to_be_used(tmp_path: Path,
+                                                            monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("DEID_SECRET", "cli-test")
+    monkeypatch.delenv("DEID_SECRET_SITE", raising=False)
+    status, _, err = run("risk", str(SAMPLE / "files" / "rtplan.dcm"), "--profiles",
+                         "eucanimage", "--out", str(tmp_path))
+    assert status == 0, err
+    assert "secret 'default': from the environment" in err
+    assert "secret 'site': random, drawn for this run" in err
+    assert "set DEID_SECRET_SITE to use your own" in err
+    assert "cli-test" not in err
+
+
+def test_require_env_secrets_names_every_missing_variable_at_once(
+        tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    for name in [key for key in os.environ if key.startswith("DEID_SECRET")]:
+        monkeypatch.delenv(name)
+    status, _, err = run("risk", str(SAMPLE / "files"), "--profiles", "eucanimage",
+                         "--require-env-secrets", "--out", str(tmp_path))
+    assert status == 2 and err.count("\n") == 1
+    assert "DEID_SECRET (secret 'default')" in err and "DEID_SECRET_SITE (secret 'site')" in err
+    assert "secrets=" not in err
 
 
 def test_risk_refuses_a_bad_qi_set(tmp_path: Path) -> None:

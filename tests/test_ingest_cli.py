@@ -58,13 +58,28 @@ def test_usage_errors_are_one_line(argv: tuple[str, ...]) -> None:
     assert err.count("\n") == 1 and err.startswith("deid: error:")
 
 
-def test_apply_needs_its_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_apply_without_secrets_draws_them_and_says_its_pseudonyms_are_unlinkable(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for name in [key for key in __import__("os").environ if key.startswith("DEID_SECRET")]:
         monkeypatch.delenv(name)
-    status, _, err = _run("apply", str(FILES), "--profiles", "ps315_basic", "--out",
-                          str(tmp_path))
+    status, _, err = _run("apply", str(FILES / "ct_series_slice1.dcm"), "--profiles",
+                          "eucanimage", "--workers", "1", "--out", str(tmp_path))
+    assert status == 0, err
+    text = " ".join(err.split())
+    assert "DEID_SECRET secret 'default': random" in text
+    assert "DEID_SECRET_SITE secret 'site': random" in text
+    assert "cannot be linked to any other run" in text
+    assert (tmp_path / "effects.parquet").is_file()
+
+
+def test_apply_can_require_its_secrets_from_the_environment(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in [key for key in __import__("os").environ if key.startswith("DEID_SECRET")]:
+        monkeypatch.delenv(name)
+    status, _, err = _run("apply", str(FILES), "--profiles", "ps315_basic",
+                          "--require-env-secrets", "--out", str(tmp_path))
     assert status == 2
-    assert "DEID_SECRET" in err and err.count("\n") == 1
+    assert "DEID_SECRET" in err and err.count("\n") == 1 and "secrets=" not in err
 
 
 def test_apply_with_an_ephemeral_secret(tmp_path: Path) -> None:

@@ -3,6 +3,8 @@ published figures and their arithmetic; the 2/3-state toggle; the pairwise diff.
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -144,3 +146,46 @@ def test_pairwise_diff_with_reasons_and_sources() -> None:
 def test_no_profile_chosen_says_what_to_do() -> None:
     at = _run([])
     assert any("No profile is active" in i.value for i in at.info)
+
+
+def test_the_every_tag_map_is_categorical_labelled_and_searchable(
+        expected: dict[str, pd.DataFrame]) -> None:
+    at = _run(AI4HI, **{state.CMP_HEATMAP_MODE: "tag", state.CMP_STATES: 3})
+    figure = chart_by_key(at, state.CMP_HEATMAP)
+    trace = figure.data[0]
+    colorbar = trace.colorbar
+    assert list(colorbar.ticktext) == ["modify", "keep", "unspecified"]
+    assert list(colorbar.tickvals) == [0, 1, 2]
+    colours = [step[1] for step in trace.colorscale]
+    assert len(set(colours)) == 3 and colours[0] == colours[1]  # one flat colour per state
+    assert set(np.unique(values(trace.z).astype(float))) <= {0.0, 1.0, 2.0}
+    labels = list(figure.layout.yaxis.ticktext)
+    assert labels[0].startswith("group ") and 10 < len(labels) <= 80  # group labels
+    assert "PatientName" in trace.text[
+        list(trace.y).index("(0010,0010)")][0]  # hover names the tag
+
+    found = _run(AI4HI, **{state.CMP_HEATMAP_MODE: "tag", state.CMP_HEATMAP_SEARCH: "Patient",
+                           state.CMP_HEATMAP_GROUPS: ["0010"]})
+    figure = chart_by_key(found, state.CMP_HEATMAP)
+    rows = list(figure.data[0].y)
+    assert rows and all(tag.startswith("(0010,") for tag in rows)
+    assert "(0010,0010) PatientName" in list(figure.layout.yaxis.ticktext)
+
+
+def test_compare_exports_what_it_shows() -> None:
+    chosen = ["ps315_basic", "procancer_i"]
+    at = _run(chosen, **{state.CMP_STATES: 3})
+    for table in ("profile_actions", "tag_matrix", "modified_by_all_profiles",
+                  "differences_among_profiles", "profile_summary"):
+        for fmt in ("parquet", "csv"):
+            assert at.download_button(key=state.compare_download_key(table, fmt)), (table, fmt)
+    shown = frame_by_key(at, state.CMP_SUMMARY_TABLE)
+    assert sorted(shown["profile_id"]) == sorted(chosen)  # not the active profiles
+    from ui import exports
+
+    tables = deid.outputs.compare.compare(deid.load_profiles(",".join(chosen)),
+                                          states=3).tables
+    made = {d.table + "." + d.fmt: d for d in exports.downloads(
+        {"differences_among_profiles": tables["differences_among_profiles"]}, {}, True)}
+    data = pd.read_parquet(io.BytesIO(made["differences_among_profiles.parquet"].make()))
+    assert len(data) == len(frame_by_key(at, state.CMP_DIFFERENCES_TABLE))

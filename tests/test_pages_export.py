@@ -15,7 +15,7 @@ import deid
 from deid.ingest import load_headers
 from deid.outputs.export import export_metadata, read_csv_table, table_bytes, write_tables
 from deid.policy.schema import TABLES
-from tests.test_pages_support import app_test, page, problems, seeded
+from tests.test_pages_support import app_test, forget_assessed_risk, page, problems, seeded
 from ui import exports, state
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -123,6 +123,7 @@ def test_a_large_load_prepares_effects_on_request(monkeypatch: pytest.MonkeyPatc
     from ui import compute
 
     monkeypatch.setattr(compute, "RISK_AUTO_MAX_FILES", 10)
+    forget_assessed_risk()
     at = seeded(page("export")).run()
     assert not problems(at), problems(at)
     found = _buttons(at)
@@ -131,3 +132,13 @@ def test_a_large_load_prepares_effects_on_request(monkeypatch: pytest.MonkeyPatc
     assert any("Not ready: effects" in c.value for c in at.caption)
     at.button(key=state.EXPORT_EFFECTS_BUTTON).click().run()
     assert ("effects", "parquet") in _buttons(at)
+
+
+def test_each_table_says_which_profiles_it_covers() -> None:
+    at = seeded(page("export")).run()
+    texts = " ".join(m.value for m in at.markdown)
+    assert "covers the loaded files (no profile)" in texts
+    assert ("profile\\_actions** (" in texts or "profile_actions** (" in texts)
+    assert "covers the active profiles (chaimeleon_images_w_ecrfs, eucanimage, ps315_basic)" \
+        in texts
+    assert "covers the loaded files under the active profiles" in texts

@@ -148,6 +148,7 @@ def test_a_sign_off_with_a_login_is_verified(data_dir: Path) -> None:
                                                state.PROFILE_READ: "ps315_basic"})
     at.user = dict(LOGGED_IN)
     at.run()
+    at.selectbox(key=state.SIGNOFF_DECISION).set_value("approved")
     at.button(key=state.SIGNOFF_BUTTON).click().run()
     assert not problems(at), problems(at)
     signoff = DecisionStore(data_dir).sign_offs("ps315_basic")[-1]
@@ -161,6 +162,7 @@ def test_a_typed_reviewer_is_labelled_unverified_in_the_report(data_dir: Path) -
     at = seeded(page("profiles"), PROFILES, **{state.DATA_DIR: str(data_dir),
                                                state.PROFILE_READ: "ps315_basic"}).run()
     at.text_input(key=state.SIGNOFF_REVIEWER).input("Dr DPO").run()
+    at.selectbox(key=state.SIGNOFF_DECISION).set_value("approved")
     at.button(key=state.SIGNOFF_BUTTON).click().run()
     assert not problems(at), problems(at)
     assert any("Dr DPO (unverified)" in s.value for s in at.success)

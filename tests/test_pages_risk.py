@@ -12,6 +12,7 @@ from deid.risk.report import assess_paths
 from tests.test_pages_support import (
     PROFILES,
     chart_by_key,
+    forget_assessed_risk,
     frame_by_key,
     page,
     problems,
@@ -119,6 +120,7 @@ def test_a_large_load_waits_for_the_click(monkeypatch: pytest.MonkeyPatch) -> No
     from ui import compute
 
     monkeypatch.setattr(compute, "RISK_AUTO_MAX_FILES", 10)
+    forget_assessed_risk()
     at = seeded(RISK).run()
     assert not problems(at)
     assert any("waits for you" in i.value for i in at.info)
@@ -127,3 +129,20 @@ def test_a_large_load_waits_for_the_click(monkeypatch: pytest.MonkeyPatch) -> No
     assert not problems(at) and at.get("plotly_chart")
 
 
+
+
+def test_the_element_summary_comes_first_with_the_baseline(page_run: AppTest) -> None:
+    summary = frame_by_key(page_run, state.RISK_SUMMARY_TABLE)
+    assert not summary.empty
+    assert set(summary["profile_id"]) <= set(PROFILES)
+    age = summary[(summary["profile_id"] == "chaimeleon_images_w_ecrfs")
+                  & (summary["element"] == "PatientAge")].iloc[0]
+    assert age["summary"].startswith("PatientAge is kept in ")
+    assert age["n_files_before"] >= age["n_files"] > 0 and age["mitigation"]
+
+
+def test_findings_name_files_relative_to_the_loaded_folder(page_run: AppTest) -> None:
+    findings = frame_by_key(page_run, state.RISK_FINDINGS_TABLE)
+    files = findings["file"].astype(str)
+    assert not files.str.startswith("/").any()
+    assert files.str.startswith(("files/", "cohort/")).all(), files.head()

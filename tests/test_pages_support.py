@@ -108,3 +108,11 @@ def values(data: object) -> np.ndarray:
         shape = data.get("shape")
         return array.reshape([int(n) for n in str(shape).split(",")]) if shape else array
     return np.asarray(data)
+
+
+def forget_assessed_risk() -> None:
+    """Empty the process-wide store of assessed risk (other tests assessed the same sample:
+    a test of a large load that waits for the click needs none assessed yet)."""
+    from ui import compute
+
+    compute._stores.clear()

@@ -16,6 +16,7 @@ from deid.outputs.effects import apply_to_headers
 from tests.test_pages_support import (
     PROFILES,
     REPO_ROOT,
+    forget_assessed_risk,
     frame_by_key,
     page,
     problems,
@@ -129,6 +130,7 @@ def test_one_file_element_by_element() -> None:
 
 def test_a_large_load_waits_for_the_risk_assessment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(compute, "RISK_AUTO_MAX_FILES", 10)
+    forget_assessed_risk()
     at = seeded(TAGS).run()
     assert not problems(at), problems(at)
     assert any("waits for you" in i.value for i in at.info)

@@ -65,10 +65,13 @@ def test_report_is_self_contained_and_records_the_signoff(outputs: Path) -> None
     assert document.startswith("<!DOCTYPE html>")
     assert "<link" not in document and "src=" not in document and "http" not in document.split(
         "<body>")[0]
-    assert "Dana Example (unverified)" in document and "approved_with_conditions" in document
-    for section in ("Rules, with reasons and sources", "Comparison with the reference profiles",
-                    "Residual risk on the loaded sample", "k-anonymity", "Aryanto", "Sign-off"):
-        assert section in document
+    assert "Dana Example (unverified)" in document and "approved with conditions" in document
+    for section in ("Conclusion", "The data reviewed", "Residual risks and the mitigation",
+                    "Changes since the previously signed version",
+                    "rules, with reasons and sources", "Effective rule table",
+                    "Comparison with the reference profiles", "k-anonymity", "Aryanto",
+                    "Every finding, file by file", "Sign-off"):
+        assert section in document, section
     signoffs = DecisionStore(outputs / "data").sign_offs("chaimeleon_images_w_ecrfs")
     assert [s.decision for s in signoffs] == ["approved_with_conditions"]
 
@@ -88,3 +91,69 @@ def test_reviewer_without_decision_is_refused(tmp_path: Path) -> None:
                          "--out", str(tmp_path / "r.html"), "--reviewer", "X",
                          "--ephemeral-secret", "--data-dir", str(tmp_path))
     assert status == 2 and "--decision" in err
+
+
+def _headers(document: str) -> list[str]:
+    import re
+
+    return re.findall(r"<th>(.*?)</th>", document)
+
+
+def test_report_fit_for_a_dpia_file(outputs: Path) -> None:
+    import hashlib
+    import html as html_module
+
+    from deid import load_profile
+
+    document = (outputs / "report.html").read_text(encoding="utf-8")
+    figures = read_figures(document)
+    body = document.split("<body>", 1)[1]
+    # the conclusion comes first, in plain words, and takes no decision
+    assert body.index("Conclusion") < body.index("1. The data reviewed")
+    assert "can still identify a patient" in body and "Before signing, decide" in body
+    for decision in ("approved", "approved with conditions", "rejected"):
+        assert f"&#9744; {decision}</span>" in body
+    assert "checked" not in body and "&#9745;" not in body
+    # the data reviewed: folder, count, a digest of the file list, a date
+    profile = load_profile("chaimeleon_images_w_ecrfs")
+    names = sorted([*(f"files/{p.name}" for p in (SAMPLE / "files").glob("*.dcm")),
+                    *(f"cohort/{Path(p).name}" for p in FILES[1:])])
+    assert figures["n_files"] == len(names)
+    digest = hashlib.sha256("\n".join(names).encode()).hexdigest()
+    assert figures["file_list_sha256"] == digest and digest in body
+    # rule counts as the Profiles page counts them; the whole effective table, no collapsing
+    assert figures["n_own_rules"] == len(profile.rules)
+    assert f"Its own rules ({len(profile.rules):,})" in body
+    assert figures["n_effective_rules"] > 600 and "Basic Profile codes" not in body
+    # named risks with their mitigation, quasi-identifier sets only with what is left
+    assert figures["n_residual_risks"] > 0 and "Mitigation needed" in _headers(document)
+    risks = html_module.unescape(body.split("2. Residual risks")[1].split("<h2>")[0])
+    assert "PostalCode" not in risks and "InstitutionName" not in risks
+    # readable labels
+    for header in _headers(document):
+        assert "_" not in header.replace("k_min", ""), header
+    assert "No earlier version of chaimeleon_images_w_ecrfs was signed off" in body
+
+
+def test_report_lists_what_changed_since_the_signed_version(tmp_path: Path) -> None:
+    base = (Path(__file__).resolve().parents[1] / "deid" / "profiles" /
+            "eucanimage.toml").read_text(encoding="utf-8")
+    mine = tmp_path / "mine.toml"
+    mine.write_text(base.replace('id = "eucanimage"', 'id = "mine"'), encoding="utf-8")
+    common = [str(SAMPLE / "files" / "rtplan.dcm"), "--references", "ps315_basic",
+              "--data-dir", str(tmp_path / "data"), "--ephemeral-secret"]
+    status, _, err = run("signoff-report", "--profile", str(mine), *common, "--out",
+                         str(tmp_path / "v1.html"), "--reviewer", "Dana", "--decision",
+                         "approved")
+    assert status == 0, err
+    mine.write_text(mine.read_text(encoding="utf-8") + (
+        '\n[[rules]]\nkeyword = "Occupation"\naction = "keep"\nreason = "Not needed."\n'
+        'source = "Committee, second round"\n'), encoding="utf-8")
+    status, _, err = run("signoff-report", "--profile", str(mine), *common, "--out",
+                         str(tmp_path / "v2.html"))
+    assert status == 0, err
+    document = (tmp_path / "v2.html").read_text(encoding="utf-8")
+    figures = read_figures(document)
+    assert figures["n_changed_since_signed"] == 1
+    changes = document.split("3. Changes since")[1].split("<h2>")[0]
+    assert "(0010,2180)" in changes and "Not needed." in changes and "Dana" in changes

@@ -97,6 +97,18 @@ def kept_result(req: AuditRequest) -> AuditResult | None:
     return None
 
 
+def session_audit(profile_id: str) -> tuple[AuditRequest, AuditResult] | None:
+    """The audit run on the Audit page in this session against ``profile_id`` (with
+    originals), for the profile's sign-off report; None when there is none."""
+    kept = st.session_state.get(RESULT)
+    if kept is None:
+        return None
+    req, result = kept
+    if req.alone or req.profile_id != profile_id:
+        return None
+    return req, result
+
+
 def agreement(elements: pd.DataFrame, top: int = 30) -> pd.DataFrame:
     """Files agreeing and deviating per element (keyword, else tag), most deviations first."""
     if elements.empty:

@@ -15,13 +15,12 @@ import plotly.graph_objects as go
 
 from deid.outputs.compare import three_state
 
-#: Colours of effects, as the legend reads them.
+#: Colours of effects, as the legend reads them (blue, red, grey: one flat colour per state).
 EFFECT_COLOURS = {"modify": "#1f77b4", "keep": "#d62728", "unspecified": "#c7c7c7"}
 SEVERITY_ORDER = ("high", "medium", "low")
 SEVERITY_COLOURS = {"high": "#b2182b", "medium": "#ef8a62", "low": "#fddbc7"}
 #: Heat map colours: kept (red) through modified (blue).
 HEAT_SCALE = [[0.0, "#d62728"], [0.5, "#f2f2f2"], [1.0, "#1f77b4"]]
-_STATE_VALUE = {"keep": 0.0, "unspecified": 0.5, "modify": 1.0}
 
 
 def _html(value: object) -> str:
@@ -66,30 +65,100 @@ def heatmap_by_group(actions: pd.DataFrame, profile_ids: Sequence[str],
     return figure
 
 
+#: The states of the every-tag heat map, in legend order, with their colours.
+STATE_ORDER = ("modify", "keep", "unspecified")
+#: At most this many rows get a tag label of their own; longer maps are labelled by group.
+TAG_LABELS_UP_TO = 150
+_GROUP_LABELS = 60
+
+
+def categorical_scale(colours: Sequence[str]) -> list[list[object]]:
+    """A stepwise colour scale giving each of ``len(colours)`` integer codes one flat colour
+    (with ``zmin=-0.5``, ``zmax=n-0.5``)."""
+    n = len(colours)
+    scale: list[list[object]] = []
+    for code, colour in enumerate(colours):
+        scale += [[code / n, colour], [(code + 1) / n, colour]]
+    return scale
+
+
+def _group_ticks(tags: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Tick positions at the first tag of each DICOM group, thinned to fit."""
+    values: list[str] = []
+    texts: list[str] = []
+    last_group, last_at = "", -len(tags)
+    spacing = max(1, len(tags) // _GROUP_LABELS)
+    for index, tag in enumerate(tags):
+        group = tag[1:5]
+        if group != last_group and index - last_at >= spacing:
+            values.append(tag)
+            texts.append(f"group {group}")
+            last_at = index
+        last_group = group
+    return values, texts
+
+
+def filter_tags(actions: pd.DataFrame, search: str = "", groups: Sequence[str] = ()
+                ) -> pd.DataFrame:
+    """The rows of ``actions`` whose tag, keyword or name contains ``search`` (any case) and
+    whose group is one of ``groups`` (all when empty)."""
+    keep = pd.Series(True, index=actions.index)
+    text = search.strip().lower()
+    if text:
+        keep &= (actions["tag"].astype(str).str.lower().str.contains(text, regex=False)
+                 | actions["keyword"].astype(str).str.lower().str.contains(text, regex=False)
+                 | actions["name"].astype(str).str.lower().str.contains(text, regex=False))
+    if groups:
+        keep &= actions["tag"].astype(str).str[1:5].isin(list(groups))
+    return actions[keep]
+
+
 def heatmap_by_tag(actions: pd.DataFrame, profile_ids: Sequence[str],
                    states: int = 2) -> go.Figure:
-    """Every tag x profile: modified, kept (and, with three states, left to the default)."""
+    """Every tag x profile in categorical colours (modify, keep and, with three states,
+    unspecified), hover naming the tag, keyword and action; tags labelled one by one when
+    few, by DICOM group otherwise."""
     frame = pd.DataFrame({"tag": actions["tag"].astype(str),
                           "keyword": actions["keyword"].astype(str),
                           "profile_id": actions["profile_id"].astype(str),
+                          "action": actions["action"].astype(str),
                           "state": _states(actions, states).astype(str).to_numpy()})
+    labels = [label for label in STATE_ORDER if states == 3 or label != "unspecified"]
+    codes = {label: code for code, label in enumerate(labels)}
     wide = frame.pivot(index="tag", columns="profile_id", values="state")
     wide = wide.reindex(columns=list(profile_ids)).sort_index()
+    action = frame.pivot(index="tag", columns="profile_id", values="action").reindex(
+        index=wide.index, columns=list(profile_ids))
     keywords = frame.drop_duplicates("tag").set_index("tag")["keyword"].reindex(wide.index)
-    z = wide.apply(lambda column: column.map(_STATE_VALUE)).to_numpy(dtype=float)
-    text = np.array([[f"{_html(tag)} {_html(kw)}<br>{_html(pid)}: {state}" for pid, state in zip(
-        wide.columns, row, strict=True)] for tag, kw, row in zip(
-        wide.index, keywords, wide.to_numpy(dtype=object), strict=True)], dtype=object)
+    z = wide.apply(lambda column: column.map(codes)).to_numpy(dtype=float)
+    text = np.array([[f"{_html(tag)} {_html(kw)}<br>{_html(pid)}: {_html(act)} ({state})"
+                      for pid, state, act in zip(wide.columns, row, acts, strict=True)]
+                     for tag, kw, row, acts in zip(wide.index, keywords,
+                                                   wide.to_numpy(dtype=object),
+                                                   action.to_numpy(dtype=object), strict=True)],
+                    dtype=object)
     figure = go.Figure(go.Heatmap(
         z=z, x=list(wide.columns), y=list(wide.index), text=text, hoverinfo="text",
-        colorscale=HEAT_SCALE, zmin=0, zmax=1,
-        colorbar={"title": "state", "tickvals": [0, 0.5, 1] if states == 3 else [0, 1],
-                  "ticktext": ["keep", "unspecified", "modify"] if states == 3
-                  else ["keep", "modify"]}))
-    figure.update_layout(title=f"Modify/Keep for each of {len(wide):,} tags",
-                         yaxis={"showticklabels": False, "title": "tags in tag order",
-                                "autorange": "reversed", "type": "category"},
-                         xaxis={"type": "category"}, height=900, margin={"t": 60})
+        colorscale=categorical_scale([EFFECT_COLOURS[label] for label in labels]),
+        zmin=-0.5, zmax=len(labels) - 0.5, xgap=1,
+        colorbar={"title": "effect", "tickvals": list(range(len(labels))),
+                  "ticktext": labels, "lenmode": "pixels", "len": 40 * len(labels) + 40,
+                  "yanchor": "top", "y": 1}))
+    tags = list(wide.index)
+    if len(tags) <= TAG_LABELS_UP_TO:
+        ticks = {"tickvals": tags, "ticktext": [
+            f"{tag} {kw}".strip() for tag, kw in zip(tags, keywords, strict=True)],
+            "title": "tag"}
+        height = max(300, 18 * len(tags) + 160)
+    else:
+        values, texts = _group_ticks(tags)
+        ticks = {"tickvals": values, "ticktext": texts,
+                 "title": "tags in tag order (hover a cell for its tag)"}
+        height = 1100
+    figure.update_layout(title=f"Modify/Keep for each of {len(tags):,} tags",
+                         yaxis={"autorange": "reversed", "type": "category", **ticks},
+                         xaxis={"type": "category", "side": "top"}, height=height,
+                         margin={"t": 90})
     return figure
 
 

@@ -36,6 +36,21 @@ TABLE_NOTES: Mapping[str, str] = {
     "k_classes": "profile x quasi-identifier set x class size: records",
     "aryanto_coverage": "per profile: Aryanto et al. (2015) attributes untouched",
 }
+#: The comparison tables (they cover profiles, not files).
+COMPARISON_TABLES = ("profile_actions", "tag_matrix", "modified_by_all_profiles",
+                     "differences_among_profiles", "profile_summary")
+#: Tables about the loaded files alone (no profile).
+FILE_TABLES = ("headers", "load_errors")
+
+
+def covers(table: str, profile_ids: list[str]) -> str:
+    """What a table covers, said beside its download buttons."""
+    if table in FILE_TABLES:
+        return "the loaded files (no profile)"
+    profiles = f"the active profiles ({', '.join(profile_ids)})"
+    return profiles if table in COMPARISON_TABLES else f"the loaded files under {profiles}"
+
+
 MIME = {"parquet": "application/vnd.apache.parquet", "csv": "text/csv"}
 VALUES_LABEL = ("Include original header values: these can identify patients; only share the "
                 "files under your DPO's rules")

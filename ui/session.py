@@ -116,6 +116,35 @@ def shown_path(path: Path | str) -> str:
         return resolved.as_posix()
 
 
+def files_root(inputs: Inputs) -> str:
+    """The folder the loaded files are named relative to in tables: the loaded folder, or
+    the common folder of several ('' when nothing was loaded from this machine)."""
+    roots = [p if os.path.isdir(p) else os.path.dirname(p) for p in inputs.paths]
+    if not roots:
+        return ""
+    try:
+        return os.path.commonpath([os.path.abspath(root) for root in roots])
+    except ValueError:  # paths on different drives
+        return ""
+
+
+def relative_files(files: pd.Series, inputs: Inputs) -> pd.Series:
+    """File names relative to :func:`files_root` (short enough to leave room for the keyword
+    and the reason); a file outside it, an upload or a zip member keeps its name."""
+    root = files_root(inputs)
+    if not root:
+        return files.astype(str)
+    prefix = root.rstrip(os.sep) + os.sep
+
+    def relative(name: str) -> str:
+        absolute = name if os.path.isabs(name) else os.path.abspath(name)
+        return absolute[len(prefix):] if absolute.startswith(prefix) else name
+
+    names = files.astype(str)
+    mapping = {name: relative(name) for name in names.unique()}
+    return names.map(mapping)
+
+
 def sample_paths() -> list[str]:
     return [shown_path(SAMPLE_DIR / name) for name in SAMPLE_FOLDERS]
 

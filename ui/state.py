@@ -69,6 +69,8 @@ CMP_FAMILY_BUTTON_PREFIX: Final = "compare.family_button."
 CMP_STATES: Final = "compare.states"
 CMP_HEATMAP: Final = "compare.heatmap"
 CMP_HEATMAP_MODE: Final = "compare.heatmap_mode"
+CMP_HEATMAP_SEARCH: Final = "compare.heatmap_search"
+CMP_HEATMAP_GROUPS: Final = "compare.heatmap_groups"
 CMP_COUNTS: Final = "compare.counts"
 CMP_SUMMARY_TABLE: Final = "compare.summary_table"
 CMP_PUBLISHED_TABLE: Final = "compare.published_table"
@@ -88,6 +90,7 @@ RISK_BUTTON: Final = "risk.button"
 RISK_BY_KIND: Final = "risk.by_kind"
 RISK_BY_SEVERITY: Final = "risk.by_severity"
 RISK_FINDINGS_TABLE: Final = "risk.findings_table"
+RISK_SUMMARY_TABLE: Final = "risk.summary_table"
 RISK_KANON_TABLE: Final = "risk.kanon_table"
 RISK_KANON_SET: Final = "risk.kanon_set"
 RISK_CLASS_SIZES: Final = "risk.class_sizes"
@@ -130,6 +133,27 @@ CONS_USE_BUTTON: Final = "consensus.use_button"
 CONS_DIFF_PROFILE: Final = "consensus.diff_profile"
 CONS_DIFF_TABLE: Final = "consensus.diff_table"
 CONS_DECISIONS_TABLE: Final = "consensus.decisions_table"
+#: "Open a consensus from the record" (a consensus name, or "" for none).
+CONS_OPEN: Final = "consensus.open"
+#: The (data folder, name) whose saved set-up was last restored (a new one restores again).
+CONS_OPENED: Final = "consensus.opened"
+#: What restoring a consensus could not do (profiles missing or changed), shown once.
+CONS_RESTORE_NOTE: Final = "consensus.restore_note"
+#: The sample paths the open consensus was assessed on (from its saved set-up).
+CONS_SOURCES: Final = "consensus.sources"
+CONS_FAMILY_BUTTON_PREFIX: Final = "consensus.family_button."
+CONS_SAVE_SETUP_BUTTON: Final = "consensus.save_setup_button"
+CONS_RESTORE_BUTTON: Final = "consensus.restore_button"
+CONS_LOAD_SOURCES_BUTTON: Final = "consensus.load_sources_button"
+CONS_OVERVIEW_TABLE: Final = "consensus.overview_table"
+CONS_PRESENT: Final = "consensus.present"
+CONS_RISKY_ANY: Final = "consensus.risky_any"
+CONS_ORDER: Final = "consensus.order"
+#: True once the page read the URL's query parameters in this session.
+CONS_URL_READ: Final = "consensus.url_read"
+#: URL query parameters of the Consensus page (a reload or a shared link reopens it).
+QUERY_CONSENSUS: Final = "consensus"
+QUERY_RECORD: Final = "record"
 
 # -- Profiles --------------------------------------------------------------------------------
 PROFILES_TABLE: Final = "profiles.table"
@@ -151,6 +175,10 @@ SIGNOFF_RISK_BUTTON: Final = "profiles.signoff_risk_button"
 #: The outcome of the last sign-off click (kind, message), shown once.
 SIGNOFF_FLASH: Final = "profiles.signoff_flash"
 
+# -- Glossary --------------------------------------------------------------------------------
+GLOSSARY_SEARCH: Final = "glossary.search"
+GLOSSARY_TABLE: Final = "glossary.table"
+
 # -- Export ----------------------------------------------------------------------------------
 EXPORT_VALUES: Final = "export.include_values"
 EXPORT_EFFECTS_BUTTON: Final = "export.effects_button"
@@ -164,6 +192,16 @@ def download_key(table: str, fmt: str) -> str:
 def consensus_param_key(name: str) -> str:
     """The key of the input of one action parameter in the Consensus decision form."""
     return f"consensus.param.{name}"
+
+
+def worklist_download_key(fmt: str) -> str:
+    """The key of the worklist's download button in one format."""
+    return f"consensus.worklist.{fmt}"
+
+
+def compare_download_key(table: str, fmt: str) -> str:
+    """The key of a download button of the Compare page (what the page shows)."""
+    return f"compare.download.{table}.{fmt}"
 
 
 def decisions_download_key(fmt: str) -> str:

@@ -104,3 +104,9 @@ def md(template: str, /, *args: object, **values: object) -> str:
 def plain(value: object, **kwargs: Any) -> None:
     """Show supplied text exactly as it is, never as Markdown (``st.text``)."""
     st.text(str(value), **kwargs)
+
+
+def label_text(value: object) -> str:
+    """Our own text for a place that shows it as it is (an option of a select box): without
+    the backticks that mark code in Markdown, which would show as they are."""
+    return str(value).replace("`", "")

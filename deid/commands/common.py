@@ -10,11 +10,11 @@ from typing import TextIO
 import pandas as pd
 
 from deid.errors import DeidError
-from deid.outputs.effects import check_secrets, required_secrets
+from deid.outputs.effects import required_secrets
 from deid.outputs.export import FORMATS, export_metadata, write_tables
 from deid.policy.profile_loader import load_profiles
 from deid.policy.profile_model import Profile
-from deid.secret_store import Secrets
+from deid.secret_store import Secrets, env_var_for
 
 
 class UsageError(DeidError):
@@ -28,15 +28,70 @@ def profiles_from(option: str | None) -> list[Profile]:
     return load_profiles(option)
 
 
-def secrets_from(profiles: Sequence[Profile], *, ephemeral: bool) -> Secrets:
-    """Secrets from the environment, or random ones for this run; every secret the profiles
-    need must be there (one clear error naming the variable otherwise)."""
+#: What a random secret of one run means for what the run writes.
+UNLINKABLE = ("pseudonyms, keyed hashes, new UIDs and date shifts made with a random secret "
+              "cannot be linked to any other run (not even the same files de-identified "
+              "again)")
+
+
+def secrets_from(profiles: Sequence[Profile], *, ephemeral: bool = False,
+                 stderr: TextIO | None = None, writes: bool = False,
+                 require_env: bool = False) -> Secrets:
+    """Every secret the profiles use, from the environment where it is set, else drawn at
+    random for this run; ``stderr`` gets one list of them all at once, each with its
+    environment variable and where its value came from.
+
+    ``ephemeral`` draws every secret at random; ``require_env`` refuses to draw any (one
+    error naming every variable not set); ``writes`` says the run writes pseudonymised output
+    (``apply``), so the note says what a random secret means for it."""
     needed = required_secrets(profiles)
-    if ephemeral:
-        return Secrets.ephemeral(*needed)
-    secrets = Secrets.from_env()
-    check_secrets(profiles, secrets)
-    return secrets
+    env = Secrets.from_env()
+    given = () if ephemeral else tuple(name for name in needed if name in env.names())
+    drawn = tuple(name for name in needed if name not in given)
+    if require_env and drawn:
+        raise UsageError("secrets not set in the environment: " + ", ".join(
+            f"{env_var_for(name)} (secret {name!r})" for name in drawn)
+            + "; set them, or leave out --require-env-secrets to draw random ones")
+    values = {name: env.get(name) for name in given}
+    fresh = Secrets.ephemeral(*drawn) if drawn else Secrets({})
+    values.update({name: fresh.get(name) for name in drawn})
+    if stderr is not None:
+        stderr.write(_secrets_note(needed, drawn, writes))
+    return Secrets(values)
+
+
+def _secrets_note(needed: Sequence[str], drawn: Sequence[str], writes: bool) -> str:
+    """The lines that list the secrets a command uses (never their values)."""
+    width = max(len(env_var_for(name)) for name in needed)
+    lines = ["deid: secrets this run uses (for pseudonyms, keyed hashes, new UIDs and date "
+             "shifts):"]
+    for name in needed:
+        origin = "random, drawn for this run" if name in drawn else "from the environment"
+        lines.append(f"  {env_var_for(name).ljust(width)}  secret {name!r}: {origin}")
+    if drawn:
+        variables = ", ".join(env_var_for(name) for name in drawn)
+        lines.append(f"deid: {len(drawn)} secret{'s' if len(drawn) != 1 else ''} drawn at "
+                     f"random for this run; set {variables} to use your own.")
+        if writes:
+            lines.append(f"deid: note: {UNLINKABLE}.")
+        else:
+            lines.append("deid: reviewing needs no secret of yours: the findings do not "
+                         "depend on the secrets' values.")
+    return "\n".join(lines) + "\n"
+
+
+def add_secret_arguments(parser: argparse.ArgumentParser, *, writes: bool = False) -> None:
+    """``--ephemeral-secret`` and ``--require-env-secrets``."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--ephemeral-secret", action="store_true",
+                       help="draw every secret at random for this run, even those set in "
+                            "DEID_SECRET / DEID_SECRET_<NAME>" + (f": {UNLINKABLE}"
+                                                                  if writes else ""))
+    group.add_argument("--require-env-secrets", action="store_true",
+                       help="fail when a secret is not set in the environment (DEID_SECRET, "
+                            "DEID_SECRET_<NAME>) instead of drawing a random one" + (
+                                " (for pseudonyms that must match other runs)" if writes
+                                else ""))
 
 
 def add_profiles_argument(parser: argparse.ArgumentParser) -> None:

@@ -11,6 +11,7 @@ from deid.commands.cluster import add_cluster_argument, announce, cluster_of
 from deid.commands.common import (
     add_output_arguments,
     add_profiles_argument,
+    add_secret_arguments,
     formats_of,
     profiles_from,
     secrets_from,
@@ -37,8 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--k", type=int, default=DEFAULT_K, help="k-anonymity threshold")
     parser.add_argument("--qi", action="append", metavar="SET",
                         help="quasi-identifier set (repeatable; default: the documented sets)")
-    parser.add_argument("--ephemeral-secret", action="store_true",
-                        help="random secrets for this run instead of DEID_SECRET*")
+    add_secret_arguments(parser)
     add_cluster_argument(parser)
 
 
@@ -49,7 +49,8 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     if args.k < 1:
         raise ValueError("--k must be at least 1")
     profiles = profiles_from(args.profiles)
-    secrets = secrets_from(profiles, ephemeral=args.ephemeral_secret)
+    secrets = secrets_from(profiles, ephemeral=args.ephemeral_secret, stderr=stderr,
+                           require_env=args.require_env_secrets)
     if spec is not None:
         from deid.distributed.cluster import connect
         from deid.distributed.report import report_on_cluster

@@ -13,6 +13,7 @@ from deid.commands.cluster import add_cluster_argument, announce, cluster_of
 from deid.commands.common import (
     add_output_arguments,
     add_profiles_argument,
+    add_secret_arguments,
     formats_of,
     profiles_from,
     secrets_from,
@@ -37,9 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--qi", action="append", metavar="SET",
                         help="a quasi-identifier set such as PatientAge+PatientSex+PostalCode "
                              "(repeatable; default: " + ", ".join(DEFAULT_QI_SETS) + ")")
-    parser.add_argument("--ephemeral-secret", action="store_true",
-                        help="use random secrets for this run (pseudonyms cannot be linked to "
-                             "any other run) instead of DEID_SECRET / DEID_SECRET_<NAME>")
+    add_secret_arguments(parser)
     add_output_arguments(parser)
     add_cluster_argument(parser)
 
@@ -53,7 +52,8 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     for text in args.qi or ():
         parse_qi_set(text)
     profiles = profiles_from(args.profiles)
-    secrets = secrets_from(profiles, ephemeral=args.ephemeral_secret)
+    secrets = secrets_from(profiles, ephemeral=args.ephemeral_secret, stderr=stderr,
+                           require_env=args.require_env_secrets)
     if spec is not None:
         return _run_on_cluster(spec, args, profiles, secrets, stdout, stderr)
     result = assess_paths(args.paths, profiles, secrets=secrets, k=args.k, qi_sets=args.qi,

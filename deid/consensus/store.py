@@ -12,6 +12,12 @@ where it breaks. Each row says whether a login provider vouched for the decider'
 (unverified). Opened with ``read_only=True`` the record is only read (``mode=ro``): a reader
 without write access can view it, and viewing never creates or changes anything.
 
+A consensus also keeps its set-up (``consensus_settings``, chained like the others): the
+profiles it reconciles with their sha256, its title and the paths of the sample it was
+assessed on, so that it reopens where it was. A sign-off can keep the signed profile's text
+(``signed_profiles``, keyed by its own sha256, so a changed text shows), from which the next
+version's report says what changed.
+
 The file lives in a data folder of the user's choosing: ``data_dir`` when given, else the
 environment variable ``DEID_DATA_DIR``, else ``~/.deid-review``.
 """
@@ -19,6 +25,7 @@ environment variable ``DEID_DATA_DIR``, else ``~/.deid-review``.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import sqlite3
@@ -63,6 +70,24 @@ CREATE TABLE IF NOT EXISTS signoffs (
     decision TEXT NOT NULL,
     comments TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS consensus_settings (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    consensus_id TEXT NOT NULL,
+    saved_by TEXT NOT NULL,
+    saved_at TEXT NOT NULL,
+    title TEXT NOT NULL,
+    profiles TEXT NOT NULL,
+    sources TEXT NOT NULL,
+    verified INTEGER NOT NULL DEFAULT 0,
+    subject TEXT NOT NULL DEFAULT '',
+    prev_hash TEXT NOT NULL DEFAULT '',
+    row_hash TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS signed_profiles (
+    sha256 TEXT PRIMARY KEY,
+    profile_id TEXT NOT NULL,
+    text TEXT NOT NULL
+);
 """
 #: Columns added to both tables after their first version (a record written before gets them,
 #: and its rows are chained, the first time it is opened for writing).
@@ -78,6 +103,8 @@ _FIELDS = {
                   "previous_action", "new_action", "params", "reason", "agreeing_profiles"),
     "signoffs": ("id", "profile_id", "profile_sha256", "reviewer", "verified", "subject",
                  "signed_at", "decision", "comments"),
+    "consensus_settings": ("id", "consensus_id", "saved_by", "verified", "subject", "saved_at",
+                           "title", "profiles", "sources"),
 }
 _DEFAULTS = {"verified": "0", "subject": "''", "prev_hash": "''", "row_hash": "''"}
 _REPAIR = ("The record was edited outside deid: restore it from a copy or choose another "
@@ -168,18 +195,47 @@ class SignOff:
 
 
 @dataclass(frozen=True)
+class ConsensusSettings:
+    """What a consensus was set up with, saved in the record so that it reopens where it was:
+    the profiles reconciled (id and sha256 of each), its title and the files its residual risk
+    was assessed on (paths on the machine that saved it; uploads are not kept)."""
+
+    id: int
+    consensus_id: str
+    saved_by: str
+    saved_at: str
+    title: str
+    profiles: tuple[tuple[str, str], ...]
+    sources: tuple[str, ...]
+    verified: bool = False
+
+    @property
+    def profile_ids(self) -> tuple[str, ...]:
+        return tuple(pid for pid, _ in self.profiles)
+
+    @property
+    def saved_by_label(self) -> str:
+        return labelled(self.saved_by, self.verified)
+
+
+@dataclass(frozen=True)
 class RecordCheck:
-    """The hash chains of the decisions and the sign-offs."""
+    """The hash chains of the decisions, the sign-offs and the consensus settings."""
 
     decisions: ChainCheck
     signoffs: ChainCheck
+    settings: ChainCheck | None = None
+
+    @property
+    def chains(self) -> tuple[ChainCheck, ...]:
+        return tuple(c for c in (self.decisions, self.signoffs, self.settings) if c is not None)
 
     @property
     def holds(self) -> bool:
-        return self.decisions.holds and self.signoffs.holds
+        return all(chain.holds for chain in self.chains)
 
     def summary(self) -> list[str]:
-        return [self.decisions.summary(), self.signoffs.summary()]
+        return [chain.summary() for chain in self.chains]
 
 
 def data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -376,9 +432,11 @@ class DecisionStore:
         return [str(row[0]) for row in rows]
 
     def sign_off(self, profile_id: str, profile_sha256: str, *, reviewer: str | Identity,
-                 decision: str, comments: str = "") -> SignOff:
+                 decision: str, comments: str = "", profile_text: str | None = None) -> SignOff:
         """Record a DPO's sign-off of a profile (its file's sha256 pins the version).
-        ``reviewer`` is a typed name (recorded as unverified) or an :class:`Identity`."""
+        ``reviewer`` is a typed name (recorded as unverified) or an :class:`Identity`;
+        ``profile_text``, the profile file's text, is kept by its sha256 so that the next
+        version's report can say what changed since this one was signed."""
         who = _identity(reviewer, "reviewer's name")
         if decision not in SIGNOFF_DECISIONS:
             raise DecisionStoreError(f"unknown sign-off decision {decision!r}; use one of "
@@ -388,7 +446,94 @@ class DecisionStore:
                   "signed_at": _now(), "decision": decision, "comments": comments}
         with self._write() as connection:
             stored = _append(connection, "signoffs", values)
+            if profile_text is not None and _sha256(profile_text) == profile_sha256:
+                connection.execute("INSERT OR IGNORE INTO signed_profiles (sha256, profile_id, "
+                                   "text) VALUES (?, ?, ?)",
+                                   (profile_sha256, profile_id, profile_text))
         return _sign_off(stored)
+
+    def signed_profile_text(self, sha256: str) -> str | None:
+        """The text of a signed profile version, when it was kept and still matches its
+        sha256 (a text changed afterwards is not returned)."""
+        with self._connect() as connection:
+            if not _columns(connection, "signed_profiles"):
+                return None
+            row = connection.execute("SELECT text FROM signed_profiles WHERE sha256 = ?",
+                                     (sha256,)).fetchone()
+        if row is None or not isinstance(row[0], str) or _sha256(row[0]) != sha256:
+            return None
+        return row[0]
+
+    def save_settings(self, consensus_id: str, *, saved_by: str | Identity,
+                      profiles: Sequence[tuple[str, str]], title: str = "",
+                      sources: Sequence[str] = ()) -> ConsensusSettings:
+        """Record what a consensus is set up with (a new row each time it changes; the latest
+        is current): its profiles as ``(id, sha256)``, title and the sample's paths."""
+        consensus_id = _required(consensus_id, "consensus name")
+        who = _identity(saved_by, "name")
+        if not profiles:
+            raise DecisionStoreError("a consensus reconciles at least one profile")
+        values = {"consensus_id": consensus_id, "saved_by": who.name,
+                  "verified": int(who.verified), "subject": who.subject, "saved_at": _now(),
+                  "title": title.strip(),
+                  "profiles": json.dumps([[str(p), str(h)] for p, h in profiles]),
+                  "sources": json.dumps([str(path) for path in sources])}
+        with self._write() as connection:
+            stored = _append(connection, "consensus_settings", values)
+        return self._settings(stored)
+
+    def settings(self, consensus_id: str) -> ConsensusSettings | None:
+        """The latest settings of a consensus, or None when none were saved."""
+        with self._connect() as connection:
+            if not _columns(connection, "consensus_settings"):
+                return None
+            row = connection.execute(
+                f"SELECT {_select_list(connection, 'consensus_settings')} FROM "
+                "consensus_settings WHERE consensus_id = ? ORDER BY id DESC LIMIT 1",
+                (consensus_id,)).fetchone()
+        return self._settings(row) if row is not None else None
+
+    def _settings(self, row: Sequence[Any]) -> ConsensusSettings:
+        (number, consensus_id, saved_by, verified, _, saved_at, title, profiles_text,
+         sources_text, _, _) = row
+        where = f"consensus settings #{number} ({consensus_id})"
+        profiles = self._json(where, "profiles", profiles_text)
+        if not isinstance(profiles, list) or not all(
+                isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p)
+                for p in profiles):
+            raise self._malformed(where, "profiles is not a list of [id, sha256] pairs")
+        sources = self._json(where, "sources", sources_text)
+        if not isinstance(sources, list) or not all(isinstance(x, str) for x in sources):
+            raise self._malformed(where, "sources is not a list of paths")
+        return ConsensusSettings(int(number), str(consensus_id), str(saved_by), str(saved_at),
+                                 str(title), tuple((p, h) for p, h in profiles), tuple(sources),
+                                 bool(verified))
+
+    def overview(self) -> pd.DataFrame:
+        """One row per consensus in the record: its decisions, last decision, profiles."""
+        with self._connect() as connection:
+            counts = {str(row[0]): row[1:] for row in connection.execute(
+                "SELECT consensus_id, count(*), count(DISTINCT tag), max(decided_at) FROM "
+                "decisions GROUP BY consensus_id").fetchall()}
+        rows = []
+        for name in sorted(set(counts) | set(self._settings_ids())):
+            n, tags, last = counts.get(name, (0, 0, ""))
+            settings = self.settings(name)
+            rows.append({
+                "consensus_id": name, "n_decisions": int(n), "n_tags_decided": int(tags),
+                "last_decided_at": str(last or ""),
+                "profiles": ", ".join(settings.profile_ids) if settings else "",
+                "sample": ", ".join(settings.sources) if settings else ""})
+        return pd.DataFrame(rows, columns=["consensus_id", "n_decisions", "n_tags_decided",
+                                           "last_decided_at", "profiles", "sample"])
+
+    def _settings_ids(self) -> list[str]:
+        with self._connect() as connection:
+            if not _columns(connection, "consensus_settings"):
+                return []
+            rows = connection.execute("SELECT DISTINCT consensus_id FROM consensus_settings"
+                                      ).fetchall()
+        return [str(row[0]) for row in rows]
 
     def sign_offs(self, profile_id: str | None = None) -> list[SignOff]:
         """Sign-offs (of one profile), oldest first."""
@@ -405,7 +550,7 @@ class DecisionStore:
         """Whether the hash chains of the decisions and the sign-offs hold, and where they
         break."""
         with self._connect() as connection:
-            checks = [_check_table(connection, table) for table in ("decisions", "signoffs")]
+            checks = [_check_table(connection, table) for table in _FIELDS]
         return RecordCheck(*checks)
 
     def decisions_table(self, consensus_id: str | None = None) -> pd.DataFrame:
@@ -429,6 +574,10 @@ def _sign_off(row: Sequence[Any]) -> SignOff:
     return SignOff(int(number), str(profile_id), str(sha256), str(reviewer), str(signed_at),
                    str(decision), str(comments), bool(verified), str(subject or ""),
                    str(hashed or ""))
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _columns(connection: sqlite3.Connection, table: str) -> set[str]:
@@ -488,6 +637,8 @@ def _highest_id(connection: sqlite3.Connection, table: str) -> int:
 
 
 def _check_table(connection: sqlite3.Connection, table: str) -> ChainCheck:
+    if not _columns(connection, table):  # a record written before the table existed
+        return ChainCheck(table, 0, True, GENESIS)
     rows = connection.execute(
         f"SELECT {_select_list(connection, table)} FROM {table} ORDER BY id").fetchall()
     chain_rows = [ChainRow(int(row[0]), tuple(row[:-2]), str(row[-2] or ""),

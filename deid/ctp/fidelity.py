@@ -3,7 +3,8 @@
 :func:`action_key` tells when two actions do the same thing to an element of a VR: parameters
 filled in with their defaults, ``{PARAM}`` fields replaced by the script's values, the action
 resolved for the VR as deid carries it out (:func:`deid.transform.semantics.for_vr`), and the
-spellings deid's transforms treat alike made one (see :func:`_same_effect`).
+spellings deid's transforms treat alike made one (:func:`canonical`). These helpers, and
+:func:`param`, are shared with the pydicom/deid recipe bridge (:mod:`deid.recipe.fidelity`).
 
 :data:`NOT_EXPRESSIBLE` lists, one code a row, what CTP's function language cannot say;
 :func:`not_expressible` gives the codes of one action. The exporter writes the nearest script
@@ -45,7 +46,7 @@ def action_key(action: Action, params: Mapping[str, Any], declared: Mapping[str,
     the declared values): equal keys do the same thing. With ``vr``, the action is first
     resolved for that VR and spellings of the same effect are made one."""
     if vr:
-        action, params = _same_effect(*resolved(action, params, vr), vr)
+        action, params = canonical(action, params, vr)
     spec = ACTIONS[action].params
 
     def value(key: str, default: Any) -> Any:
@@ -56,6 +57,12 @@ def action_key(action: Action, params: Mapping[str, Any], declared: Mapping[str,
         return found
 
     return (action, *((key, value(key, item.default)) for key, item in spec.items()))
+
+
+def canonical(action: Action, params: Mapping[str, Any],
+              vr: str) -> tuple[Action, Mapping[str, Any]]:
+    """The action as deid carries it out on ``vr``, in the one spelling of its effect."""
+    return _same_effect(*resolved(action, params, vr), vr)
 
 
 def _same_effect(action: Action, params: Mapping[str, Any],
@@ -86,7 +93,8 @@ def _same_effect(action: Action, params: Mapping[str, Any],
     return action, params
 
 
-def _param(params: Mapping[str, Any], action: Action, key: str) -> Any:
+def param(params: Mapping[str, Any], action: Action, key: str) -> Any:
+    """The value of parameter ``key`` of ``action``: the given one, else its default."""
     return params.get(key, ACTIONS[action].params[key].default)
 
 
@@ -94,7 +102,7 @@ def _hash_input(action: Action, params: Mapping[str, Any],
                 declared: Mapping[str, str]) -> bool:
     """The input is one CTP can hash: the value, PatientID, or (pseudonyms) a site parameter
     then one of those."""
-    given = _param(params, action, "input")
+    given = param(params, action, "input")
     if given in ("{value}", "{patient}"):
         return True
     site = _SITE_INPUT_RE.match(given)
@@ -122,42 +130,42 @@ NOT_EXPRESSIBLE: Mapping[str, tuple[str, Callable[..., bool]]] = MappingProxyTyp
     "bounded-date-shift": (
         f"CTP's @hashdate shifts a date back by up to {HASH_DAYS} days (ten years); it cannot "
         "bound the shift to fewer days",
-        lambda a, p, vr, d: a is Action.SHIFT_DATE and not _param(p, a, "days")
-        and _param(p, a, "max_days") != HASH_DAYS),
+        lambda a, p, vr, d: a is Action.SHIFT_DATE and not param(p, a, "days")
+        and param(p, a, "max_days") != HASH_DAYS),
     "date-shift-secret": (
         "CTP's @hashdate is not keyed by a secret; the script hashes PatientID",
-        lambda a, p, vr, d: a is Action.SHIFT_DATE and not _param(p, a, "days")
-        and _param(p, a, "secret") != "default"),
+        lambda a, p, vr, d: a is Action.SHIFT_DATE and not param(p, a, "days")
+        and param(p, a, "secret") != "default"),
     "hash-algorithm": (
         "CTP hashes with MD5; it has no other digest or keying",
-        lambda a, p, vr, d: a in _HASHING and (_param(p, a, "algorithm") != "sha256"
-                                               or _param(p, a, "keying") != "hmac")),
+        lambda a, p, vr, d: a in _HASHING and (param(p, a, "algorithm") != "sha256"
+                                               or param(p, a, "keying") != "hmac")),
     "hash-secret": (
         "CTP's @hash is not keyed by a secret (only @hashptid takes a site key)",
-        lambda a, p, vr, d: a is Action.HASH and _param(p, a, "secret") != "default"),
+        lambda a, p, vr, d: a is Action.HASH and param(p, a, "secret") != "default"),
     "hash-input": (
         "CTP hashes one element's value (or PatientID, after a site parameter); it cannot "
         "hash a template such as {patient}|{value}",
         lambda a, p, vr, d: a in _HASHING and not _hash_input(a, p, d)),
     "hash-length": (
         "CTP's MD5 gives 32 digits; deid's full-length digest is longer",
-        lambda a, p, vr, d: (a is Action.HASH and not _param(p, a, "length"))
+        lambda a, p, vr, d: (a is Action.HASH and not param(p, a, "length"))
         or (a is Action.PSEUDONYM and "{hash}" in str(p.get("template", "")))),
     "round-max": (
         "CTP's @round has no upper bound",
-        lambda a, p, vr, d: a is Action.ROUND and bool(_param(p, a, "max"))),
+        lambda a, p, vr, d: a is Action.ROUND and bool(param(p, a, "max"))),
     "round-step": (
         "CTP's @round takes whole group sizes only; the script removes the element",
         lambda a, p, vr, d: a is Action.ROUND and not float(p.get("step", 1)).is_integer()),
     "time-to-midnight": (
         "CTP cannot truncate a time to a date unit; the script writes the literal 000000",
         lambda a, p, vr, d: a is Action.TRUNCATE_DATE and vr == "TM"
-        and _param(p, a, "to") not in ("hour", "minute")),
+        and param(p, a, "to") not in ("hour", "minute")),
     "uid-secret": (
         "CTP's @hashuid is salted only by another element's new value; the script salts it "
         "with PatientID's, which need not use this secret",
         lambda a, p, vr, d: a is Action.UID and vr != "SQ"
-        and _param(p, a, "secret") != "default"),
+        and param(p, a, "secret") != "default"),
 })
 
 

@@ -56,7 +56,7 @@ from deid.policy.profile_model import Profile
 from deid.policy.resolver import Resolver, resolver_for
 from deid.secret_store import DEFAULT_SECRET, Secrets
 from deid.transform import semantics
-from deid.transform.byte_writer import meta_end, write_copy
+from deid.transform.byte_writer import copy_chunks, meta_end
 from deid.transform.engine import result_of
 from deid.transform.outcome import Outcome
 from deid.transform.plan import FilePlan, Planner
@@ -249,10 +249,12 @@ class EffectsJob:
         with whole_buffer(source, self.limits, archives) as (buf, size):
             start = meta_end(buf, size)
             for plan in plans:
-                self._save(source, plan.profile, write_copy(buf, size, plan, start))
+                with copy_chunks(buf, size, plan, start) as chunks:
+                    self._save(source, plan.profile, chunks)
         return WRITER_BYTES
 
-    def _save(self, source: Source, profile: Profile, data: bytes) -> None:
+    def _save(self, source: Source, profile: Profile,
+              data: bytes | Sequence[bytes | bytearray | memoryview]) -> None:
         relative = Path(source.relative)
         if relative.is_absolute() or ".." in relative.parts:
             raise OutputFolderError(f"{source.name}: cannot mirror this name under the output "
@@ -264,7 +266,11 @@ class EffectsJob:
                 target.resolve() in inputs:
             raise OutputFolderError(f"{target}: would overwrite an input file")
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
+        with target.open("wb") as handle:
+            if isinstance(data, bytes):
+                handle.write(data)
+            else:
+                handle.writelines(data)
 
 
 @dataclass

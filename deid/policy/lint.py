@@ -6,9 +6,12 @@ errors first. Codes:
 - ``unknown-function``, ``unparsable-expression``, ``suspicious-literal``,
   ``unmappable-function``, ``secret-parameter``: read back from CTP elements quoted in sources.
 - ``annotation-mismatch`` (error): a CTP element carries a ``<!--deid {...}-->`` comment whose
-  action does not export to the element's script (:mod:`deid.ctp.annotation`): the comment is
-  not trusted and the script is imported; ``unreadable-annotation`` (warning): the comment is
-  not readable.
+  action does not export to the element's script (:mod:`deid.ctp.annotation`), or a recipe line
+  stands under a ``# deid {...}`` comment whose action does not export to that line
+  (:mod:`deid.recipe.annotation`): the comment is not trusted and the script or line is
+  imported; ``unreadable-annotation`` (warning): the comment is not readable.
+- ``not-representable``: read back from pydicom/deid recipe lines quoted in sources (field
+  expressions expanded over the dictionary, values supplied at run time).
 - ``undeclared-parameter``: a template, input or root names a parameter ``[params]`` lacks (or a
   CTP element uses ``@NAME`` without ``<p t="NAME">``); ``empty-parameter``: a parameter used by
   a rule has no value.
@@ -32,7 +35,7 @@ from deid.ctp.globals import BUILTIN_SOURCE
 from deid.ctp.sources import rule_problems
 from deid.policy.actions import ACTIONS, ALL_VRS, Action
 from deid.policy.dictionary import DICTIONARY_SOURCE, dictionary_entries, info_for_tag
-from deid.policy.profile_model import MatcherKind, Profile, Rule
+from deid.policy.profile_model import MatcherKind, Profile, Rule, Unlisted
 from deid.policy.resolver import options_layer
 from deid.policy.standard import table_e1_1
 from deid.policy.vr_values import MAX_LENGTH, values_problem
@@ -191,13 +194,16 @@ def _basic_profile_kept(profile: Profile) -> Iterator[LintFinding]:
 
 
 def _recipe_sources(profile: Profile) -> Iterator[LintFinding]:
-    """What a quoted pydicom/deid recipe line says that the rules cannot (once per line)."""
+    """What a quoted pydicom/deid recipe line says that the rules cannot, and ``# deid``
+    comments the line contradicts (once per line)."""
     seen: set[tuple[str, int, str]] = set()
+    declared = chain_params(profile)
+    allow_list = profile.effective_unlisted() is Unlisted.REMOVE
     for rule in profile.rules:
         quoted = quoted_line(rule.source)
         if quoted is None:
             continue
-        for severity, code, message in problems_of_line(quoted.line):
+        for severity, code, message in problems_of_line(quoted.line, declared, allow_list):
             if (quoted.label, quoted.number, message) not in seen:
                 seen.add((quoted.label, quoted.number, message))
                 yield LintFinding(profile.id, rule.number, severity, code, message)

@@ -1,34 +1,60 @@
-"""Export a profile as a pydicom/deid recipe that imports back to the same actions.
+"""Export a profile as a pydicom/deid recipe whose lines alone import back to what deid does.
 
 The whole effective chain is expressed tag by tag over the comparison universe (repeating-group
-patterns written for their 16 groups, like the CTP exporter): ``KEEP``, ``REMOVE``, ``BLANK``,
-``REPLACE`` with a fixed value, ``REPLACE`` with ``deid_func:dicom_uuid`` for new UIDs and
-``JITTER`` for a fixed shift in days. ``unlisted = "remove"`` becomes ``REMOVE ALL`` first.
-Where a recipe has only a nearer action (a keyed hash, a pseudonym, a per-patient date shift,
-cleaning, rounding, truncation, an empty value under ``REMOVE ALL``), the line is ``REMOVE``,
-at least as protective, preceded by a comment ``# deid {...}`` that pydicom/deid ignores and
-:func:`deid.recipe.import_recipe` reads back. What a recipe cannot say at all (keeping only safe
-private elements, removing private elements: pydicom/deid's ``remove_private`` is an argument,
-not a recipe line) is written in a ``# deid-settings {...}`` comment and said in the header.
+patterns written for their 16 groups, like the CTP exporter). Each element's line says what deid
+does to it, the action resolved for its VR (:func:`deid.recipe.render.line_text`): ``KEEP``,
+``REMOVE``, ``BLANK``, ``REPLACE`` with a fixed value, ``REPLACE`` with
+``deid_func:pydicom_uuid`` for new UIDs and ``JITTER`` for a fixed shift in days;
+``unlisted = "remove"`` becomes ``REMOVE ALL`` first. So the recipe alone, comments deleted,
+imports back to the same action for every element, except where a recipe cannot say it: there
+the line is the nearest one (``REMOVE``, at least as protective, unless said otherwise),
+preceded by a ``# deid {...}`` comment recording deid's action, which pydicom/deid ignores and
+:func:`deid.recipe.import_recipe` trusts only where exporting that action gives the same line,
+and a ``# not expressible in a recipe: codes`` comment (:mod:`deid.recipe.fidelity`). What a
+recipe cannot say about the whole profile (private elements: pydicom/deid's ``remove_private``
+is an argument of the run, not a line) is said in the header with its code and written in a
+``# deid-settings {...}`` comment.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from deid.ctp.exporter import action_key, chain_params, universe_tags
+from deid.ctp.exporter import chain_params, universe_tags
+from deid.ctp.fidelity import action_key, canonical
 from deid.outputs.compare import Universe, comparison_universe
-from deid.policy.actions import ACTIONS, BINARY_VRS, Action
+from deid.policy.actions import Action
 from deid.policy.dictionary import info_for_tag
 from deid.policy.profile_model import MatcherKind, PrivatePolicy, Profile, Unlisted
-from deid.policy.resolver import resolver_for
-from deid.recipe.fields import keyword_tag
-from deid.recipe.parse import RecipeLine
-from deid.recipe.values import default_dummy, step_of
-from deid.tags import format_tag
-from deid.transform.values import dummy_value
+from deid.policy.resolver import Resolver, resolver_for
+from deid.recipe.fidelity import (
+    NEAREST,
+    NEAREST_TEXT,
+    NOT_EXPRESSIBLE,
+    SETTINGS_NOT_EXPRESSIBLE,
+    not_expressible,
+    settings_not_expressible,
+)
+from deid.recipe.importer import fold
+from deid.recipe.parse import RecipeLine, split_line
+from deid.recipe.render import annotation_comment, element_field, line_text, private_field
+from deid.recipe.values import Kind, Step, step_of
+
+#: The comment that names, above an element's line, what a recipe cannot say of it.
+CODES_PREFIX = "# not expressible in a recipe: "
+_REMOVE_ALL = Step(RecipeLine(0, "header", "", "REMOVE", "ALL", None, "REMOVE ALL"),
+                   Kind.REMOVE)
+
+
+@dataclass(frozen=True)
+class _Element:
+    """The lines written for one element, and the codes of what the recipe cannot say."""
+
+    lines: tuple[str, ...]
+    codes: tuple[str, ...]
 
 
 def export_recipe(profile: Profile, *, universe: Universe | None = None) -> str:
@@ -43,124 +69,105 @@ def export_recipe(profile: Profile, *, universe: Universe | None = None) -> str:
         universe of all compared profiles so that the recipe agrees with the profile on all.
     """
     resolver = resolver_for(profile)
-    params = chain_params(profile)
+    declared = chain_params(profile)
     allow_list = profile.effective_unlisted() is Unlisted.REMOVE
-    baseline = Action.REMOVE if allow_list else Action.KEEP
+    baseline = action_key(Action.REMOVE if allow_list else Action.KEEP, {}, declared)
     named = {tag for layer in resolver.layers for tag in layer.by_tag}
-    body: list[str] = ["REMOVE ALL"] if allow_list else []
+    elements: list[_Element] = []
     for tag in sorted(set(universe_tags(universe or comparison_universe([profile])))):
-        info = info_for_tag(tag)
-        vr = info.vr.split(" or ")[0] if info and info.vr else "UN"
+        vr = _vr(tag)
         decision = resolver.decide(tag, vr)
-        if tag in named or decision.action is not baseline or decision.params:
-            body += _lines(_field(tag), vr, decision.action, decision.params, params,
-                           allow_list)
-    body += _private_lines(profile, params, allow_list)
-    return "\n".join([*_header(profile, params), "FORMAT dicom", "", "%header", "", *body]) + "\n"
+        if tag in named or action_key(decision.action, decision.params, declared,
+                                      vr) != baseline:
+            elements.append(_element(element_field(tag), vr, decision.action, decision.params,
+                                     declared, allow_list))
+    elements += _private_elements(resolver, declared, allow_list)
+    body = ["REMOVE ALL"] if allow_list else []
+    body += [line for element in elements for line in element.lines]
+    return "\n".join([*_header(profile, declared, elements), "FORMAT dicom", "", "%header", "",
+                      *body]) + "\n"
 
 
-def _field(tag: int) -> str:
-    """The keyword where the dictionary has one that names exactly this tag, else the tag."""
+def _vr(tag: int) -> str:
     info = info_for_tag(tag)
-    if info and info.keyword and not info.is_pattern and keyword_tag(info.keyword) == tag:
-        return info.keyword
-    return format_tag(tag)
+    return info.vr.split(" or ")[0] if info and info.vr else "UN"
 
 
-def _lines(field: str, vr: str, action: Action, params: Mapping[str, Any],
-           declared: Mapping[str, str], allow_list: bool) -> list[str]:
-    """The recipe line for one element, with a ``# deid`` comment when it is only nearest."""
-    text = _nearest(field, vr, action, params, declared, allow_list)
-    line = RecipeLine(0, "header", "", text.split()[0], field,
-                      text.split(None, 2)[2] if text.count(" ") >= 2 else None, text)
-    step = step_of(line)
-    got = step.action if step.action is not None else {
-        "KEEP": Action.KEEP, "REMOVE": Action.REMOVE, "BLANK": Action.EMPTY}[line.action]
-    got_params = default_dummy(got, step.params, vr)
-    if action_key(got, got_params, declared) == action_key(action, params, declared):
-        return [text]
-    spec = ACTIONS[action].params
-    record = {"action": action.value, **{key: value for key, value in params.items()
-                                         if key in spec and value != spec[key].default}}
-    return ["# deid " + json.dumps(record, sort_keys=True), text]
+def line_action(text: str, allow_list: bool) -> tuple[Action, Mapping[str, Any]]:
+    """What one exported line alone does to its element, replayed as pydicom/deid runs it
+    (after ``REMOVE ALL`` when ``allow_list``)."""
+    parts = split_line(text)
+    line = RecipeLine(0, "header", "", parts[0], parts[1], " ".join(parts[2:]) or None, text)
+    outcome = fold([_REMOVE_ALL, step_of(line)] if allow_list else [step_of(line)])
+    return outcome.action, outcome.params
 
 
-def _nearest(field: str, vr: str, action: Action, params: Mapping[str, Any],
-             declared: Mapping[str, str], allow_list: bool) -> str:
-    if action is Action.KEEP:
-        return f"KEEP {field}"
-    if action is Action.EMPTY and not allow_list:
-        return f"BLANK {field}"
-    if action is Action.DUMMY:
-        value = _dummy_text(vr, params, declared)
-        if value is not None:
-            return f"REPLACE {field} {value}"
-    if action is Action.UID and vr == "UI":
-        return f"REPLACE {field} deid_func:dicom_uuid"
-    if action is Action.SHIFT_DATE and params.get("days"):
-        return f"JITTER {field} {int(params['days'])}"
-    return f"REMOVE {field}"
+def _element(field: str, vr: str, action: Action, params: Mapping[str, Any],
+             declared: Mapping[str, str], allow_list: bool) -> _Element:
+    """The line for what deid does to one element; where the line alone imports differently,
+    deid's action in a ``# deid {...}`` comment and the codes of the reason above it."""
+    action, params = canonical(action, params, vr)
+    text = line_text(field, vr, action, params, declared, allow_list)
+    got, got_params = line_action(text, allow_list)
+    if action_key(got, got_params, declared, vr) == action_key(action, params, declared, vr):
+        return _Element((text,), ())
+    codes = not_expressible(action, params, vr, declared, allow_list) or (NEAREST,)
+    return _Element((annotation_comment(action, params), CODES_PREFIX + ", ".join(codes), text),
+                    codes)
 
 
-def _dummy_text(vr: str, params: Mapping[str, Any], declared: Mapping[str, str]) -> str | None:
-    """The fixed text a dummy writes, when a recipe line can carry it."""
-    if vr in BINARY_VRS or vr in ("SQ", "UI", "AT", "UN"):
-        return None
-    text = str(params.get("value") or dummy_value(vr))
-    for name, value in declared.items():
-        text = text.replace("{" + name + "}", value)
-    if (not text.strip() or "#" in text or "{" in text or text != text.strip()
-            or text.split(":")[0] in ("var", "func", "deid_func")):
-        return None
-    return text
-
-
-def _private_lines(profile: Profile, declared: Mapping[str, str],
-                   allow_list: bool) -> list[str]:
+def _private_elements(resolver: Resolver, declared: Mapping[str, str],
+                      allow_list: bool) -> list[_Element]:
     """Rules for one element of a private creator's block, as ``(gggg,"Creator",ee)``."""
-    out: dict[str, list[str]] = {}
-    for layer in resolver_for(profile).layers:
+    out: dict[str, _Element] = {}
+    for layer in resolver.layers:
         for rule in layer.private_elements:
             pattern, creator = rule.matcher.pattern, rule.matcher.creator
-            if pattern is None or creator is None or '"' in creator or pattern.text[6:8] != "xx":
-                continue
-            field = f'({pattern.text[1:5]},"{creator}",{pattern.text[8:10]})'
-            out.setdefault(field, _lines(field, "UN", rule.action, rule.params, declared,
-                                         allow_list))
-    return [line for field in sorted(out) for line in out[field]]
+            field = private_field(pattern.text, creator) if pattern and creator else None
+            if field is not None:
+                out.setdefault(field, _element(field, "UN", rule.action, rule.params, declared,
+                                               allow_list))
+    return [out[field] for field in sorted(out)]
 
 
-def _header(profile: Profile, params: Mapping[str, str]) -> list[str]:
+def _header(profile: Profile, params: Mapping[str, str], elements: list[_Element]) -> list[str]:
     chain = " <- ".join(member.id for member in profile.chain)
-    private = profile.effective_private_tags()
-    unlisted = profile.effective_unlisted()
     lines = [
         f"# Exported by deid from profile {profile.id} ({profile.title}); provenance "
         f"{profile.provenance.value}; chain {chain}.",
-        "# Each line is deid's decision for that element. Where a recipe has only a nearer "
-        "action,",
-        "# the line is REMOVE and the comment '# deid {...}' above it records deid's action "
-        "(pydicom/deid",
-        "# ignores comments). Elements such as (60E0,3000) stand for deid's repeating-group "
-        "patterns.",
+        "# Each line is what deid does to that element (its action resolved for the element's "
+        "VR),",
+        "# and the line alone imports back to it. Where a recipe cannot say it, the line is the "
+        "nearest",
+        "# one, with a comment '# deid {...}' above it recording deid's action and a comment",
+        "# 'not expressible in a recipe' naming why. pydicom/deid ignores comments; deid's "
+        "import trusts",
+        "# a '# deid' comment only where exporting its action gives that same line. Elements "
+        "such as",
+        "# (60E0,3000) stand for deid's repeating-group patterns.",
     ]
-    settings: dict[str, Any] = {"params": dict(params)} if params else {}
-    if private is not PrivatePolicy.KEEP and unlisted is not Unlisted.REMOVE:
-        settings["private_tags"] = private.value
-        lines.append("# Private elements: run pydicom/deid with remove_private=True "
-                     "(replace_identifiers); a recipe line cannot say it."
-                     + (" Keeping only safe private attributes (PS3.15 E.3.10-1) is not "
-                        "expressible." if private is PrivatePolicy.SAFE else ""))
-    if private is not PrivatePolicy.REMOVE and unlisted is Unlisted.REMOVE:
-        settings["private_tags"] = private.value
-        lines.append("# Not expressible: private elements kept while every other element is "
-                     "removed (REMOVE ALL removes private elements too).")
+    counts: dict[str, int] = {}
+    for element in elements:
+        for code in element.codes:
+            counts[code] = counts.get(code, 0) + 1
+    for code in [*NOT_EXPRESSIBLE, NEAREST]:
+        if code in counts:
+            text = NOT_EXPRESSIBLE[code][0] if code in NOT_EXPRESSIBLE else NEAREST_TEXT
+            count = f"{counts[code]} element" + ("s" if counts[code] != 1 else "")
+            lines.append(f"# Not expressible in a recipe ({count}): {code}: {text}.")
+    for code in settings_not_expressible(profile):
+        lines.append(f"# Not expressible in a recipe: {code}: "
+                     f"{SETTINGS_NOT_EXPRESSIBLE[code][0]}.")
     blocks = sorted({rule.matcher.creator or "" for member in profile.chain
                      for rule in member.rules if rule.enabled
                      and rule.matcher.kind is MatcherKind.PRIVATE_CREATOR})
     if blocks:
-        lines.append("# Not expressible (whole private creator blocks): " + ", ".join(blocks))
+        lines.append("# Whole private creator blocks: " + ", ".join(blocks))
+    settings: dict[str, Any] = {"params": dict(params)} if params else {}
+    private = profile.effective_private_tags()
+    if private is not (PrivatePolicy.REMOVE if profile.effective_unlisted() is Unlisted.REMOVE
+                       else PrivatePolicy.KEEP):  # not what the recipe alone gives
+        settings["private_tags"] = private.value
     if settings:
         lines.append("# deid-settings " + json.dumps(settings, sort_keys=True))
     return [*lines, ""]
-

@@ -22,6 +22,7 @@ from deid.policy.actions import Action
 from deid.policy.dictionary import info_for_tag
 from deid.policy.profile_loader import load_profile_text
 from deid.policy.profile_model import Profile
+from deid.recipe.annotation import judge_line
 from deid.recipe.fields import Target, TargetKind, resolve_field
 from deid.recipe.parse import Recipe, RecipeLine, parse_recipe
 from deid.recipe.sources import line_source, problems_of_line
@@ -88,7 +89,21 @@ class _Builder:
         self.label = label
         self.remove_private = remove_private
         self.notes: list[tuple[str, str, str]] = []
-        self.lines = [(line, self._target(line), step_of(line)) for line in recipe.header()]
+        self.settings = self._settings()
+        self.declared = {str(key): str(value)
+                         for key, value in dict(self.settings.get("params", {})).items()}
+        plain = [(line, self._target(line), step_of(line)) for line in recipe.header()]
+        self.allow_list = fold(step for _, target, step in plain
+                               if target.kind is TargetKind.ALL).action is Action.REMOVE
+        self.lines = [(line, target, self._judged(line, step)) for line, target, step in plain]
+
+    def _judged(self, line: RecipeLine, plain: Step) -> Step:
+        """The line's step: from its ``# deid`` comment where that comment may be trusted
+        (:mod:`deid.recipe.annotation`), else what pydicom/deid runs."""
+        if line.annotation is None:
+            return plain
+        trusted = judge_line(line, self.declared, self.allow_list).trusted
+        return plain if trusted is None else step_of(line, trusted)
 
     def _target(self, line: RecipeLine) -> Target:
         target = resolve_field(line.field)
@@ -112,38 +127,35 @@ class _Builder:
         default = fold(everything)
         unlisted = "remove" if default.action is Action.REMOVE else "keep"
         private = "remove" if self.remove_private or unlisted == "remove" else "keep"
-        settings = self._settings()
-        private = str(settings.get("private_tags", private))
+        private = str(self.settings.get("private_tags", private))
         if default.action not in (Action.KEEP, Action.REMOVE):
             self.notes.append(("error", "not-representable", f"line {default.line}: "
                                f"{default.action.value} of every element is not a profile "
                                "default; unlisted elements are kept"))
-        rules = [self._rule(key, steps) for key, steps in self._timelines(everything).items()]
+        rules = [self._rule(key, steps) for key, steps in self._timelines().items()]
         self._report_unmapped()
         quoted = {rule.source for rule in rules}
         for line, _, _ in self.lines:
             if line_source(self.label, line) not in quoted:
-                self.notes += problems_of_line(line)
+                self.notes += problems_of_line(line, self.declared, self.allow_list)
         top = [("schema_version", 1, ""), ("id", profile_id, ""), ("title", title, ""),
                ("provenance", provenance, ""), ("description", self._description(), ""),
                ("unlisted", unlisted, ""), ("private_tags", private, "")]
-        params = {str(key): str(value) for key, value in dict(settings.get("params", {})).items()}
-        return ProfileText(self._header(), top, MappingProxyType(params), rules)
+        return ProfileText(self._header(), top, MappingProxyType(self.declared), rules)
 
-    def _timelines(self, everything: list[Step]) -> dict[Key, list[Step]]:
-        """For each matcher a line names, the steps that reach its elements, in order."""
-        named: dict[Key, list[Step]] = {}
-        for _, target, _step in self.lines:
+    def _timelines(self) -> dict[Key, list[Step]]:
+        """For each matcher a line names, the steps that reach its elements, in order: the
+        lines naming it, and the broad lines (VR, group, ``ALL``) that cover it."""
+        reaching: dict[Key, set[int]] = {}
+        for index, (_, target, _) in enumerate(self.lines):
             for key in target.matchers:
-                named.setdefault(key, [])
-        broad = [(target, step) for _, target, step in self.lines
+                reaching.setdefault(key, set()).add(index)
+        broad = [(index, target) for index, (_, target, _) in enumerate(self.lines)
                  if target.kind in (TargetKind.VR, TargetKind.GROUP, TargetKind.ALL)]
-        for key, steps in named.items():
-            for _, target, step in self.lines:
-                if key in target.matchers or any(
-                        step is other and _covers(wide, key) for wide, other in broad):
-                    steps.append(step)
-        return named
+        for key, indices in reaching.items():
+            indices.update(index for index, target in broad if _covers(target, key))
+        return {key: [self.lines[index][2] for index in sorted(indices)]
+                for key, indices in reaching.items()}
 
     def _rule(self, key: Key, steps: list[Step]) -> RuleText:
         outcome = fold(steps)
@@ -154,7 +166,14 @@ class _Builder:
                   f"{_OUTCOME[outcome.action]}.")
         if outcome.note:
             reason += f" {outcome.note[0].upper()}{outcome.note[1:]}."
-        source = line_source(self.label, deciding.line if deciding else steps[-1].line)
+        line = deciding.line if deciding else steps[-1].line
+        if deciding is not None and deciding.annotated:
+            reason += (f" The deid comment above line {line.number} restores "
+                       f"{outcome.action.value}, which a recipe cannot express.")
+        elif line.annotation is not None:
+            reason += (f" The deid comment above line {line.number} is not trusted "
+                       "(annotation-mismatch): the line is imported as pydicom/deid runs it.")
+        source = line_source(self.label, line)
         return RuleText(key, outcome.action, params, reason, source)
 
     def _settings(self) -> dict[str, Any]:

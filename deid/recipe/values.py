@@ -10,21 +10,26 @@ makes the line do nothing. :func:`step_of` turns a line into a :class:`Step`;
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from deid.policy.actions import ACTIONS, Action
+from deid.ctp.annotation import Annotation
+from deid.policy.actions import Action, uid_root_problem
 from deid.recipe.parse import RecipeLine
+from deid.recipe.render import DEFAULT_UID_ROOT, PYDICOM_MAX_PREFIX
 from deid.transform.values import dummy_value
 
-#: deid_func values pydicom/deid provides, as canonical actions.
+#: deid_func functions pydicom/deid provides that write a value, as canonical actions.
+#: ``pydicom_uuid`` (with its defaults: prefix 2.25., stable remapping) derives the new UID from
+#: the old one: deid's uid with that root. The others give a new random value on every run.
 DEID_FUNCS = {
-    "dicom_uuid": (Action.UID, "a new UID derived from the old one (consistent)"),
-    "pydicom_uuid": (Action.UID, "a new UID from pydicom's generator (consistent when stable "
-                     "remapping is on)"),
+    "pydicom_uuid": (Action.UID, "a new UID derived from the old one by pydicom's "
+                     "generate_uid (consistent: stable remapping)"),
+    "dicom_uuid": (Action.DUMMY, "a random UID under org_root ('anonymous-organization' unless "
+                   "given, which is not a UID root) on every run (not consistent; nearest: "
+                   "dummy)"),
     "basic_uuid": (Action.DUMMY, "a random UUID on every run (not consistent; nearest: dummy)"),
     "suffix_uuid": (Action.DUMMY, "the field name and a random UUID (not consistent; nearest: "
                     "dummy)"),
@@ -57,12 +62,12 @@ class Step:
     annotated: bool = False  # the action a deid export recorded: it applies as it stands
 
 
-def step_of(line: RecipeLine) -> Step:
-    """The step a ``%header`` line takes on each element it names."""
-    if line.annotation:
-        annotated = _annotated(line)
-        if annotated is not None:
-            return annotated
+def step_of(line: RecipeLine, trusted: Annotation | None = None) -> Step:
+    """The step a ``%header`` line takes on each element it names: what pydicom/deid runs, or,
+    with ``trusted``, the action of the line's ``# deid`` comment (trusted only where exporting
+    it gives back this line, :mod:`deid.recipe.annotation`)."""
+    if trusted is not None:
+        return _annotated(line, trusted)
     action = line.action
     if action == "KEEP":
         return Step(line, Kind.PROTECT)
@@ -112,32 +117,48 @@ def _value(line: RecipeLine) -> Step:
                     note=f"{value} is supplied by the caller at run time; without it "
                          f"pydicom/deid {_NOTHING[line.action]}")
     if kind == "deid_func":
-        function = name.split()[0] if name.split() else ""
+        function, _, extras = name.strip().partition(" ")
+        if function == "pydicom_uuid":
+            return _pydicom_uuid(line, extras, shields)
         if function in DEID_FUNCS:
             action, meaning = DEID_FUNCS[function]
-            return Step(line, Kind.SET, action, shields=shields, note=meaning,
-                        exact=action is Action.UID)
+            return Step(line, Kind.SET, action, shields=shields, note=meaning, exact=False)
         return Step(line, Kind.NOTHING, shields=shields, exact=False,
                     note=f"deid_func:{function} is not a function pydicom/deid provides; "
                          "nothing is written")
     return Step(line, Kind.SET, Action.DUMMY, {"value": value}, shields=shields)
 
 
-def _annotated(line: RecipeLine) -> Step | None:
+def _pydicom_uuid(line: RecipeLine, extras: str, shields: bool) -> Step:
+    """``deid_func:pydicom_uuid`` with its ``key=value`` extras, as pydicom/deid reads them
+    (``prefix``, default ``2.25.``; ``stable_remapping``, on unless not exactly ``true``)."""
+    options = dict(pair.split("=", 1) for pair in extras.split(" ") if "=" in pair)
+    options = {key.strip(): value.strip() for key, value in options.items()}
+    if options.get("stable_remapping", "true") != "true":
+        return Step(line, Kind.SET, Action.DUMMY, shields=shields, exact=False,
+                    note="deid_func:pydicom_uuid with stable_remapping off writes a random UID "
+                         "on every run (not consistent; nearest: dummy)")
+    prefix = options.get("prefix", DEFAULT_UID_ROOT + ".")
+    root = prefix[:-1]
+    if not prefix.endswith(".") or uid_root_problem(root) or len(prefix) > PYDICOM_MAX_PREFIX:
+        return Step(line, Kind.NOTHING, shields=shields, exact=False,
+                    note=f"prefix={prefix} is not a UID prefix pydicom accepts (numbers and "
+                         "dots ending in a dot, at most 54 characters): generate_uid raises an "
+                         "error instead of writing a UID")
+    params = {} if root == DEFAULT_UID_ROOT else {"root": root}
+    return Step(line, Kind.SET, Action.UID, params, shields=shields,
+                note=DEID_FUNCS["pydicom_uuid"][1])
+
+
+def _annotated(line: RecipeLine, annotation: Annotation) -> Step:
     """The exact action a deid export recorded before the line, where the recipe has only a
     nearest one."""
-    try:
-        data = json.loads(line.annotation or "")
-        action = Action(data.pop("action"))
-    except (ValueError, KeyError, AttributeError, TypeError):
-        return None
-    params = {key: value for key, value in data.items() if key in ACTIONS[action].params}
     shields = line.action in ("REPLACE", "JITTER")
-    if action is Action.KEEP:
+    if annotation.action is Action.KEEP:
         return Step(line, Kind.PROTECT, note="the deid comment restores keep", annotated=True)
-    return Step(line, Kind.SET, action, dict(params), shields=shields, annotated=True,
-                note=f"the deid comment restores {action.value}, which a recipe cannot "
-                     "express")
+    return Step(line, Kind.SET, annotation.action, dict(annotation.params), shields=shields,
+                annotated=True, note=f"the deid comment restores {annotation.action.value}, "
+                "which a recipe cannot express")
 
 
 def default_dummy(action: Action, params: dict[str, Any], vr: str) -> dict[str, Any]:

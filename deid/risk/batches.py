@@ -106,6 +106,8 @@ class RiskPart:
 
     findings: list[Finding] = field(default_factory=list)
     cohort: dict[str, list[CohortItem]] = field(default_factory=dict)
+    #: The files read, in order.
+    files: list[str] = field(default_factory=list)
 
     def add(self, order: tuple[int, int], file: str, plan: FilePlan, body: list[Node],
             wanted: frozenset[str]) -> None:
@@ -120,6 +122,7 @@ class RiskPart:
         """Add the contribution of batch number ``batch`` (its items renumbered so that they
         sort after those of earlier batches)."""
         self.findings.extend(other.findings)
+        self.files.extend(other.files)
         for profile_id, items in other.cohort.items():
             self.cohort.setdefault(profile_id, []).extend(
                 ((batch, order[1]), file, key, top) for order, file, key, top in items)
@@ -242,6 +245,7 @@ class RiskJob:
             except Exception as error:  # noqa: BLE001 - every unreadable file becomes a row
                 errors.append(error_row(source.name, error))
                 continue
+            part.files.append(source.name)
             for plan in planners:
                 part.add((self.batch, position), source.name, plan(meta, body), body,
                          self.wanted)

@@ -16,7 +16,8 @@ pydicom engine instead (:mod:`deid.transform.engine`); both write the same data 
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from pydicom.dataelem import DataElement
@@ -37,6 +38,7 @@ _LONG = frozenset(b"OB OD OF OL OV OW SQ SV UC UN UR UT UV".split())
 _PIXEL_TAGS = frozenset({0x7FE00010, 0x7FE00008, 0x7FE00009})
 _CHARSET = 0x00080005
 _UNDECODABLE = 1
+_LARGE = 64 << 10  # bytes: ranges this long are written from the input, not copied
 
 
 class ByteWriterError(DeidError):
@@ -64,6 +66,57 @@ class _Walker:
         self.size = size
         self.syntax = syntax
         self.out = bytearray()
+        #: What is written, in order: encoded pieces, and large byte ranges of the input
+        #: as views (pixel data is never copied in memory).
+        self.chunks: list[bytes | bytearray | memoryview] = []
+        self._view = memoryview(buf)
+        #: Where each element or item met so far ends, by where it starts (nested undefined
+        #: lengths are walked once).
+        self._ends: dict[int, int] = {}
+        #: The input range waiting to be copied (adjacent copies are joined).
+        self._copy_from = self._copy_to = 0
+
+    def copy(self, start: int, end: int) -> None:
+        """Copy the input's bytes ``start:end`` to the output."""
+        if start == self._copy_to and self._copy_to > self._copy_from:
+            self._copy_to = end
+            return
+        self._copied()
+        self._copy_from, self._copy_to = start, end
+
+    def _copied(self) -> None:
+        """Write the range waiting to be copied (before anything else is written)."""
+        start, end = self._copy_from, self._copy_to
+        if end <= start:
+            return
+        self._copy_from = self._copy_to = 0
+        if end - start < _LARGE:
+            self.out += self.buf[start:end]
+            return
+        if self.out:
+            self.chunks.append(self.out)
+            self.out = bytearray()
+        self.chunks.append(self._view[start:end])
+
+    def emit(self, data: bytes) -> None:
+        """Write encoded bytes."""
+        self._copied()
+        self.out += data
+
+    def flush(self) -> None:
+        self._copied()
+        if self.out:
+            self.chunks.append(self.out)
+            self.out = bytearray()
+
+    def release(self) -> None:
+        """Let go of the views of the input (before the input is closed), also those in the
+        list handed out by :func:`copy_chunks`."""
+        for chunk in self.chunks:
+            if isinstance(chunk, memoryview):
+                chunk.release()
+        self.chunks.clear()
+        self._view.release()
 
     # -- reading the input ------------------------------------------------------------------
 
@@ -83,12 +136,20 @@ class _Walker:
 
     def end_of(self, pos: int) -> int:
         """Where the element at ``pos`` ends (its delimiters included)."""
-        tag, _, length, start = self.header(pos)
+        end = self._ends.get(pos)
+        if end is None:
+            _, _, length, start = self.header(pos)
+            end = self._end(pos, length, start)
+        return end
+
+    def _end(self, pos: int, length: int, value_start: int) -> int:
+        """Where the element at ``pos`` ends, its header already read."""
         if length != _UNDEFINED:
-            return start + length
-        if tag in _PIXEL_TAGS:
-            return self._items_end(start)
-        return self._items_end(start)
+            return value_start + length
+        end = self._ends.get(pos)
+        if end is None:
+            end = self._ends[pos] = self._items_end(value_start)
+        return end
 
     def _items_end(self, pos: int) -> int:
         """After the sequence delimiter of a sequence (or encapsulated data) from ``pos``."""
@@ -101,12 +162,18 @@ class _Walker:
             pos = start + length if length != _UNDEFINED else self._item_end(start)
 
     def _item_end(self, pos: int) -> int:
-        """After the item delimiter of an item of undefined length starting at ``pos``."""
+        """After the item delimiter of an item of undefined length whose content starts at
+        ``pos``."""
+        end = self._ends.get(pos)
+        if end is not None:
+            return end
+        content = pos
         while True:
-            tag, _, _, start = self.header(pos)
+            tag, _, length, start = self.header(pos)
             if tag == _ITEM_END:
+                self._ends[content] = start
                 return start
-            pos = self.end_of(pos)
+            pos = self._end(pos, length, start)
 
     def items(self, start: int, length: int) -> list[tuple[int, int]]:
         """(content start, content end) of each item of a sequence whose value starts at
@@ -141,7 +208,7 @@ class _Walker:
             tag, stored, length, value_start = self.header(pos)
             while pending and pending[0].tag < tag:
                 self.encode(_element(pending.pop(0)), encodings)
-            element_end = self.end_of(pos)
+            element_end = self._end(pos, length, value_start)
             outcome = by_tag.get(tag)
             if outcome is None:
                 raise ByteWriterError(f"element ({tag >> 16:04X},{tag & 0xFFFF:04X}) at byte "
@@ -163,12 +230,16 @@ class _Walker:
         if outcome.items is not None:
             self.sequence(pos, end, length, value_start, outcome, encodings)
         elif outcome.value is not KEPT:
-            self.encode(DataElement(outcome.tag, outcome.vr.split(" or ")[0], outcome.value),
-                        encodings)
+            vr = outcome.vr.split(" or ")[0]
+            fast = _ascii_element(outcome.tag, vr, outcome.value, self.syntax)
+            if fast is not None:
+                self.emit(fast)
+            else:
+                self.encode(DataElement(outcome.tag, vr, outcome.value), encodings)
         elif outcome.node.flags & _UNDECODABLE and stored is not None and stored != b"UN":
             self.unknown(outcome.tag, value_start, end)
         else:
-            self.out += self.buf[pos:end]
+            self.copy(pos, end)
 
     def sequence(self, pos: int, end: int, length: int, value_start: int, outcome: Outcome,
                  encodings: tuple[str, ...]) -> None:
@@ -177,17 +248,26 @@ class _Walker:
         items = outcome.items or []
         originals = self.items(value_start, length)
         if not outcome.modified and len(items) == len(originals):
-            self.out += self.buf[pos:end]
+            self.copy(pos, end)
             return
-        self.out += self.sequence_header(outcome.tag, _UNDEFINED)
+        self.emit(self.sequence_header(outcome.tag, _UNDEFINED))
         order = self.syntax.order
         for number, item in enumerate(items):
-            self.out += struct.pack(order + "HHI", 0xFFFE, 0xE000, _UNDEFINED)
+            if number < len(originals) and not any(element.modified for element in item):
+                self._copy_item(*originals[number])
+                continue
+            self.emit(struct.pack(order + "HHI", 0xFFFE, 0xE000, _UNDEFINED))
             if number < len(originals):
                 start, stop = originals[number]
                 self.level(start, stop, item, (), _item_encodings(item, encodings))
-            self.out += struct.pack(order + "HHI", 0xFFFE, 0xE00D, 0)
-        self.out += struct.pack(order + "HHI", 0xFFFE, 0xE0DD, 0)
+            self.emit(struct.pack(order + "HHI", 0xFFFE, 0xE00D, 0))
+        self.emit(struct.pack(order + "HHI", 0xFFFE, 0xE0DD, 0))
+
+    def _copy_item(self, start: int, stop: int) -> None:
+        """An unchanged item copied whole: its header (8 bytes before ``start``) and, if its
+        length is undefined, its delimiter."""
+        _, _, length, _ = self.header(start - 8)
+        self.copy(start - 8, stop + 8 if length == _UNDEFINED else stop)
 
     def sequence_header(self, tag: int, length: int) -> bytes:
         order = self.syntax.order
@@ -199,16 +279,57 @@ class _Walker:
     def unknown(self, tag: int, value_start: int, end: int) -> None:
         """An undecodable value kept as raw bytes with VR UN (as the engine writes it)."""
         order = self.syntax.order
-        self.out += struct.pack(order + "HH", tag >> 16, tag & 0xFFFF) + b"UN\0\0"
-        self.out += struct.pack(order + "I", end - value_start) + self.buf[value_start:end]
+        self.emit(struct.pack(order + "HH", tag >> 16, tag & 0xFFFF) + b"UN\0\0"
+                  + struct.pack(order + "I", end - value_start))
+        self.copy(value_start, end)
 
     def encode(self, element: DataElement, encodings: tuple[str, ...]) -> None:
-        """A new element encoded by pydicom in the data set's transfer syntax."""
+        """A new element in the data set's transfer syntax: plain ASCII text values directly,
+        everything else by pydicom."""
+        fast = _ascii_element(element.tag, element.VR, element.value, self.syntax)
+        if fast is not None:
+            self.emit(fast)
+            return
         stream = DicomBytesIO()
         stream.is_little_endian = self.syntax.little
         stream.is_implicit_VR = self.syntax.implicit
         write_data_element(stream, element, list(encodings))
-        self.out += stream.getvalue()
+        self.emit(stream.getvalue())
+
+
+_TEXT_VRS = frozenset({"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST",
+                       "TM", "UC", "UI", "UR", "UT"})
+_LONG_TEXT = frozenset({"UC", "UR", "UT"})
+
+
+def _ascii_element(tag: int, vr: str, value: Any, syntax: _Syntax) -> bytes | None:
+    """The bytes of a text element whose values are plain ASCII (as pydicom writes them:
+    values joined by backslashes, padded to an even length with a space, or NUL for UI);
+    None for anything else."""
+    if vr not in _TEXT_VRS:
+        return None
+    if isinstance(value, list):
+        if not all(isinstance(item, (str, int)) for item in value):
+            return None
+        text = "\\".join(str(item) for item in value)
+    elif isinstance(value, (str, int)) and not isinstance(value, bool):
+        text = str(value)
+    else:
+        return None
+    if not text.isascii():
+        return None
+    data = text.encode("ascii")
+    if len(data) % 2:
+        data += b"\0" if vr == "UI" else b" "
+    order = syntax.order
+    head = struct.pack(order + "HH", tag >> 16, tag & 0xFFFF)
+    if syntax.implicit:
+        return head + struct.pack(order + "I", len(data)) + data
+    if vr in _LONG_TEXT:
+        return head + vr.encode() + b"\0\0" + struct.pack(order + "I", len(data)) + data
+    if len(data) > 0xFFFF:
+        return None
+    return head + vr.encode() + struct.pack(order + "H", len(data)) + data
 
 
 def _element(added: Added) -> DataElement:
@@ -241,6 +362,15 @@ def _item_encodings(item: Sequence[Outcome], inherited: tuple[str, ...]) -> tupl
 def write_copy(buf: Any, size: int, plan: FilePlan, meta_end: int) -> bytes:
     """The de-identified copy of the file in ``buf`` (``meta_end``: where its data set starts)
     as bytes: a zeroed preamble, ``DICM``, the plan's file meta and the data set."""
+    with copy_chunks(buf, size, plan, meta_end) as chunks:
+        return b"".join(chunks)
+
+
+@contextmanager
+def copy_chunks(buf: Any, size: int, plan: FilePlan,
+                meta_end: int) -> Iterator[list[bytes | bytearray | memoryview]]:
+    """The copy as the pieces to write in order (large ranges are views of ``buf``: use them
+    before ``buf`` is closed, inside this context)."""
     meta = _meta(plan)
     syntax = _Syntax(str(meta.get("TransferSyntaxUID", "")))
     stream = DicomBytesIO()
@@ -248,8 +378,12 @@ def write_copy(buf: Any, size: int, plan: FilePlan, meta_end: int) -> bytes:
     write_file_meta_info(stream, meta, enforce_standard=True)
     walker = _Walker(buf, size, syntax)
     walker.out += b"\0" * 128 + b"DICM" + stream.getvalue()
-    walker.level(meta_end, size, plan.body, plan.added, ("iso8859",))
-    return bytes(walker.out)
+    try:
+        walker.level(meta_end, size, plan.body, plan.added, ("iso8859",))
+        walker.flush()
+        yield walker.chunks
+    finally:
+        walker.release()
 
 
 def _meta(plan: FilePlan) -> FileMetaDataset:

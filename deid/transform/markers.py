@@ -86,8 +86,9 @@ def write_markers(profile_id: str, options: Iterable[str], body: MutableSequence
     ``body`` (its top-level outcomes) instead."""
     done = list(outcomes)
     conformance = conformance_of(done, options)
+    identity = "NO" if identity_left(done) else "YES"
     markers = [
-        Added(PATIENT_IDENTITY_REMOVED, "CS", "NO" if identity_left(done) else "YES"),
+        Added(PATIENT_IDENTITY_REMOVED, "CS", identity),
         Added(DEIDENTIFICATION_METHOD, "LO", method_text(profile_id, conformance)),
     ]
     codes = method_codes(conformance)
@@ -139,21 +140,38 @@ def conformance_of(outcomes: Iterable[Outcome], declared: Iterable[str]) -> Conf
     declared = frozenset(declared)
     needed: dict[str, None] = {}
     deviations: dict[str, None] = {}
+    verdicts: dict[tuple[object, ...], tuple[str, ...] | str | None] = {}
     for outcome in outcomes:
-        row = _row_for(outcome)
-        if row is None or _carries_nothing(outcome):
-            continue
-        level = _level_of(outcome, row)
-        if level <= _basic_level(row):
-            continue
-        options = [option for option in _options_allowing(row, level, outcome)
-                   if option in declared]
-        if options:
-            needed.update(dict.fromkeys(options))
-        else:
-            deviations[_deviation(outcome)] = None
+        if outcome.removed or (outcome.action is not Action.KEEP and outcome.modified
+                               and _LEVEL[outcome.action] == _REPLACED
+                               and outcome.node.items is None):
+            continue  # replaced or removed: as protective as any code allows
+        node = outcome.node
+        key = (outcome.tag, node.creator, outcome.action, outcome.modified, node.items is None,
+               _carries_nothing(outcome))
+        if key not in verdicts:  # per-frame items repeat the same elements many times
+            verdicts[key] = _verdict(outcome, declared)
+        verdict = verdicts[key]
+        if isinstance(verdict, tuple):
+            needed.update(dict.fromkeys(verdict))
+        elif verdict is not None:
+            deviations[verdict] = None
     ordered = tuple(option for option in OPTION_IDS if option in needed)
     return Conformance(not deviations, ordered, tuple(deviations))
+
+
+def _verdict(outcome: Outcome, declared: frozenset[str]) -> tuple[str, ...] | str | None:
+    """None if the Basic Profile allows what was done to this element, the declared options
+    that allow it, or the deviation it is."""
+    row = _row_for(outcome)
+    if row is None or _carries_nothing(outcome):
+        return None
+    level = _level_of(outcome, row)
+    if level <= _basic_level(row):
+        return None
+    options = tuple(option for option in _options_allowing(row, level, outcome)
+                    if option in declared)
+    return options or _deviation(outcome)
 
 
 def _carries_nothing(outcome: Outcome) -> bool:

@@ -95,11 +95,18 @@ class Added(NamedTuple):
 
 
 def walk(outcomes: Sequence[Outcome]) -> Iterator[Outcome]:
+    """Every outcome, depth first (a sequence before its items' outcomes)."""
+    flat: list[Outcome] = []
+    _flatten(outcomes, flat)
+    return iter(flat)
+
+
+def _flatten(outcomes: Sequence[Outcome], flat: list[Outcome]) -> None:
     for outcome in outcomes:
-        yield outcome
+        flat.append(outcome)
         if outcome.items is not None:
             for item in outcome.items:
-                yield from walk(item)
+                _flatten(item, flat)
 
 
 def _plain(value: Any) -> Any:

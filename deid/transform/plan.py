@@ -105,12 +105,14 @@ class Planner:
 
     def decide(self, tag: int, vr: str, creator: str | None, cleaning: bool = False,
                dummying: bool = False) -> Decision:
-        """:func:`deid.transform.semantics.decide`, cached."""
+        """:func:`deid.transform.semantics.decide` (``vr`` may be ``"OB or OW"``: its first
+        VR decides), cached."""
         key = (tag, vr, creator, cleaning, dummying)
         decision = self._decisions.get(key)
         if decision is None:
             decision = self._decisions[key] = semantics.decide(
-                self.resolver, tag, vr, creator, cleaning=cleaning, dummying=dummying)
+                self.resolver, tag, vr.split(" or ")[0], creator, cleaning=cleaning,
+                dummying=dummying)
         return decision
 
     def plan(self, meta: list[Node], body: list[Node]) -> FilePlan:
@@ -130,17 +132,17 @@ class Planner:
     # -- one data set (the top level or a sequence item) --------------------------------------
 
     def _level(self, nodes: list[Node], context: _Context, file: _File) -> list[Outcome]:
-        decisions: dict[int, Decision] = {}
-        for node in nodes:
-            if not is_private_creator(node.tag):
-                decisions[node.tag] = self.decide(node.tag, _vr(node), node.creator,
-                                                  context.cleaning, context.dummying)
+        decide, cleaning, dummying = self.decide, context.cleaning, context.dummying
+        decisions: dict[int, Decision] = {
+            node.tag: decide(node.tag, node.vr, node.creator, cleaning, dummying)
+            for node in nodes if not is_private_creator(node.tag)}
         if context.depth == 0:
             _overlay_groups(nodes, decisions)
-        done: dict[int, Outcome] = {}
-        for node in nodes:
-            if not is_private_creator(node.tag):
-                done[node.tag] = self._element(node, decisions[node.tag], context, file)
+        element = self._element
+        done = {tag: element(node, decisions[tag], context, file)
+                for node in nodes if (tag := node.tag) in decisions}
+        if len(done) == len(nodes):
+            return list(done.values())  # no private creator at this level
         kept_blocks = {private_creator_tag(tag) for tag, outcome in done.items()
                        if not outcome.removed}
         out = []
@@ -160,6 +162,8 @@ class Planner:
         """An element's outcome, with the IOD's requirements applied (see
         :func:`deid.transform.semantics.required`)."""
         outcome = self._outcome(node, decision, context, file)
+        if not outcome.removed and outcome.action is not Action.EMPTY:
+            return outcome  # only what is removed or emptied can break the object
         if file.requirements is None or node.flags & UNDECODABLE or node.tag >> 16 & 1 \
                 or decision is semantics.GROUP_LENGTH:
             return outcome

@@ -104,7 +104,10 @@ PAGES = [
     ("Audit", "audit", "Run the audit"),
     ("Profiles", "profiles", "Read a profile"),
     ("Export", "export", "headers"),
+    ("Glossary", "glossary", "Find a word"),
 ]
+AI4HI = ["procancer_i", "chaimeleon_images_w_ecrfs", "chaimeleon_images_only", "primage",
+         "incisive", "eucanimage"]
 
 if not CHROMIUM.exists():
     pytest.skip(
@@ -342,18 +345,72 @@ def test_every_page_renders(tab: Tab, title: str, path: str, ready: str) -> None
             page.get_by_role("button", name="Run the audit").click()
             page.get_by_text("The export's residual risk").first.wait_for(timeout=60_000)
             _settle(page)
+        expected_charts = {"compare": 1, "risk": 3}.get(path, 0)
+        deadline = time.monotonic() + 20  # charts below the fold are drawn a moment later
+        while (page.locator('[data-testid="stPlotlyChart"]').count() < expected_charts
+               and time.monotonic() < deadline):
+            time.sleep(0.25)
         tables = page.locator('[data-testid="stDataFrame"]').count()
         charts = page.locator('[data-testid="stPlotlyChart"]').count()
     except PlaywrightError as exc:
         tab.fail(path, exc)
     assert _exceptions(tab) == 0, f"an exception box is on {title}{_context(tab)}"
     assert page.url.rstrip("/").endswith(path)
-    expected_charts = {"compare": 1, "risk": 3}.get(path, 0)
     assert charts >= expected_charts, (title, charts)
     if path != "export":
         assert tables >= 1, title
+    if path == "risk":  # the picture: the element-by-element summary under the metrics
+        page.get_by_role("heading", name="Findings").first.evaluate(
+            "element => element.scrollIntoView({block: 'start'})")
+        time.sleep(0.5)
     if path not in ("tag_effects", "consensus"):  # their pictures are taken below
         _screenshot(tab, path)
+
+
+_CONTRAST = """element => {
+    const rgb = text => text.match(/[\\d.]+/g).slice(0, 3).map(Number);
+    const lum = ([r, g, b]) => [r, g, b].map(c => c / 255)
+        .map(c => c <= 0.04045 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4))
+        .reduce((sum, c, i) => sum + c * [0.2126, 0.7152, 0.0722][i], 0);
+    let back = element, colour = 'rgba(0, 0, 0, 0)';
+    while (back && (colour === 'rgba(0, 0, 0, 0)' || colour === 'transparent')) {
+        colour = getComputedStyle(back).backgroundColor; back = back.parentElement;
+    }
+    const [a, b] = [lum(rgb(getComputedStyle(element).color)), lum(rgb(colour))];
+    return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+}"""
+
+
+def test_captions_are_readable_and_the_keyboard_focus_shows(tab: Tab) -> None:
+    page = tab.page
+    try:
+        _nav(page, "Glossary").click()
+        _show(tab, "Glossary", "Find a word")
+        captions = page.locator('[data-testid="stSidebar"] [data-testid="stCaptionContainer"]')
+        ratios = [captions.nth(i).evaluate(_CONTRAST) for i in range(captions.count())]
+        box = page.get_by_label("Find a word", exact=True)
+        box.focus()
+        page.keyboard.press("Shift+Tab")
+        page.keyboard.press("Tab")
+        ring = page.evaluate("""() => {
+            const e = document.activeElement;
+            let node = e, shadow = 'none';
+            for (let i = 0; node && i < 4; i++, node = node.parentElement) {
+                const s = getComputedStyle(node).boxShadow;
+                if (s && s !== 'none') { shadow = s; break; }
+            }
+            return [getComputedStyle(e).outlineWidth, getComputedStyle(e).outlineStyle,
+                    shadow];
+        }""")
+        _fill(page, "Find a word", "k_min")
+        page.get_by_text("k-anonymity").first.wait_for(state="attached",
+                                                       timeout=PAGE_TIMEOUT_MS)
+    except PlaywrightError as exc:
+        tab.fail("accessibility", exc)
+    assert ratios and min(ratios) >= 4.5, ratios
+    width, style, shadow = ring
+    assert (style != "none" and float(width.rstrip("px")) >= 2) or "3px" in shadow, ring
+    _screenshot(tab, "glossary")
 
 
 def test_tag_effects_cells_show_actions(tab: Tab) -> None:
@@ -433,6 +490,8 @@ def test_consensus_decide_one_tag(tab: Tab, tmp_path: Path) -> None:
         _show(tab, "Consensus", "Worklist")
         _fill(page, "Consensus name (the consensus profile's id)", CONSENSUS_NAME)
         _fill(page, YOUR_NAME, "Ada Committee")
+        page.locator(".st-key-consensus-family_button-ai4hi button").first.click()
+        _settle(page)
         _fill(page, "Keyword or tag contains", "PatientSex")
         page.get_by_text("Decided 0 / ").first.wait_for(timeout=PAGE_TIMEOUT_MS)
         _fill(page, "Reason (required): why the committee decides this",
@@ -452,6 +511,23 @@ def test_consensus_decide_one_tag(tab: Tab, tmp_path: Path) -> None:
     assert list(decisions) == ["(0010,0040)"], decisions
     decision = decisions["(0010,0040)"]
     assert decision.decider == "Ada Committee" and decision.reason.startswith("Sex is needed")
+    assert _exceptions(tab) == 0, _context(tab)
+    settings = DecisionStore(tab.server.data_dir).settings(CONSENSUS_NAME)
+    assert settings is not None and list(settings.profile_ids) == AI4HI
+
+    try:  # a reload is a new session: the URL reopens the consensus with its profiles
+        assert f"consensus={CONSENSUS_NAME}" in page.url, page.url
+        page.reload(wait_until="domcontentloaded")
+        _show(tab, "Consensus", "Worklist")
+        page.get_by_text("Decided 1 / ").first.wait_for(timeout=PAGE_TIMEOUT_MS)
+        name = page.get_by_label("Consensus name (the consensus profile's id)",
+                                 exact=True).input_value()
+        chosen = page.locator(".st-key-consensus-profiles").first.inner_text()
+    except PlaywrightError as exc:
+        tab.fail("consensus-reload", exc)
+    assert name == CONSENSUS_NAME
+    assert all(pid in chosen for pid in AI4HI), chosen  # the profile set, reopened
+    assert "ps315_basic" not in chosen and "ctp_basic" not in chosen, chosen
     assert _exceptions(tab) == 0, _context(tab)
     try:  # the consensus profile and its CTP script, made when the buttons are clicked
         saved = {}
@@ -498,6 +574,7 @@ def test_signoff_report_renders_offline_with_the_risk_figures(
         _choose(page, "Profile", f"{SIGNED} (reconstructed)")
         page.get_by_text("Sign-off report of primage").first.wait_for(timeout=PAGE_TIMEOUT_MS)
         _fill(page, REVIEWER, "Dr DPO")
+        _choose(page, "Decision", "approved")
         page.get_by_role("button", name="Record the sign-off").click()
         page.get_by_text("Recorded: approved by Dr DPO (unverified)").wait_for(
             timeout=PAGE_TIMEOUT_MS)
@@ -527,7 +604,11 @@ def test_signoff_report_renders_offline_with_the_risk_figures(
     assert figures["aryanto_untouched"] == int(coverage["n_untouched"].iloc[0])
     _cli("signoff-report", "--profile", SIGNED, *SAMPLE, "--out", str(tmp_path / "cli.html"),
          "--ephemeral-secret", "--data-dir", str(tmp_path / "cli-data"))
-    assert read_figures((tmp_path / "cli.html").read_text(encoding="utf-8")) == figures
+    from_cli = read_figures((tmp_path / "cli.html").read_text(encoding="utf-8"))
+    # the dashboard's record holds an earlier sign-off of another version (planted above)
+    assert figures.pop("previous_sha256") == "0" * 64 and from_cli.pop("previous_sha256") is None
+    assert figures.pop("n_changed_since_signed") is from_cli.pop("n_changed_since_signed") is None
+    assert from_cli == figures  # the same files (same digest), rules, risks and figures
 
     # opened from disk, it renders with no request at all and shows those figures
     viewer = browser.new_page(viewport=VIEWPORT)
@@ -544,9 +625,10 @@ def test_signoff_report_renders_offline_with_the_risk_figures(
     try:
         viewer.goto(report.as_uri(), wait_until="load")
         heading = viewer.locator("h1").inner_text()
-        counts = viewer.locator("h2:has-text('3. Residual risk') + p").inner_text()
-        shown = _html_table(viewer, "h2:has-text('4. k-anonymity') + table")
-        sign_block = viewer.locator("table.sign").inner_text()
+        counts = viewer.locator("h2:has-text('2. Residual risks') + p").inner_text()
+        shown = _html_table(viewer, "h2:has-text('6. k-anonymity') + table")
+        text = viewer.locator("body").inner_text()
+        sign_block = text.split("9. Sign-off")[1]
         ARTIFACTS.mkdir(exist_ok=True)
         viewer.screenshot(path=ARTIFACTS / "signoff_report.png")
         viewer.pdf(path=tmp_path / "report.pdf")
@@ -554,12 +636,15 @@ def test_signoff_report_renders_offline_with_the_risk_figures(
         viewer.close()
     assert not requested, f"the report asked for {requested}"
     assert heading.startswith("Sign-off report:"), heading
-    assert counts.startswith(f"{len(findings):,} findings"), counts
-    shown_rows = {row["quasi_identifiers"]: (int(row["k_min"]), int(row["n_records_below_k"]))
+    assert f"({len(findings):,} findings over the files" in counts, counts
+    assert text.index("Conclusion") < text.index("1. The data reviewed")
+    shown_rows = {row["Quasi-identifiers"]: (int(row["Smallest group (k_min)"]),
+                                             int(row["Patients in groups below k"]))
                   for row in shown}
     assert shown_rows == {row.quasi_identifiers: (row.k_min, row.n_records_below_k)
                           for row in kanon.itertuples()}
     assert "Dr DPO (unverified)" in sign_block and "approved" in sign_block
+    assert "\u2610 approved" in sign_block  # the reviewer's tick box, none ticked
     assert (tmp_path / "report.pdf").stat().st_size > 10_000
 
 
