@@ -1,6 +1,7 @@
 """Property test: on generated data sets (multi-valued text and names, nested items with their
-own character set, private blocks, date-time ranges, extreme numbers), for every shipped
-profile, the engine's written copy, the effects table computed from element trees and the risk
+own character set, sequences and items of undefined length nested in each other, private
+blocks, date-time ranges, extreme numbers), for every shipped profile, the engine's written
+copy, the byte writer's copy, the effects table computed from element trees and the risk
 model's patient grouping agree."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRLittleEndian
@@ -21,6 +23,7 @@ from deid.ingest.tree import build_tree
 from deid.outputs.effects import required_secrets
 from deid.transform import semantics
 from tests.engine_helpers import write_file
+from tests.test_byte_writer import both, elements
 from tests.test_bytes_truth import _check_file
 
 NAMES = st.sampled_from(["Abelard^Pierre", "Heloise^Xavier", "Müller^Jürgen", "Ngata^Aroha",
@@ -66,12 +69,20 @@ def datasets(draw: st.DrawFn) -> Dataset:
     item.ReferencedSOPInstanceUID = "1.2.826.0.1.3680043.8.498.77"
     dataset.ReferencedStudySequence = Sequence([item])
     request = Dataset()
+    code = Dataset()  # a sequence as an item's first element (undefined lengths: see below)
+    code.CodeValue, code.CodingSchemeDesignator = "CTCHEST", "99LOCAL"
+    code.CodeMeaning = f"chest CT for {names[-1].split('^')[0]}"
+    request.ProcedureCodeSequence = Sequence([code])
     request.RequestedProcedureDescription = f"request from {names[0].replace('^', ' ')}"
     request.RequestedProcedureID = draw(st.sampled_from(["RP-1", "RP-2"]))
     dataset.RequestAttributesSequence = Sequence([request])
     if draw(st.booleans()):
         block = dataset.private_block(0x0029, "ACME 1.0", create=True)
         block.add_new(0x10, "LO", f"ACME note {names[0]}")
+    lengths = draw(st.sampled_from(["defined", "undefined", "mixed"]))
+    for keyword in ("ReferencedStudySequence", "RequestAttributesSequence"):
+        _undefined_lengths(dataset[keyword], lengths, draw)
+    _undefined_lengths(request["ProcedureCodeSequence"], lengths, draw)
     meta = FileMetaDataset()
     meta.TransferSyntaxUID = ExplicitVRLittleEndian
     meta.MediaStorageSOPClassUID = dataset.SOPClassUID
@@ -79,6 +90,17 @@ def datasets(draw: st.DrawFn) -> Dataset:
     meta.SourceApplicationEntityTitle = "SITE_PACS_1"
     dataset.file_meta = meta
     return dataset
+
+
+def _undefined_lengths(element: DataElement, mode: str, draw: st.DrawFn) -> None:
+    """Write a sequence and its items with explicit lengths, undefined lengths, or each drawn
+    (``mode``: defined, undefined, mixed)."""
+    def undefined() -> bool:
+        return mode == "undefined" or (mode == "mixed" and draw(st.booleans()))
+
+    element.is_undefined_length = undefined()
+    for item in element.value:
+        item.is_undefined_length_sequence_item = undefined()
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -99,6 +121,11 @@ def test_the_engine_the_effects_table_and_the_bytes_agree(dataset: Dataset) -> N
             assert len(mine) > 10, profile.id
             problems = _check_file(mine, path, out / profile.id / "in.dcm")
             assert problems == [], (profile.id, problems)
+            copies = both(path, profile)
+            assert copies is not None
+            engine, byte_copy = ({**elements(copy.file_meta), **elements(copy)}
+                                 for copy in copies)
+            assert engine == byte_copy, profile.id
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -127,6 +127,10 @@ def _plain(value: Any) -> Any:
     return list(value) if isinstance(value, MultiValue) else value
 
 
+#: The length of encapsulated pixel data (its fragments end with a delimiter).
+_UNDEFINED_LENGTH = 0xFFFFFFFF
+
+
 def _node(dataset: Dataset, tag: int, raw: RawDataElement | DataElement,
           encodings: tuple[str, ...], creator: str | None, depth: int,
           budget: _Budget) -> Node:
@@ -134,7 +138,7 @@ def _node(dataset: Dataset, tag: int, raw: RawDataElement | DataElement,
         vr = resolve_vr(tag, raw.VR, raw.length, creator)
         if vr != "SQ" and " or " not in vr:
             data = raw.value
-            if data is not None and len(data) < raw.length:
+            if data is not None and raw.length != _UNDEFINED_LENGTH and len(data) < raw.length:
                 raise TreeLimitError("truncated", f"the file ends inside element "
                                      f"({tag >> 16:04X},{tag & 0xFFFF:04X}): {len(data)} of "
                                      f"{raw.length} bytes")

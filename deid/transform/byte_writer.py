@@ -70,9 +70,12 @@ class _Walker:
         #: as views (pixel data is never copied in memory).
         self.chunks: list[bytes | bytearray | memoryview] = []
         self._view = memoryview(buf)
-        #: Where each element or item met so far ends, by where it starts (nested undefined
-        #: lengths are walked once).
-        self._ends: dict[int, int] = {}
+        #: Where each element of undefined length met so far ends, by where its header starts,
+        #: and where each item of undefined length ends, by where its content starts (nested
+        #: undefined lengths are walked once). Two maps: an item's content starts where its
+        #: first element's header does.
+        self._element_ends: dict[int, int] = {}
+        self._item_ends: dict[int, int] = {}
         #: The input range waiting to be copied (adjacent copies are joined).
         self._copy_from = self._copy_to = 0
 
@@ -136,7 +139,7 @@ class _Walker:
 
     def end_of(self, pos: int) -> int:
         """Where the element at ``pos`` ends (its delimiters included)."""
-        end = self._ends.get(pos)
+        end = self._element_ends.get(pos)
         if end is None:
             _, _, length, start = self.header(pos)
             end = self._end(pos, length, start)
@@ -146,9 +149,9 @@ class _Walker:
         """Where the element at ``pos`` ends, its header already read."""
         if length != _UNDEFINED:
             return value_start + length
-        end = self._ends.get(pos)
+        end = self._element_ends.get(pos)
         if end is None:
-            end = self._ends[pos] = self._items_end(value_start)
+            end = self._element_ends[pos] = self._items_end(value_start)
         return end
 
     def _items_end(self, pos: int) -> int:
@@ -164,14 +167,14 @@ class _Walker:
     def _item_end(self, pos: int) -> int:
         """After the item delimiter of an item of undefined length whose content starts at
         ``pos``."""
-        end = self._ends.get(pos)
+        end = self._item_ends.get(pos)
         if end is not None:
             return end
         content = pos
         while True:
             tag, _, length, start = self.header(pos)
             if tag == _ITEM_END:
-                self._ends[content] = start
+                self._item_ends[content] = start
                 return start
             pos = self._end(pos, length, start)
 
