@@ -4,6 +4,7 @@ damaged pixel data, and original values in load_errors."""
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import pydicom
@@ -18,6 +19,7 @@ from deid import Secrets, apply_profile, load_profile
 from deid.ingest.reader import Elements, ReadError, check_whole
 from deid.ingest.tree import Node
 from deid.outputs.compare import profile_actions
+from deid.outputs.effects import required_secrets
 from deid.transform.markers import CID_7050
 from deid.transform.semantics import DEFAULT_WRITER, WriterIdentity
 from tests.engine_helpers import basic, profile, sample_dataset, to_bytes, write_file
@@ -241,3 +243,21 @@ def test_load_errors_carry_no_original_value_unless_asked(tmp_path: Path) -> Non
     assert len(hidden) and not hidden["message"].str.contains("MRN12345678").any()
     shown = deid.load_headers([str(path)], include_values=True).load_errors
     assert shown["message"].str.contains("MRN12345678").any()
+
+
+def test_writing_a_copy_warns_with_no_original_value(tmp_path: Path) -> None:
+    """pydicom's warnings while a copy is written quote values: they never reach the console
+    (what they say is in load_errors, masked)."""
+    dataset = sample_dataset()
+    tag = Tag(0x00200013)
+    dataset[tag] = RawDataElement(tag, "IS", 12, b"MRN12345678X", 0, False, True)
+    path = write_file(tmp_path / "bad_is.dcm", dataset)
+    profiles = [deid.load_profile("ps315_basic"), deid.load_profile("procancer_i")]
+    secrets = deid.Secrets({name: "w" for name in required_secrets(profiles)})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = deid.apply_profiles([str(path)], profiles, secrets=secrets,
+                                     write_dicom=tmp_path / "out", workers=1)
+    assert set(result.effects["writer"].astype(str)) == {"pydicom"}
+    assert not [str(w.message) for w in caught if "MRN12345678" in str(w.message)]
+    assert not result.load_errors["message"].str.contains("MRN12345678").any()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import os
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -231,17 +232,22 @@ class EffectsJob:
                             written)
             return
         forced = any(kind == "no_preamble" for kind, _ in read.warnings)
-        dataset = read_whole(source, self.limits, archives, forced)
-        check_whole(read, dataset)
-        meta, body = build_tree(dataset, read_deferred=True)
-        for planner in planners:
-            plan = planner.plan(meta, body)
-            if writing:
-                copy = io.BytesIO()
-                result_of(plan, dataset).dataset.save_as(copy, enforce_file_format=True)
-                self._save(source, plan.profile, copy.getvalue())
-            columns.add(source.name, planner.profile.id, plan_rows(plan, self.include_values),
-                        WRITER_PYDICOM if writing else None)
+        # pydicom's warnings quote values; the header read already reported them (masked
+        # unless values were asked for)
+        with warnings.catch_warnings(record=True):
+            warnings.simplefilter("always")
+            dataset = read_whole(source, self.limits, archives, forced)
+            check_whole(read, dataset)
+            meta, body = build_tree(dataset, read_deferred=True)
+            for planner in planners:
+                plan = planner.plan(meta, body)
+                if writing:
+                    copy = io.BytesIO()
+                    result_of(plan, dataset).dataset.save_as(copy, enforce_file_format=True)
+                    self._save(source, plan.profile, copy.getvalue())
+                columns.add(source.name, planner.profile.id,
+                            plan_rows(plan, self.include_values),
+                            WRITER_PYDICOM if writing else None)
 
     def _write_bytes(self, source: Source, plans: list[FilePlan],
                      archives: ArchiveCache) -> str:
