@@ -181,3 +181,58 @@ def test_deid_modules_import_no_cycle() -> None:
 def test_cycle_finder_finds_a_cycle() -> None:
     assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert _cycle({"a": {"b"}, "b": set()}) == []
+
+
+#: The library's layers, lowest first (README, "Where an element's fate is decided"): a module
+#: imports only modules of its own layer or of layers below. Each entry is a module prefix; the
+#: longest prefix names a module's layer.
+LAYERS: tuple[tuple[str, ...], ...] = (
+    ("deid.errors", "deid.tags", "deid.secret_store", "deid.version"),
+    ("deid.policy",),  # what a profile says, and the resolver
+    ("deid.outputs.export",),  # the tables' formats (Parquet, CSV) and schemas
+    ("deid.ingest",),  # reading headers into element trees
+    ("deid.transform",),  # every rule after the resolver, the plan, the executors
+    ("deid.outputs.compare", "deid.outputs.effects"),  # tables of what the plans do
+    ("deid.risk",),
+    ("deid.ctp", "deid.recipe", "deid.policy.lint", "deid.consensus"),  # scripts, the record
+    ("deid.audit",),
+    ("deid.outputs",),  # the sign-off report
+    ("deid.distributed",),
+    ("deid.commands", "deid.cli_ingest", "deid.cli", "deid", "deid.__main__"),
+)
+
+
+def _layer(module: str) -> int:
+    best, layer = -1, -1
+    for number, prefixes in enumerate(LAYERS):
+        for prefix in prefixes:
+            if (module == prefix or module.startswith(prefix + ".")) and len(prefix) > best:
+                best, layer = len(prefix), number
+    assert layer >= 0, f"{module} is in no layer: add it to LAYERS"
+    return layer
+
+
+def _every_import(path: Path) -> set[str]:
+    """The deid modules ``path`` names in any import statement (functions included)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names if alias.name.startswith("deid."))
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("deid."):
+            found.add(str(node.module))
+    return found
+
+
+def test_deid_modules_import_only_their_layer_and_those_below() -> None:
+    upward = []
+    for path in DEID_FILES:
+        module = _module_name(path)
+        for imported in sorted(_every_import(path)):
+            if _layer(imported) > _layer(module):
+                upward.append(f"{module} imports {imported}")
+    assert upward == []
+
+
+def test_the_layer_finder_places_the_longest_prefix() -> None:
+    assert _layer("deid.policy.lint") == _layer("deid.ctp.exporter") > _layer("deid.policy.resolver")
+    assert _layer("deid.outputs.signoff") > _layer("deid.audit") > _layer("deid.outputs.effects")

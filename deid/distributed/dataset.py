@@ -34,7 +34,6 @@ from deid.policy.schema import TABLES, conform
 PARTITION = "batch"
 #: The partition of findings about the cohort (k-anonymity), not one batch of files.
 COHORT_PARTITION = "cohort"
-PART = "part-0.parquet"
 #: Tables with one row per element of a file: read back with ``category`` text columns.
 PER_ELEMENT = frozenset({"headers", "effects"})
 
@@ -193,11 +192,6 @@ class ScanDataset:
     #: ``(profile id, sha256)`` of the profiles the tables were made with.
     profiles: tuple[tuple[str, str], ...]
     n_files: int
-
-    @property
-    def has_values(self) -> bool:
-        """True when the headers carry values (the scan was made with values)."""
-        return bool(self.headers["value"].notna().any()) if len(self.headers) else False
 
 
 def read_scan(folder: str | os.PathLike[str]) -> ScanDataset:

@@ -137,14 +137,6 @@ class _Walker:
             return tag, vr, struct.unpack_from(order + "I", self.buf, pos + 8)[0], pos + 12
         return tag, vr, struct.unpack_from(order + "H", self.buf, pos + 6)[0], pos + 8
 
-    def end_of(self, pos: int) -> int:
-        """Where the element at ``pos`` ends (its delimiters included)."""
-        end = self._element_ends.get(pos)
-        if end is None:
-            _, _, length, start = self.header(pos)
-            end = self._end(pos, length, start)
-        return end
-
     def _end(self, pos: int, length: int, value_start: int) -> int:
         """Where the element at ``pos`` ends, its header already read."""
         if length != _UNDEFINED:
