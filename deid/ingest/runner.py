@@ -46,7 +46,8 @@ class BatchOut:
 
 
 class Job(Protocol):
-    """Work done on each batch; pickled once into every worker process."""
+    """Work done on each batch; pickled once into every worker process (a job may also have
+    ``warm()``: load what every batch needs, called once per process before the first)."""
 
     def process_batch(self, sources: Sequence[Source]) -> BatchOut: ...
 
@@ -70,6 +71,15 @@ copyreg.pickle(MappingProxyType, _reduce_mapping_proxy)
 
 def _init_worker(job: Job) -> None:
     _WORKER_JOB[:] = [job]
+    _warm(job)
+
+
+def _warm(job: Job) -> None:
+    """Let the job load what every batch needs (tables, compiled profiles) before the first
+    one: in the parent before forking, the workers inherit it."""
+    warm = getattr(job, "warm", None)
+    if callable(warm):
+        warm()
 
 
 def _work(sources: Sequence[Source]) -> BatchOut:
@@ -128,8 +138,11 @@ def _outputs(batches: list[Sequence[Source]], job: Job, workers: int) -> Iterato
         for batch in batches:
             yield job.process_batch(batch)
         return
-    with _context().Pool(min(workers, len(batches)), initializer=_init_worker,
-                         initargs=(job,)) as pool:
+    context = _context()
+    if context.get_start_method() == "fork":
+        _warm(job)
+    with context.Pool(min(workers, len(batches)), initializer=_init_worker,
+                      initargs=(job,)) as pool:
         pending: deque[AsyncResult[BatchOut]] = deque()
         queue = iter(batches)
         limit = workers * _IN_FLIGHT_PER_WORKER

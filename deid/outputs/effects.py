@@ -60,7 +60,7 @@ from deid.transform import semantics
 from deid.transform.byte_writer import copy_chunks, meta_end
 from deid.transform.engine import result_of
 from deid.transform.outcome import Outcome
-from deid.transform.plan import FilePlan, Planner
+from deid.transform.plan import FilePlan, Planner, warm_planning
 from deid.transform.semantics import DEFAULT_WRITER, WriterIdentity, keyword_for
 
 #: Actions whose transform needs a secret (``dummy`` too: a dummy UID is a keyed UID).
@@ -198,6 +198,10 @@ class EffectsJob:
     writer: WriterIdentity = DEFAULT_WRITER
     #: Names of inputs whose copy is refused (another input lands on the same file).
     refused: frozenset[str] = frozenset()
+
+    def warm(self) -> None:
+        """Load the IOD tables and compile the profiles (once per process)."""
+        warm_planning(self.profiles)
 
     def process_batch(self, sources: Sequence[Source]) -> BatchOut:
         columns = EffectColumns(self.include_values)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import io
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -66,7 +65,16 @@ def _rows(name: str) -> list[dict[str, str]]:
     except (OSError, EOFError, gzip.BadGzipFile) as error:
         raise StandardTableError(path, None, f"cannot read ({error})") from error
     lines = [line for line in text.splitlines() if line and not line.startswith("#")]
-    return list(csv.DictReader(io.StringIO("\n".join(lines))))
+    reader = csv.reader(lines)
+    header = next(reader, [])
+    return [dict(zip(header, row, strict=False)) for row in reader]
+
+
+def preload() -> None:
+    """Read the tables now (a process that forks workers reads them once for all)."""
+    _sop_classes()
+    _iod_modules()
+    _module_attributes()
 
 
 @cache

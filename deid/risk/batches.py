@@ -44,7 +44,7 @@ from deid.risk.kanon import (
 from deid.risk.kanon import Record as QiRecord
 from deid.secret_store import Secrets
 from deid.transform import semantics
-from deid.transform.plan import FilePlan, Planner, as_found
+from deid.transform.plan import FilePlan, Planner, as_found, warm_planning
 from deid.transform.semantics import keyword_for
 
 #: ``(order, file, patient key, top-level values the plan leaves, by keyword)``; ``order``
@@ -233,6 +233,10 @@ class RiskJob:
             return [lambda meta, body, p=profile: as_found(p, meta, body)
                     for profile in self.profiles]
         return [Planner(profile, self.secrets).plan for profile in self.profiles]
+
+    def warm(self) -> None:
+        """Load the IOD tables and compile the profiles (once per process)."""
+        warm_planning(self.profiles)
 
     def process_batch(self, sources: Sequence[Source]) -> BatchOut:
         part = RiskPart()

@@ -9,7 +9,7 @@ writes the file's bytes from it, and the risk model reads the values it leaves.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -17,6 +17,7 @@ from typing import Any
 from deid.errors import SecretMissingError
 from deid.ingest.decode import keyword_of, tag_text
 from deid.ingest.tree import UNDECODABLE, Node, Unread
+from deid.policy import iods
 from deid.policy.actions import BINARY_VRS, Action
 from deid.policy.iods import Requirements, requirements_for
 from deid.policy.profile_model import Profile
@@ -290,6 +291,14 @@ class Planner:
             if uid is not None:
                 added.append(Added(semantics.MEDIA_STORAGE_SOP_INSTANCE_UID, "UI", uid))
         return sorted(added)
+
+
+def warm_planning(profiles: Iterable[Profile]) -> None:
+    """Load what planning any file needs: the IOD requirement tables and each profile's
+    resolver (cached per process)."""
+    iods.preload()
+    for profile in profiles:
+        resolver_for(profile)
 
 
 def _requirements(body: list[Node]) -> Requirements | None:
