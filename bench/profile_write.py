@@ -6,11 +6,13 @@ the perf corpus (``bench/peers/corpus.py``) and the realistic clinical headers
 (``bench/realistic.py``). A warm-up run first (file cache, compiled profile). The elapsed time is
 split by phase from the profiler's cumulative times:
 
-- **read**: listing and reading each file's elements (``read_elements``);
+- **read**: reading each file's elements (``read_elements``), and pydicom's whole read of the
+  files the byte writer leaves to the engine (``read_whole``);
 - **plan**: deciding and computing every element's outcome (``Planner.plan``), of which
   **markers** (which PS3.15 codes the resolved actions earn, ``write_markers``);
 - **write**: encoding the changed elements and copying the rest of the bytes to the output
-  file (``EffectsJob._write_bytes``);
+  file (``EffectsJob._write_bytes``); for the files the engine writes, building and saving the
+  pydicom data set (``result_of``, ``dcmwrite``);
 - **rows**: the effects table's rows and columns (``plan_rows``, ``EffectColumns``);
 - **other**: the rest (batches, Arrow tables, the profiler's own overhead).
 
@@ -40,10 +42,11 @@ N_FILES = 300
 
 #: Phase -> (file name suffix, function name) whose cumulative time it is.
 PHASES: dict[str, tuple[tuple[str, str], ...]] = {
-    "read": (("deid/ingest/reader.py", "read_elements"),),
+    "read": (("deid/ingest/reader.py", "read_elements"), ("deid/ingest/reader.py", "read_whole")),
     "plan": (("deid/transform/plan.py", "plan"),),
     "markers": (("deid/transform/markers.py", "write_markers"),),
-    "write": (("deid/outputs/effects.py", "_write_bytes"),),
+    "write": (("deid/outputs/effects.py", "_write_bytes"),
+              ("deid/transform/engine.py", "result_of"), ("pydicom/filewriter.py", "dcmwrite")),
     "rows": (("deid/outputs/effects.py", "plan_rows"), ("deid/outputs/effects.py", "add"),
              ("deid/outputs/effects.py", "batch")),
 }

@@ -18,6 +18,7 @@ import os
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -203,6 +204,11 @@ class EffectsJob:
         """Load the IOD tables and compile the profiles (once per process)."""
         warm_planning(self.profiles)
 
+    @cached_property
+    def _inputs_resolved(self) -> frozenset[Path]:
+        """The input paths, resolved once per job (every copy is checked against them)."""
+        return frozenset(Path(path).resolve() for path in self.inputs)
+
     def process_batch(self, sources: Sequence[Source]) -> BatchOut:
         columns = EffectColumns(self.include_values)
         errors: list[ErrorRow] = []
@@ -271,9 +277,9 @@ class EffectsJob:
                                     "folder")
         assert self.write_dicom is not None
         target = Path(self.write_dicom) / profile.id / relative
-        inputs = [Path(path).resolve() for path in self.inputs]
-        if (source.path and target.resolve() == Path(source.path).resolve()) or \
-                target.resolve() in inputs:
+        resolved = target.resolve()
+        if (source.path and resolved == Path(source.path).resolve()) or \
+                resolved in self._inputs_resolved:
             raise OutputFolderError(f"{target}: would overwrite an input file")
         target.parent.mkdir(parents=True, exist_ok=True)
         with target.open("wb") as handle:
