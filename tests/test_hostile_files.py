@@ -81,6 +81,28 @@ def test_a_few_trailing_bytes_still_load(tmp_path: Path) -> None:
     assert result.load_errors.empty and result.n_loaded == 1
 
 
+def test_copies_end_with_the_data_set(tmp_path: Path) -> None:
+    """Bytes after the data set are never written to a copy: the copy of a file with a few
+    zeros after it equals the copy of the same file without them; text after the pixel data
+    reads as an element that runs past the end of the file, a load error, and no copy."""
+    inputs = {"plain.dcm": _good(), "short_tail.dcm": _good() + bytes(6),
+              "pixels.dcm": _good(pixels=4096), "pixels_tail.dcm": _good(pixels=4096) + bytes(6),
+              "text_tail.dcm": _good(pixels=4096) + b"TRAILING-Larkcombe^Rosalind"}
+    (tmp_path / "in").mkdir()
+    for name, data in inputs.items():
+        (tmp_path / "in" / name).write_bytes(data)
+    profile = load_profile("ps315_basic")
+    result = apply_profiles([tmp_path / "in"], [profile], secrets=Secrets.ephemeral("default"),
+                            workers=1, write_dicom=tmp_path / "out")
+    errors = result.load_errors
+    assert errors["file"].astype(str).str.endswith("text_tail.dcm").all()
+    assert set(errors["error_kind"]) == {"truncated"}
+    out = tmp_path / "out" / profile.id
+    assert sorted(path.name for path in out.iterdir()) == sorted(set(inputs) - {"text_tail.dcm"})
+    assert (out / "short_tail.dcm").read_bytes() == (out / "plain.dcm").read_bytes()
+    assert (out / "pixels_tail.dcm").read_bytes() == (out / "pixels.dcm").read_bytes()
+
+
 def test_zero_padded_members_stop_at_the_zeros(tmp_path: Path) -> None:
     """Members bigger than the in-memory limit are streamed: the zeros after the data set (or
     after the pixel data) are never decompressed, from a path and from an upload."""
