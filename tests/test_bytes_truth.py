@@ -26,7 +26,7 @@ from deid.outputs.effects import required_secrets
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
 SECRETS = Secrets({name: f"bytes-truth-{name}" for name in required_secrets(
     [load_profile(info.id) for info in list_profiles()])})
-FILES = sorted(SAMPLE.glob("files/*.dcm")) + sorted(SAMPLE.glob("cohort/*.dcm"))[:3]
+FILES = sorted(SAMPLE.glob("files/*.dcm")) + sorted(SAMPLE.glob("cohort/*.dcm"))
 #: Elements the writer adds or recomputes: the markers, its own file meta identity, and the
 #: group lengths it writes.
 ADDED = frozenset({"(0012,0062)", "(0012,0063)", "(0012,0064)", "(0028,0303)", "(0002,0000)",
