@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from functools import cache
 from pathlib import Path
 
 import pydicom
@@ -24,7 +25,7 @@ from deid.policy.iods import Requirements, requirements_for
 from tests.test_byte_writer import PYDICOM_FILES, written_bytes
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
-FILES = sorted(SAMPLE.glob("files/*.dcm")) + sorted(SAMPLE.glob("cohort/*.dcm"))[:3]
+FILES = sorted(SAMPLE.glob("files/*.dcm")) + sorted(SAMPLE.glob("cohort/*.dcm"))
 DCIODVFY = shutil.which("dciodvfy")
 pytestmark = pytest.mark.skipif(
     DCIODVFY is None, reason="dciodvfy not installed: .ci/run installs Debian's dicom3tools "
@@ -32,6 +33,12 @@ pytestmark = pytest.mark.skipif(
 #: Values an error quotes (UIDs, numbers) differ between a file and its copy by design.
 _VALUE = re.compile(r"<[0-9.]+>")
 _MISSING = re.compile(r"^Error - Missing attribute Type [12]C? \w+ Element=<(\w+)>")
+
+
+@cache
+def original_errors(path: Path) -> frozenset[str]:
+    """:func:`errors` of an input file (the same for every profile)."""
+    return frozenset(errors(path))
 
 
 def errors(path: Path) -> set[str]:
@@ -54,7 +61,7 @@ def test_copies_have_no_error_their_originals_did_not_have(profile_id: str,
     new = {}
     for original in FILES:
         copy = next((tmp_path / profile_id).rglob(original.name))
-        added = errors(copy) - errors(original)
+        added = errors(copy) - original_errors(original)
         requirements = _requirements(original)
         real = sorted(error for error in added if not _edition_difference(error, requirements))
         if real:
