@@ -242,3 +242,22 @@ def test_the_sign_off_report_carries_the_audit_figures(originals: Path, tmp_path
     assert '"audit_files_paired": ' + str(len(FILES)) in figures
     assert '"audit_deviations": 0' not in figures  # ps315_basic copies against primage deviate
     capsys.readouterr()
+
+
+def test_example_values_only_when_asked(originals: Path, tmp_path: Path) -> None:
+    """Deviations carry the original and exported values only with ``include_values``; without
+    it, no table of the audit holds any planted identifying value."""
+    exported = _export(originals, tmp_path, load_profile("ps315_basic"))
+    hidden = audit([originals], [exported], KEEP_ALL)
+    shown = audit([originals], [exported], KEEP_ALL, include_values=True)
+    assert len(hidden.audit_deviations) == len(shown.audit_deviations) > 0
+    assert hidden.audit_deviations[["original_value", "exported_value"]].isna().all().all()
+    assert shown.audit_deviations["original_value"].notna().any()
+    with (Path(__file__).resolve().parents[1] / "data" / "sample" / "planted.csv").open(
+            encoding="utf-8") as handle:
+        planted = {row["search_text"] for row in csv.DictReader(handle)
+                   if row["decoy"] == "false" and len(row["search_text"]) >= 6}
+    text = " ".join(frame.astype(str).to_csv(index=False) for frame in hidden.tables().values())
+    assert not {value for value in planted if value in text}
+    shown_text = shown.audit_deviations.astype(str).to_csv(index=False)
+    assert {value for value in planted if value in shown_text}
