@@ -186,6 +186,27 @@ def test_two_profiles_with_one_secret_give_unlinkable_pseudonyms() -> None:
     assert first.StudyInstanceUID != second.StudyInstanceUID  # UIDs too
 
 
+def _hashing_and_shifting(profile_id: str, linkage: str = "") -> deid.Profile:
+    return deid.load_profile_text(
+        f'schema_version = 1\nid = "{profile_id}"\ntitle = "t"\nprovenance = "user"\n'
+        f'base = "ps315_basic"\n{linkage}'
+        '[[rules]]\nkeyword = "AccessionNumber"\naction = "hash"\nreason = "r"\nsource = "s"\n'
+        '[[rules]]\nkeyword = "StudyDate"\naction = "shift_date"\nreason = "r"\nsource = "s"\n')
+
+
+@pytest.mark.parametrize("linked", [False, True])
+def test_hashes_and_date_offsets_are_per_profile_unless_linked(linked: bool) -> None:
+    dataset = sample_dataset()
+    dataset.AccessionNumber, dataset.StudyDate = "ACC-20210517-0042", "20210517"
+    linkage = 'linkage = ["default"]\n' if linked else ""
+    first, second = (apply_profile(dataset, _hashing_and_shifting(pid, linkage),
+                                   secrets=SECRETS).dataset for pid in ("first", "second"))
+    assert first.AccessionNumber != dataset.AccessionNumber
+    assert first.StudyDate != dataset.StudyDate
+    assert (first.AccessionNumber == second.AccessionNumber) is linked
+    assert (first.StudyDate == second.StudyDate) is linked
+
+
 def test_a_named_linkage_secret_links_on_purpose() -> None:
     dataset = sample_dataset()
     linked = 'linkage = ["default"]\n'
