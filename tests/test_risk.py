@@ -278,3 +278,30 @@ def test_class_size_distribution_adds_up() -> None:
     assert result.class_sizes[0][0] == result.k_min
     assert sum(count for size, count in result.class_sizes if size < 5) == (
         result.n_records_below_k)
+
+
+@pytest.mark.parametrize(("history", "severity"), [
+    ("stable after surgery, no complaints", "medium"),
+    ("mother Rosalind Larkcombe at bedside", "high"),
+])
+def test_kept_free_text_is_reported_and_a_leak_more_strongly(history: str,
+                                                             severity: str) -> None:
+    """Free text PS3.15 removes or cleans is a finding whenever a profile keeps it, stronger
+    when it repeats the patient's name; a nested identifier is reported at its own path."""
+    from pydicom.dataset import Dataset
+    from pydicom.sequence import Sequence
+
+    from tests.engine_helpers import sample_dataset
+
+    dataset = sample_dataset()
+    dataset.PatientName = "Larkcombe^Rosalind"
+    dataset.AdditionalPatientHistory = history
+    physician = Dataset()
+    physician.PersonAddress = "12 Westbury Lane, Bristol"
+    dataset.ReferringPhysicianIdentificationSequence = Sequence([physician])
+    findings = assess([("one.dcm", dataset)], [KEEP_ALL], secrets=SECRETS).residual_risk
+    history_rows = findings[findings["element_path"] == "(0010,21B0)"]
+    assert set(zip(history_rows["risk_kind"], history_rows["severity"], strict=True)) == {
+        ("free_text", severity)}
+    nested = findings[findings["element_path"] == "(0008,0096)[0].(0040,1102)"]
+    assert set(nested["risk_kind"]) == {"direct_identifier"}
