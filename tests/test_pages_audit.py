@@ -304,3 +304,36 @@ def test_the_sign_off_report_carries_the_audit_run_on_the_page(
     # The audit was against ps315_basic: another profile's report does not carry it.
     other, _ = report("primage", **{view.RESULT: kept})
     assert "Audit of an export" not in other and "audit_deviations" not in read_figures(other)
+
+
+DEVIATIONS = pd.DataFrame({
+    "original": ["o/a.dcm", "o/a.dcm", "o/b.dcm"],
+    "exported": ["e/a.dcm", "e/a.dcm", "e/b.dcm"],
+    "element_path": ["(0010,0010)", "(0008,1111)[0].(0008,1155)", "(0008,0080)"],
+    "tag": ["(0010,0010)", "(0008,1155)", "(0008,0080)"],
+    "keyword": ["PatientName", "ReferencedSOPInstanceUID", "InstitutionName"],
+    "claimed_action": ["empty", "uid", "dummy"],
+    "observed_action": ["replaced_consistently", "kept", "emptied"],
+})
+
+
+@pytest.mark.parametrize(("search", "claimed", "observed", "rows"), [
+    ("", (), (), [0, 1, 2]),
+    ("patientname", (), (), [0]),  # keyword, case aside
+    ("(0008,1111)", (), (), [1]),  # a sequence in the element path
+    ("B.DCM", (), (), [2]),  # a file
+    ("  a.dcm ", (), (), [0, 1]),  # spaces around the text are ignored
+    ("", ("uid", "dummy"), (), [1, 2]),
+    ("", (), ("kept",), [1]),
+    ("a.dcm", ("dummy",), (), []),
+    ("[0]", (), (), [1]),  # plain text, not a pattern
+])
+def test_filter_deviations(search: str, claimed: tuple[str, ...], observed: tuple[str, ...],
+                           rows: list[int]) -> None:
+    shown = view.filter_deviations(DEVIATIONS, search=search, claimed=claimed,
+                                   observed=observed)
+    assert shown.index.tolist() == rows
+
+
+def test_action_options_are_the_actions_present() -> None:
+    assert view.actions_in(DEVIATIONS, "claimed_action") == ["dummy", "empty", "uid"]
