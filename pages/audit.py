@@ -78,14 +78,28 @@ if not req.alone:
     left, right = st.columns([1, 2])
     only = left.checkbox("Deviations only", key=view.ONLY_DEVIATIONS, value=True)
     search = right.text_input("Keyword or tag contains", key=view.KEYWORD_FILTER)
-    shown = elements[~elements["agrees"]] if only else elements
-    if search:
-        text = search.strip().lower()
-        shown = shown[shown["keyword"].astype(str).str.lower().str.contains(text, regex=False)
-                      | shown["tag"].astype(str).str.lower().str.contains(text, regex=False)]
-    widgets.table(widgets.shown(shown, "elements"), view.ELEMENTS_TABLE)
+    shown = view.filter_elements(elements, only_deviations=only, search=search)
+    widgets.table(widgets.shown(shown, "elements", "the audit_elements download"),
+                  view.ELEMENTS_TABLE)
+
     st.caption("Deviations, file by file:")
-    widgets.table(widgets.shown(result.audit_deviations, "deviations"), view.DEVIATIONS_TABLE)
+    deviations = result.audit_deviations
+    claimed_options = view.actions_in(deviations, "claimed_action")
+    observed_options = view.actions_in(deviations, "observed_action")
+    widgets.keep_valid(view.DEVIATION_CLAIMED, claimed_options)
+    widgets.keep_valid(view.DEVIATION_OBSERVED, observed_options)
+    left, middle, right = st.columns([2, 1, 1])
+    text = left.text_input("Keyword, tag or file contains", key=view.DEVIATION_SEARCH)
+    claimed = middle.multiselect("Claimed action", claimed_options,
+                                 key=view.DEVIATION_CLAIMED, placeholder="any")
+    observed = right.multiselect("Observed action", observed_options,
+                                 key=view.DEVIATION_OBSERVED, placeholder="any")
+    picked = view.filter_deviations(deviations, search=text, claimed=claimed, observed=observed)
+    if len(picked) != len(deviations):
+        st.caption(md("{n:,} of {total:,} deviations match the filters.", n=len(picked),
+                      total=len(deviations)))
+    widgets.table(widgets.shown(picked, "deviations", "the audit_deviations download"),
+                  view.DEVIATIONS_TABLE)
 
     st.subheader("One file pair, element by element")
     paired = [str(name) for name in pairs[pairs["paired_by"].isin(["path", "uid-map"])][

@@ -9,6 +9,7 @@ import streamlit as st
 
 import deid
 from deid.consensus.store import SIGNOFF_DECISIONS
+from ui import audit as audit_view
 from ui import compute, consensus, data, identity, profiles, session, state, widgets
 from ui.errors import INPUT_ERRORS, report_input_error, stop_on_deid_error, stop_on_input_error
 from ui.navigation import through_app
@@ -192,6 +193,10 @@ else:
                        key=state.SIGNOFF_DOWNLOAD, on_click="ignore", icon="⬇️", type="primary")
     st.caption(md("On {label}: {n:,} files, with the k and quasi-identifier sets of "
                   "**Residual risk**.", label=loaded.inputs.label, n=loaded.n_loaded))
+    if (audited := audit_view.session_audit(profile.id)) is not None:
+        st.caption(md("With the audit run on **Audit** of {export!c} against {id}: "
+                      "{n:,} deviation(s).", export=audited[0].exported, id=profile.id,
+                      n=audited[1].n_deviations))
 
 # -- sample ----------------------------------------------------------------------------------
 st.subheader("Sample data")

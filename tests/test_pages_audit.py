@@ -1,19 +1,33 @@
 """Audit page: audits an export against its originals and claimed profile (the tables equal
-the library's), reviews an export alone, shows one pair element by element, and says what is
-wrong with bad input."""
+the library's), filters the elements and the deviations, downloads the library's tables,
+reviews an export alone, shows one pair element by element, says what is wrong with bad input,
+and hands its audit to the Profiles page's sign-off report."""
 
 from __future__ import annotations
 
+import io
 import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
+from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
 import deid
-from deid.audit import audit
-from tests.test_pages_support import chart_by_key, frame_by_key, page, problems, seeded
+from deid.audit import AuditResult, audit
+from deid.outputs.export import read_csv_table
+from deid.outputs.signoff import read_figures
+from tests.test_pages_support import (
+    chart_by_key,
+    frame_by_key,
+    page,
+    problems,
+    seeded,
+)
 from ui import audit as view
+from ui import state
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample" / "files"
 AUDIT = page("audit")
@@ -30,6 +44,40 @@ def folders(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     deid.apply_profiles([str(originals)], [deid.load_profile("primage")],
                         secrets=deid.Secrets({"default": "page"}), write_dicom=out, workers=1)
     return originals, out / "primage"
+
+
+@pytest.fixture(scope="module")
+def expected(folders: tuple[Path, Path]) -> AuditResult:
+    """The library's audit of the primage copies against ps315_basic (values left out)."""
+    originals, exported = folders
+    return audit([originals], [exported], deid.load_profile("ps315_basic"))
+
+
+@pytest.fixture
+def deferred(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Callable[[], object]]]:
+    """The makers of the deferred download buttons rendered, by the id the button's proto
+    carries (what Streamlit runs when a browser clicks the button)."""
+    made: dict[str, Callable[[], object]] = {}
+    add = MediaFileManager.add_deferred
+
+    def recording(self: MediaFileManager, data_callable: Callable[[], object],
+                  *args: object, **kwargs: object) -> str:
+        file_id = add(self, data_callable, *args, **kwargs)  # type: ignore[arg-type]
+        made[file_id] = data_callable
+        return file_id
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", recording)
+    yield made
+
+
+def _downloaded(at: AppTest, key: str, made: dict[str, Callable[[], object]]) -> bytes:
+    """The bytes the download button with ``key`` gives (its deferred maker run)."""
+    for element in at.get("download_button"):
+        if element.key == key:
+            data = made[element.proto.deferred_file_id]()
+            assert isinstance(data, bytes | str)
+            return data if isinstance(data, bytes) else data.encode("utf-8")
+    raise AssertionError(f"no download button with key {key!r}")
 
 
 def _run(expect_problem: bool = False, **values: str) -> AppTest:
@@ -52,11 +100,15 @@ def test_an_empty_page_says_what_to_give() -> None:
     assert any("Name the export" in info.value for info in at.info)
 
 
-def test_audit_against_the_claimed_profile(folders: tuple[Path, Path]) -> None:
+def _against_ps315(folders: tuple[Path, Path]) -> AppTest:
     originals, exported = folders
-    at = _run(**{view.EXPORTED: str(exported), view.ORIGINALS: str(originals),
-                 view.PROFILE: "ps315_basic"})
-    expected = audit([originals], [exported], deid.load_profile("ps315_basic"))
+    return _run(**{view.EXPORTED: str(exported), view.ORIGINALS: str(originals),
+                   view.PROFILE: "ps315_basic"})
+
+
+def test_audit_against_the_claimed_profile(folders: tuple[Path, Path],
+                                           expected: AuditResult) -> None:
+    at = _against_ps315(folders)
     metrics = {metric.label: metric.value for metric in at.metric}
     assert metrics["Paired"] == str(len(NAMES))
     assert metrics["Deviations"] == f"{expected.n_deviations:,}" and expected.n_deviations
@@ -96,3 +148,192 @@ def test_bad_input_is_a_message(tmp_path: Path) -> None:
     at = _run(True, **{view.EXPORTED: str(tmp_path), view.ORIGINALS: str(tmp_path),
                        view.PAIRING: "uid-map"})
     assert any("mapping CSV" in error.value for error in at.error)
+
+
+def _keys(frame: pd.DataFrame, *columns: str) -> list[tuple[str, ...]]:
+    """The rows of ``frame`` as sorted tuples of ``columns`` (as text)."""
+    return sorted(tuple(str(value) for value in row)
+                  for row in frame[list(columns)].itertuples(index=False))
+
+
+ELEMENT_KEY = ("element_path", "claimed_action", "observed_action")
+DEVIATION_KEY = ("exported", "element_path", "claimed_action", "observed_action")
+
+
+def test_the_element_filters_change_the_rows_shown(folders: tuple[Path, Path],
+                                                   expected: AuditResult) -> None:
+    elements = expected.audit_elements
+    deviating = elements[~elements["agrees"]]
+    at = _against_ps315(folders)
+    assert _keys(frame_by_key(at, view.ELEMENTS_TABLE), *ELEMENT_KEY) == _keys(
+        deviating, *ELEMENT_KEY)
+
+    at.checkbox(key=view.ONLY_DEVIATIONS).uncheck().run()
+    assert not problems(at), problems(at)
+    every = frame_by_key(at, view.ELEMENTS_TABLE)
+    assert len(every) == len(elements) > len(deviating)
+    assert _keys(every, *ELEMENT_KEY) == _keys(elements, *ELEMENT_KEY)
+
+    at.checkbox(key=view.ONLY_DEVIATIONS).check().run()
+    at.text_input(key=view.KEYWORD_FILTER).input("patient").run()
+    by_keyword = deviating[deviating["keyword"].str.lower().str.contains("patient")]
+    assert 0 < len(by_keyword) < len(deviating)
+    assert _keys(frame_by_key(at, view.ELEMENTS_TABLE), *ELEMENT_KEY) == _keys(
+        by_keyword, *ELEMENT_KEY)
+
+    at.text_input(key=view.KEYWORD_FILTER).input("(0008,0080)").run()
+    shown = frame_by_key(at, view.ELEMENTS_TABLE)
+    assert set(shown["keyword"]) == {"InstitutionName"}
+    assert _keys(shown, *ELEMENT_KEY) == _keys(deviating[deviating["tag"] == "(0008,0080)"],
+                                               *ELEMENT_KEY)
+
+    at.text_input(key=view.KEYWORD_FILTER).input("NoSuchKeyword").run()
+    assert frame_by_key(at, view.ELEMENTS_TABLE).empty
+
+
+def test_the_deviation_filters_change_the_rows_shown(folders: tuple[Path, Path],
+                                                     expected: AuditResult) -> None:
+    deviations = expected.audit_deviations
+    at = _against_ps315(folders)
+    assert _keys(frame_by_key(at, view.DEVIATIONS_TABLE), *DEVIATION_KEY) == _keys(
+        deviations, *DEVIATION_KEY)
+    claimed = at.multiselect(key=view.DEVIATION_CLAIMED)
+    observed = at.multiselect(key=view.DEVIATION_OBSERVED)
+    assert list(claimed.options) == sorted(set(deviations["claimed_action"]))
+    assert list(observed.options) == sorted(set(deviations["observed_action"]))
+
+    def shown() -> list[tuple[str, ...]]:
+        assert not problems(at), problems(at)
+        return _keys(frame_by_key(at, view.DEVIATIONS_TABLE), *DEVIATION_KEY)
+
+    at.text_input(key=view.DEVIATION_SEARCH).input("SLICE1").run()  # a file's name
+    in_one_file = deviations[deviations["exported"].str.contains("slice1")]
+    assert 0 < len(in_one_file) < len(deviations)
+    assert shown() == _keys(in_one_file, *DEVIATION_KEY)
+    assert any("match the filters" in caption.value for caption in at.caption)
+
+    at.text_input(key=view.DEVIATION_SEARCH).input("PatientName").run()  # a keyword
+    by_name = deviations[deviations["keyword"] == "PatientName"]
+    assert shown() == _keys(by_name, *DEVIATION_KEY) and len(by_name) == len(NAMES)
+
+    at.text_input(key=view.DEVIATION_SEARCH).input("(0008,0080)").run()  # a tag
+    assert shown() == _keys(deviations[deviations["tag"] == "(0008,0080)"], *DEVIATION_KEY)
+
+    at.text_input(key=view.DEVIATION_SEARCH).input("").run()
+    at.multiselect(key=view.DEVIATION_CLAIMED).select("dummy").run()
+    dummies = deviations[deviations["claimed_action"] == "dummy"]
+    assert 0 < len(dummies) < len(deviations)
+    assert shown() == _keys(dummies, *DEVIATION_KEY)
+
+    at.multiselect(key=view.DEVIATION_OBSERVED).select("removed").run()
+    both = dummies[dummies["observed_action"] == "removed"]
+    assert 0 < len(both) < len(dummies)
+    assert shown() == _keys(both, *DEVIATION_KEY)
+
+    at.multiselect(key=view.DEVIATION_CLAIMED).unselect("dummy").run()
+    at.multiselect(key=view.DEVIATION_OBSERVED).unselect("removed").run()
+    assert shown() == _keys(deviations, *DEVIATION_KEY)
+
+
+def _table_from(data: bytes, fmt: str, table: str, tmp_path: Path) -> pd.DataFrame:
+    if fmt == "parquet":
+        return pd.read_parquet(io.BytesIO(data))
+    path = tmp_path / f"{table}.csv"
+    path.write_bytes(data)
+    return read_csv_table(path, table)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_the_downloads_are_the_library_tables(folders: tuple[Path, Path], expected: AuditResult,
+                                              deferred: dict[str, Callable[[], object]],
+                                              fmt: str, tmp_path: Path) -> None:
+    at = _against_ps315(folders)
+    at.checkbox(key=view.ONLY_DEVIATIONS).uncheck().run()
+    assert not problems(at), problems(at)
+    for table, shown_key in (("audit_elements", view.ELEMENTS_TABLE),
+                             ("audit_deviations", view.DEVIATIONS_TABLE),
+                             ("audit_pairs", view.PAIRS_TABLE)):
+        data = _downloaded(at, f"audit.download.{table}.{fmt}", deferred)
+        got = _table_from(data, fmt, table, tmp_path)
+        library = expected.tables()[table].reset_index(drop=True)
+        assert len(library), table
+        pd.testing.assert_frame_equal(got.reset_index(drop=True), library, check_dtype=False,
+                                      obj=table)
+        shown = frame_by_key(at, shown_key)
+        key = [c for c in got.columns if c not in ("original_value", "exported_value")]
+        assert _keys(got, *key) == _keys(shown, *key), table
+    deviations = _table_from(_downloaded(at, f"audit.download.audit_deviations.{fmt}",
+                                         deferred), fmt, "audit_deviations", tmp_path)
+    assert deviations["original_value"].isna().all() and deviations[
+        "exported_value"].isna().all()  # the page shows values, the download leaves them out
+    assert frame_by_key(at, view.DEVIATIONS_TABLE)["original_value"].notna().any()
+
+
+def test_the_sign_off_report_carries_the_audit_run_on_the_page(
+        folders: tuple[Path, Path], expected: AuditResult,
+        deferred: dict[str, Callable[[], object]], tmp_path: Path) -> None:
+    """The Audit page keeps its run in the session; the Profiles page's sign-off report of
+    the claimed profile carries its figures (pages share the session state only: the run is
+    handed over as a browser session would)."""
+    record = str(tmp_path / "record")
+
+    def report(profile_id: str, **session: object) -> tuple[str, AppTest]:
+        at = seeded(page("profiles"), **{state.DATA_DIR: record,
+                                         state.PROFILE_READ: profile_id}, **session).run()
+        assert not problems(at), problems(at)
+        return _downloaded(at, state.SIGNOFF_DOWNLOAD, deferred).decode("utf-8"), at
+
+    before, at = report("ps315_basic")
+    assert "Audit of an export" not in before  # no audit run yet
+    assert not [c.value for c in at.caption if "audit run on" in c.value]
+    kept = _against_ps315(folders).session_state[view.RESULT]
+
+    html, at = report("ps315_basic", **{view.RESULT: kept})
+    assert "Audit of an export made with this profile" in html
+    assert [c.value for c in at.caption if "audit run on" in c.value] == [
+        f"With the audit run on **Audit** of `{folders[1]}` against ps315_basic: "
+        f"{expected.n_deviations:,} deviation(s)."]
+    figures = read_figures(html)
+    elements = expected.audit_elements
+    assert {key: figures[key] for key in figures if key.startswith("audit_")} == {
+        "audit_files_paired": len(NAMES), "audit_files_unpaired": 0,
+        "audit_deviations": expected.n_deviations,
+        "audit_elements_deviating": int((~elements["agrees"]).sum()),
+        "audit_export_findings": len(expected.risk.residual_risk)}
+    assert expected.n_deviations > 0
+    # The audit was against ps315_basic: another profile's report does not carry it.
+    other, _ = report("primage", **{view.RESULT: kept})
+    assert "Audit of an export" not in other and "audit_deviations" not in read_figures(other)
+
+
+DEVIATIONS = pd.DataFrame({
+    "original": ["o/a.dcm", "o/a.dcm", "o/b.dcm"],
+    "exported": ["e/a.dcm", "e/a.dcm", "e/b.dcm"],
+    "element_path": ["(0010,0010)", "(0008,1111)[0].(0008,1155)", "(0008,0080)"],
+    "tag": ["(0010,0010)", "(0008,1155)", "(0008,0080)"],
+    "keyword": ["PatientName", "ReferencedSOPInstanceUID", "InstitutionName"],
+    "claimed_action": ["empty", "uid", "dummy"],
+    "observed_action": ["replaced_consistently", "kept", "emptied"],
+})
+
+
+@pytest.mark.parametrize(("search", "claimed", "observed", "rows"), [
+    ("", (), (), [0, 1, 2]),
+    ("patientname", (), (), [0]),  # keyword, case aside
+    ("(0008,1111)", (), (), [1]),  # a sequence in the element path
+    ("B.DCM", (), (), [2]),  # a file
+    ("  a.dcm ", (), (), [0, 1]),  # spaces around the text are ignored
+    ("", ("uid", "dummy"), (), [1, 2]),
+    ("", (), ("kept",), [1]),
+    ("a.dcm", ("dummy",), (), []),
+    ("[0]", (), (), [1]),  # plain text, not a pattern
+])
+def test_filter_deviations(search: str, claimed: tuple[str, ...], observed: tuple[str, ...],
+                           rows: list[int]) -> None:
+    shown = view.filter_deviations(DEVIATIONS, search=search, claimed=claimed,
+                                   observed=observed)
+    assert shown.index.tolist() == rows
+
+
+def test_action_options_are_the_actions_present() -> None:
+    assert view.actions_in(DEVIATIONS, "claimed_action") == ["dummy", "empty", "uid"]

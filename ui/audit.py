@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -23,6 +24,9 @@ RUN_BUTTON: Final = "audit.run"
 RESULT: Final = "audit.result"
 ONLY_DEVIATIONS: Final = "audit.only_deviations"
 KEYWORD_FILTER: Final = "audit.keyword"
+DEVIATION_SEARCH: Final = "audit.deviation_search"
+DEVIATION_CLAIMED: Final = "audit.deviation_claimed"
+DEVIATION_OBSERVED: Final = "audit.deviation_observed"
 ELEMENTS_TABLE: Final = "audit.elements_table"
 DEVIATIONS_TABLE: Final = "audit.deviations_table"
 PAIRS_TABLE: Final = "audit.pairs_table"
@@ -107,6 +111,48 @@ def session_audit(profile_id: str) -> tuple[AuditRequest, AuditResult] | None:
     if req.alone or req.profile_id != profile_id:
         return None
     return req, result
+
+
+def _contains(frame: pd.DataFrame, columns: tuple[str, ...], text: str) -> pd.Series:
+    """Rows where any of ``columns`` contains ``text`` (case-insensitive, plain text)."""
+    needle = text.strip().lower()
+    hits = pd.Series(False, index=frame.index)
+    for column in columns:
+        hits |= frame[column].astype(str).str.lower().str.contains(needle, regex=False)
+    return hits
+
+
+def filter_elements(elements: pd.DataFrame, *, only_deviations: bool,
+                    search: str = "") -> pd.DataFrame:
+    """The audit_elements rows shown: only those that deviate when asked, and those whose
+    keyword or tag contains ``search`` (case-insensitive) when it is given."""
+    shown = elements[~elements["agrees"].astype(bool)] if only_deviations else elements
+    if search.strip():
+        shown = shown[_contains(shown, ("keyword", "tag"), search)]
+    return shown
+
+
+def filter_deviations(deviations: pd.DataFrame, *, search: str = "",
+                      claimed: Sequence[str] = (), observed: Sequence[str] = ()
+                      ) -> pd.DataFrame:
+    """The audit_deviations rows shown: those whose keyword, tag, element path or file
+    (original or exported) contains ``search`` (case-insensitive), whose claimed action is
+    one of ``claimed`` and whose observed action is one of ``observed`` (an empty choice
+    keeps every row)."""
+    shown = deviations
+    if search.strip():
+        shown = shown[_contains(shown, ("keyword", "tag", "element_path", "original",
+                                        "exported"), search)]
+    if claimed:
+        shown = shown[shown["claimed_action"].astype(str).isin(list(claimed))]
+    if observed:
+        shown = shown[shown["observed_action"].astype(str).isin(list(observed))]
+    return shown
+
+
+def actions_in(frame: pd.DataFrame, column: str) -> list[str]:
+    """The distinct actions of ``column``, sorted (the options of an action filter)."""
+    return sorted({str(value) for value in frame[column].dropna()})
 
 
 def agreement(elements: pd.DataFrame, top: int = 30) -> pd.DataFrame:

@@ -38,7 +38,9 @@ from urllib.parse import urlsplit
 import pandas as pd
 import pytest
 
+import deid
 from deid import load_profile_text
+from deid.audit import audit
 from deid.consensus.store import DecisionStore
 from deid.outputs.signoff import read_figures
 from deid.policy.schema import TABLES
@@ -363,8 +365,69 @@ def test_every_page_renders(tab: Tab, title: str, path: str, ready: str) -> None
         page.get_by_role("heading", name="Findings").first.evaluate(
             "element => element.scrollIntoView({block: 'start'})")
         time.sleep(0.5)
-    if path not in ("tag_effects", "consensus"):  # their pictures are taken below
+    if path not in ("tag_effects", "consensus", "audit"):  # their pictures are taken below
         _screenshot(tab, path)
+
+
+AUDIT_EXPORT = "Export (a folder or zip archive on this machine)"
+AUDIT_ORIGINALS = "Originals (leave empty to review the export alone)"
+
+
+def test_audit_an_export_against_the_profile_it_claims(tab: Tab, tmp_path: Path) -> None:
+    """Copies written with primage, audited against ps315_basic: the page's figures are the
+    library's, the deviations filter narrows the table, and the Profiles page's sign-off
+    report of ps315_basic carries the audit's figures."""
+    originals = REPO_ROOT / "data" / "sample" / "files"
+    deid.apply_profiles([str(originals)], [deid.load_profile("primage")],
+                        secrets=deid.Secrets({"default": "browser"}),
+                        write_dicom=tmp_path / "copies", workers=1)
+    exported = tmp_path / "copies" / "primage"
+    expected = audit([originals], [exported], deid.load_profile("ps315_basic"))
+    deviations = expected.audit_deviations
+    n_patient_name = int((deviations["keyword"] == "PatientName").sum())
+    page = tab.page
+    try:
+        _nav(page, "Audit").click()
+        _show(tab, "Audit", "Run the audit")
+        _fill(page, AUDIT_EXPORT, str(exported))
+        _fill(page, AUDIT_ORIGINALS, str(originals))
+        _choose(page, "Claimed profile", "ps315_basic")
+        page.get_by_role("button", name="Run the audit").click()
+        page.get_by_text("Against ps315_basic").first.wait_for(timeout=PAGE_TIMEOUT_MS)
+        _settle(page)
+        labels = page.locator('[data-testid="stMetricLabel"]').all_inner_texts()
+        values = page.locator('[data-testid="stMetricValue"]').all_inner_texts()
+        deadline = time.monotonic() + 20
+        while (page.locator('[data-testid="stPlotlyChart"]').count() < 1
+               and time.monotonic() < deadline):
+            time.sleep(0.25)
+        page.locator('[data-testid="stMetric"]').first.evaluate(  # figures, then the picture
+            "element => element.scrollIntoView({block: 'start'})")
+        time.sleep(1)
+        _screenshot(tab, "audit")
+        _fill(page, "Keyword, tag or file contains", "PatientName")
+        page.get_by_text(f"{n_patient_name:,} of {len(deviations):,} deviations match the "
+                         "filters").wait_for(timeout=PAGE_TIMEOUT_MS)
+
+        _nav(page, "Profiles").click()
+        _show(tab, "Profiles", "Read a profile")
+        _choose(page, "Profile", "ps315_basic")
+        page.get_by_text("With the audit run on").first.wait_for(timeout=PAGE_TIMEOUT_MS)
+        with page.expect_download(timeout=PAGE_TIMEOUT_MS) as download:
+            page.locator(".st-key-profiles-signoff_download button").click()
+        report = tmp_path / download.value.suggested_filename
+        download.value.save_as(report)
+    except PlaywrightError as exc:
+        tab.fail("audit", exc)
+    metrics = {label.strip(): value.strip() for label, value in zip(labels, values,
+                                                                    strict=False)}
+    assert metrics["Paired"] == str(len(list(originals.glob("*.dcm")))), metrics
+    assert metrics["Deviations"] == f"{expected.n_deviations:,}" != "0", metrics
+    assert _exceptions(tab) == 0, _context(tab)
+    figures = read_figures(report.read_text(encoding="utf-8"))
+    assert report.name == "signoff_ps315_basic.html"
+    assert figures["audit_deviations"] == expected.n_deviations
+    assert figures["audit_files_paired"] == len(expected.audit_pairs)
 
 
 _CONTRAST = """element => {
