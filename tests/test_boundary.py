@@ -234,5 +234,6 @@ def test_deid_modules_import_only_their_layer_and_those_below() -> None:
 
 
 def test_the_layer_finder_places_the_longest_prefix() -> None:
-    assert _layer("deid.policy.lint") == _layer("deid.ctp.exporter") > _layer("deid.policy.resolver")
+    assert _layer("deid.policy.lint") == _layer("deid.ctp.exporter") > _layer(
+        "deid.policy.resolver")
     assert _layer("deid.outputs.signoff") > _layer("deid.audit") > _layer("deid.outputs.effects")
