@@ -67,6 +67,22 @@ def test_generator_writes_the_shipped_rules_from_the_observed_facts(
                         for key in kept for matcher in shipped)
 
 
+def test_dicognito_file_meta_rules_come_from_the_observed_facts() -> None:
+    """dicognito walks the file meta: what it leaves is kept, the UIDs it replaces are
+    remapped; elements the writer decides (MediaStorageSOPInstanceUID, the Source AE Title)
+    get no rule."""
+    facts = json.loads((FIXTURES / "dicognito_facts_excerpt.json").read_text(encoding="utf-8"))
+    rules = {rule.get("keyword"): rule["action"] for rule in tomllib.loads(
+        generator().render_dicognito(facts))["rules"]}
+    assert (rules["SendingApplicationEntityTitle"], rules["ReceivingApplicationEntityTitle"],
+            rules["PrivateInformation"], rules["PrivateInformationCreatorUID"]) == (
+        "keep", "keep", "keep", "uid")
+    assert "MediaStorageSOPInstanceUID" not in rules
+    assert "SourceApplicationEntityTitle" not in rules
+    resolver = resolver_for(load_profile("dicognito_default"))
+    assert resolver.decide(0x00020017, "AE", None).action is Action.KEEP
+
+
 @pytest.mark.parametrize("profile_id", sorted(TOOL_PROFILES))
 def test_tool_profiles_cite_the_tool_version_and_file_for_every_rule(profile_id: str) -> None:
     profile = load_profile(profile_id)
