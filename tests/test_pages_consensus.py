@@ -31,6 +31,7 @@ from tests.test_pages_support import (
     seeded,
 )
 from ui import consensus, state
+from ui.profiles import FAMILIES
 
 CONSENSUS = page("consensus")
 NAME = "committee_2026"
@@ -467,3 +468,93 @@ def test_a_long_worklist_points_to_its_own_download() -> None:
     captions = " ".join(c.value for c in at.caption)
     assert "the worklist download below has them all" in captions
     assert "Export page" not in captions
+
+
+# -- reopening from another record, its sample, and profiles that moved -------------------------
+
+def _saved_elsewhere(folder: Path, profiles: list[tuple[str, str]],
+                     sources: tuple[str, ...] = ()) -> None:
+    """A consensus set up and decided on once in ``folder`` (not the page's default)."""
+    store = DecisionStore(folder)
+    store.save_settings(NAME, saved_by="Ana", profiles=profiles, sources=sources)
+    store.decide(NAME, SEX, decider="Ana", action="keep", reason="Needed for the analyses.")
+
+
+def _opened_from_url(record: Path | None = None, **extra: object) -> AppTest:
+    at = seeded(CONSENSUS, **{state.CONS_DECIDER: "Ben", **extra})
+    at.query_params["consensus"] = NAME
+    if record is not None:
+        at.query_params["record"] = str(record)
+    at.run()
+    assert not problems(at), problems(at)
+    return at
+
+
+def _shipped(*ids: str) -> list[tuple[str, str]]:
+    return [(pid, deid.load_profile(pid).sha256 or "") for pid in ids]
+
+
+def test_the_record_folder_in_the_url_reopens_a_consensus_kept_elsewhere(
+        data_dir: Path, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "committee_share"
+    _saved_elsewhere(elsewhere, _shipped("eucanimage", "ps315_basic"))
+    at = _opened_from_url(elsewhere)
+    assert at.text_input(key=state.DATA_DIR).value == str(elsewhere)
+    assert at.text_input(key=state.CONS_NAME).value == NAME
+    assert at.multiselect(key=state.CONS_PROFILES).value == ["eucanimage", "ps315_basic"]
+    assert _progress(at).startswith("Decided 1 / ")
+    assert at.query_params.get("record") in (str(elsewhere), [str(elsewhere)])
+    assert not data_dir.exists(), "the default folder is not used"
+    without = _opened_from_url()  # the same link without the folder: the default record
+    assert without.text_input(key=state.DATA_DIR).value == str(data_dir)
+    assert _progress(without).startswith("Decided 0 / ")
+
+
+def test_load_those_files_loads_the_sample_the_consensus_was_assessed_on(
+        data_dir: Path) -> None:
+    files = str((Path(sample().inputs.paths[0])).resolve())  # data/sample/files alone
+    _saved_elsewhere(data_dir, _shipped("eucanimage", "ps315_basic"), (files,))
+    at = _opened_from_url()  # the session holds the whole sample (files and cohort)
+    notes = [i.value for i in at.info if "was assessed on" in i.value]
+    assert notes and files in notes[0] and "Not on this machine" not in notes[0]
+    at.button(key=state.CONS_LOAD_SOURCES_BUTTON).click().run()
+    assert not problems(at), problems(at)
+    loaded = at.session_state[state.LOADED]
+    assert loaded.inputs.paths == (files,)
+    assert loaded.n_files == len([p for p in Path(files).rglob("*") if p.is_file()])
+    assert not [i for i in at.info if "was assessed on" in i.value]  # now the same sample
+    assert not [b for b in at.button if b.key == state.CONS_LOAD_SOURCES_BUTTON]
+
+
+def test_a_sample_not_on_this_machine_is_named_and_not_offered(data_dir: Path,
+                                                              tmp_path: Path) -> None:
+    gone = str(tmp_path / "site_b_export")
+    _saved_elsewhere(data_dir, _shipped("eucanimage", "ps315_basic"), (gone,))
+    at = _opened_from_url()
+    notes = [i.value for i in at.info if "was assessed on" in i.value]
+    assert notes and "Not on this machine: " + gone in notes[0].replace("\\", "")
+    assert not [b for b in at.button if b.key == state.CONS_LOAD_SOURCES_BUTTON]
+
+
+def test_a_missing_or_changed_profile_is_named_when_the_consensus_reopens(
+        data_dir: Path) -> None:
+    profiles = [("eucanimage", "0" * 64), *_shipped("ps315_basic"),
+                ("site_b_profile", "1" * 64)]
+    _saved_elsewhere(data_dir, profiles)
+    at = _opened_from_url()
+    warning = " ".join(w.value for w in at.warning if "Reopened" in w.value)
+    assert "not available in this session (upload them on Profiles): site_b_profile" in (
+        warning.replace("\\", ""))
+    assert "changed since the set-up was saved (their rules may differ): eucanimage" in warning
+    assert "ps315_basic" not in warning  # unchanged: its sha256 is the shipped file's
+    assert at.multiselect(key=state.CONS_PROFILES).value == ["eucanimage", "ps315_basic"]
+
+
+@pytest.mark.parametrize(("family", "ids"), [(name, ids) for name, _, ids in FAMILIES])
+def test_each_family_button_chooses_its_profiles(family: str, ids: tuple[str, ...]) -> None:
+    shipped = {info.id for info in deid.list_profiles()}
+    assert set(ids) <= shipped, "a family names a profile that does not ship"
+    at = _page()
+    at.button(key=state.CONS_FAMILY_BUTTON_PREFIX + family).click().run()
+    assert not problems(at), problems(at)
+    assert at.multiselect(key=state.CONS_PROFILES).value == list(ids)

@@ -67,6 +67,47 @@ def test_generator_writes_the_shipped_rules_from_the_observed_facts(
                         for key in kept for matcher in shipped)
 
 
+def test_dicognito_file_meta_rules_come_from_the_observed_facts() -> None:
+    """dicognito walks the file meta: what it leaves is kept, the UIDs it replaces are
+    remapped; elements the writer decides (MediaStorageSOPInstanceUID, the Source AE Title)
+    get no rule."""
+    facts = json.loads((FIXTURES / "dicognito_facts_excerpt.json").read_text(encoding="utf-8"))
+    rules = {rule.get("keyword"): rule["action"] for rule in tomllib.loads(
+        generator().render_dicognito(facts))["rules"]}
+    assert (rules["SendingApplicationEntityTitle"], rules["ReceivingApplicationEntityTitle"],
+            rules["PrivateInformation"], rules["PrivateInformationCreatorUID"]) == (
+        "keep", "keep", "keep", "uid")
+    assert "MediaStorageSOPInstanceUID" not in rules
+    assert "SourceApplicationEntityTitle" not in rules
+    resolver = resolver_for(load_profile("dicognito_default"))
+    assert resolver.decide(0x00020017, "AE", None).action is Action.KEEP
+
+
+def test_generator_writes_the_shipped_pydicom_deid_rules_from_its_recipe_lines(
+        tmp_path: Path) -> None:
+    """The checked-in excerpt holds lines of pydicom/deid's default recipe at their line
+    numbers (plain fields, field expressions, ADD with a constant and with variables); the
+    recipe rebuilt from them gives, through the generator, exactly the shipped rules for the
+    elements they decide."""
+    excerpt = json.loads((FIXTURES / "pydicom_deid_recipe_excerpt.json")
+                         .read_text(encoding="utf-8"))
+    numbered = dict(excerpt["lines"])
+    recipe = tmp_path / "deid.dicom"
+    recipe.write_text("\n".join(numbered.get(n, "") for n in range(1, max(numbered) + 1))
+                      + "\n", encoding="utf-8")
+    facts = {"version": excerpt["version"], "recipe_file": excerpt["recipe_file"],
+             "recipe": str(recipe)}
+    generated = rules_by_matcher(generator().render_pydicom_deid(facts))
+    shipped = rules_by_matcher((ROOT / "deid" / "profiles" / "pydicom_deid_default.toml")
+                               .read_text(encoding="utf-8"))
+    assert len(generated) > 100, "the field expressions expand over the dictionary"
+    for matcher, rule in generated.items():
+        assert shipped.get(matcher) == rule, matcher
+    quoted = {rule["source"].split(": ", 1)[1] for rule in generated.values()}
+    assert {"REMOVE endswith:time", "REMOVE contains:UID", "REMOVE PatientName",
+            "ADD PatientIdentityRemoved YES"} <= quoted
+
+
 @pytest.mark.parametrize("profile_id", sorted(TOOL_PROFILES))
 def test_tool_profiles_cite_the_tool_version_and_file_for_every_rule(profile_id: str) -> None:
     profile = load_profile(profile_id)

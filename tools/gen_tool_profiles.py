@@ -38,6 +38,13 @@ from deid.policy.actions import Action  # noqa: E402
 from deid.policy.dictionary import info_for_tag  # noqa: E402
 from deid.recipe import import_recipe  # noqa: E402
 from deid.tags import format_tag  # noqa: E402
+from deid.transform.semantics import (  # noqa: E402
+    IMPLEMENTATION_CLASS_UID,
+    IMPLEMENTATION_VERSION_NAME,
+    MEDIA_STORAGE_SOP_INSTANCE_UID,
+    REQUIRED_META,
+    SOURCE_AE_TITLE,
+)
 
 GENERATOR = "tools/gen_tool_profiles.py"
 FACTS = REPO_ROOT / "tools" / "tool_facts.py"
@@ -109,11 +116,34 @@ def dicognito_rule(tag: int, fact: Mapping[str, Any], version: str) -> RuleText 
     return RuleText(_matcher(tag), action, params, f"dicognito replaces it: {meaning}.", source)
 
 
+#: File meta elements the writer decides whatever a profile says (required, its own identity,
+#: MediaStorageSOPInstanceUID following SOPInstanceUID): no rule is written for them.
+_WRITER_META = REQUIRED_META | {IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME,
+                                SOURCE_AE_TITLE, MEDIA_STORAGE_SOP_INSTANCE_UID}
+
+
+def dicognito_meta_rule(tag: int, fact: Mapping[str, Any], version: str) -> RuleText | None:
+    """The rule for one file meta element: dicognito walks the file meta with the handlers it
+    uses on the data set, so an element it leaves is kept (a file meta element no rule names
+    is removed by the writer), a UID it replaces is remapped."""
+    if tag in _WRITER_META:
+        return None
+    if fact["outcome"] == "kept":
+        return RuleText(_matcher(tag), Action.KEEP, {}, "dicognito leaves this file meta "
+                        "element as it is (it walks the file meta like the data set, and no "
+                        "handler of its changes this element).",
+                        f"dicognito {version}, dicognito/anonymizer.py")
+    return dicognito_rule(tag, {**fact, "file": "dicognito/uianonymizer.py"
+                                if _vr(tag) == "UI" else "dicognito/anonymizer.py"}, version)
+
+
 def render_dicognito(facts: Mapping[str, Any]) -> str:
     """The dicognito_default profile text from observed facts."""
     version = facts["version"]
-    rules = [rule for key, fact in sorted(facts["tags"].items())
-             if (rule := dicognito_rule(int(key, 16), fact, version)) is not None]
+    rules = [rule for key, fact in sorted(facts.get("meta", {}).items())
+             if (rule := dicognito_meta_rule(int(key, 16), fact, version)) is not None]
+    rules += [rule for key, fact in sorted(facts["tags"].items())
+              if (rule := dicognito_rule(int(key, 16), fact, version)) is not None]
     for probe in facts["private"]:
         if probe["outcome"] == "replaced":
             rules.append(RuleText(
@@ -138,10 +168,11 @@ def render_dicognito(facts: Mapping[str, Any]) -> str:
         "tools/tool_facts.py",
         f"(run with pydicom {facts['pydicom']}); each rule cites the dicognito file whose code "
         "decides it.",
-        "Not representable (docs/profiles.md): generated names and addresses, the per-run "
-        "offset in hours,",
-        "times shifted only when their date is present, InstitutionAddress only with "
-        "InstitutionName.",
+        "Not representable (docs/profiles.md): generated names and addresses, first names "
+        "drawn by PatientSex,",
+        "the per-run offset in hours (times shifted only when their date is present), an "
+        "InstitutionAddress added",
+        "with each InstitutionName.",
     ]) + document.render()
 
 

@@ -138,6 +138,29 @@ def private_facts(anonymize: Any) -> list[dict[str, Any]]:
     return found
 
 
+def tags_of(dataset: Dataset) -> list[int]:
+    """The tags of a data set's top-level elements (iterating a data set gives elements)."""
+    return [int(element.tag) for element in dataset]
+
+
+def meta_facts(anonymize: Any) -> dict[str, dict[str, Any]]:
+    """What the tool does to each file meta element (group 0002 of the dictionary, group
+    length excepted), put into the file meta of an otherwise empty data set."""
+    runs = []
+    for kind in ("A", "B"):
+        dataset = Dataset()
+        dataset.file_meta = pydicom.dataset.FileMetaDataset()
+        for tag, entry in sorted(DicomDictionary.items()):
+            vr = entry[0].split(" or ")[0]
+            value = value_for(vr, kind)
+            if tag >> 16 == 0x0002 and tag & 0xFFFF and value is not None:
+                dataset.file_meta.add_new(tag, vr, value)
+        before = copy.deepcopy(dataset)
+        anonymize(dataset)
+        runs.append((before.file_meta, dataset.file_meta))
+    return {f"{tag:08X}": classify(tag, *runs[0], *runs[1]) for tag in tags_of(runs[0][0])}
+
+
 def module_file(obj: Any) -> str:
     """The file of the tool that holds ``obj``'s code, relative to site-packages."""
     holder = obj if inspect.ismodule(obj) or inspect.isfunction(obj) else type(obj)
@@ -159,9 +182,10 @@ def dicognito_facts() -> dict[str, Any]:
         runs[kind] = (before, after)
     probe = Anonymizer(seed="deid-tool-facts")
     tags = {}
-    for tag in runs["A"][0]:
+    fresh = dictionary_dataset("A")
+    for tag in tags_of(runs["A"][0]):
         fact = classify(tag, *runs["A"], *runs["B"])
-        element = dictionary_dataset("A")[tag]
+        element = copy.deepcopy(fresh[tag])
         holder = Dataset()
         holder.add(element)
         for handler in probe._element_handlers:
@@ -170,6 +194,7 @@ def dicognito_facts() -> dict[str, Any]:
                 break
         tags[f"{tag:08X}"] = fact
     return {"tool": "dicognito", "version": __version__, "tags": tags,
+            "meta": meta_facts(Anonymizer(seed="deid-tool-facts").anonymize),
             "private": private_facts(Anonymizer(seed="deid-tool-facts").anonymize)}
 
 
@@ -201,7 +226,7 @@ def dicom_anonymizer_facts() -> dict[str, Any]:
                 patterns.append({"group": entry[0], "element": entry[1], "group_mask": entry[2],
                                  "element_mask": entry[3], "category": category})
     tags = {}
-    for tag in runs["A"][0]:
+    for tag in tags_of(runs["A"][0]):
         fact = classify(tag, *runs["A"], *runs["B"])
         key = f"{tag:08X}"
         if key in categories:
