@@ -284,3 +284,20 @@ def test_datasets_read_as_they_are_by_pandas_pyarrow_and_duckdb(client: Any, inp
     errors = duckdb.sql(f"select count(*) from read_parquet('{tmp_path}/load_errors/*.parquet')"
                         ).fetchall()[0]
     assert errors[0] == 2
+
+
+def _message_logs(dask_scheduler: Any) -> list[int | None]:
+    return [stream.recent_message_log.maxlen for stream in dask_scheduler.stream_comms.values()]
+
+
+def test_a_cluster_keeps_few_messages_for_debugging() -> None:
+    """Dask keeps recent messages of every connection: with its default (1,000), the file lists
+    of the batches would stay in memory, growing with the number of files."""
+    from deid.distributed.cluster import LOG_LENGTH, ClusterSpec, connect
+
+    with connect(ClusterSpec(n_workers=1)) as connected:
+        lengths = connected.run_on_scheduler(_message_logs)
+        mine = connected.scheduler_comm.recent_message_log.maxlen  # the client's own
+    gc.collect()
+    assert lengths and set(lengths) == {LOG_LENGTH}
+    assert mine == LOG_LENGTH

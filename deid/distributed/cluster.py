@@ -23,6 +23,11 @@ if TYPE_CHECKING:
     from distributed import Client
 
 LOCAL = "local"
+#: Dask keeps the last messages of every connection for debugging, ``low-level-log-length``
+#: (1,000) of them: the batches' file lists would stay in the scheduler's and the client's
+#: memory until then, growing with the number of files. A few are enough.
+LOG_SETTING = "distributed.admin.low-level-log-length"
+LOG_LENGTH = 10
 #: What the scheduler and the workers resolve to prove they import this ``deid``.
 VERSION_NAME = "deid.version:__version__"
 #: Where the README says how to start them.
@@ -89,12 +94,21 @@ def connect(spec: ClusterSpec) -> Iterator[Client]:
     except ImportError as error:  # pragma: no cover - a runtime dependency
         raise ClusterError("Dask's distributed scheduler is not installed: run make setup "
                            "(requirements.txt pins dask[distributed])") from error
-    if spec.local:
-        with LocalCluster(n_workers=spec.workers(), threads_per_worker=1, processes=True,
-                          host="127.0.0.1", dashboard_address=None,
-                          silence_logs=40) as cluster, Client(cluster) as client:
-            yield client
-        return
+    import dask
+
+    with dask.config.set({LOG_SETTING: LOG_LENGTH}):
+        if spec.local:
+            with LocalCluster(n_workers=spec.workers(), threads_per_worker=1, processes=True,
+                              host="127.0.0.1", dashboard_address=None,
+                              silence_logs=40) as cluster, Client(cluster) as client:
+                yield client
+            return
+        yield from _remote(spec)
+
+
+def _remote(spec: ClusterSpec) -> Iterator[Client]:
+    from distributed import Client
+
     try:
         client = Client(spec.address, timeout=CONNECT_TIMEOUT_S)
     except (OSError, TimeoutError) as error:
