@@ -162,7 +162,9 @@ def report(results: dict[tuple[str, str, int, bool], dict]) -> None:
               f"{_mib(max(a['worker_kib'])):>16} {_mib(max(b['worker_kib'])):>17}   "
               f"{_mib(a['main_kib']):>9} {_mib(b['main_kib']):>10}\n")
     dask = results[("dask", "scan", small, True)]
-    write(f"(starting the local cluster: {dask.get('startup_seconds', 0):.1f} s, not counted)\n")
+    write(f"(starting the local cluster: {dask.get('startup_seconds', 0):.1f} s, not counted; "
+          "the pool's workers are forked after the main process listed the files: their peak "
+          "counts its pages too)\n")
     write(f"\nresidual risk of the six AI4HI profiles on {small:,} files:\n")
     for engine in ("pool", "dask"):
         risk = results[(engine, "risk", small, True)]

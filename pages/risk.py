@@ -3,11 +3,10 @@ severity; k-anonymity of the quasi-identifier sets a profile leaves; Aryanto-50 
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from deid.risk.kanon import DEFAULT_K, DEFAULT_QI_SETS
-from deid.risk.report import baseline_profile, element_summary
+from deid.risk.report import baseline_profile
 from ui import charts, compute, glossary, profiles, session, state, widgets
 from ui.errors import report_input_error, stop_on_input_error
 from ui.navigation import through_app
@@ -80,7 +79,8 @@ columns = st.columns(4)
 columns[0].metric("Findings", format(len(findings), ","))
 columns[1].metric("High severity", format(int((findings["severity"] == "high").sum()), ","))
 columns[2].metric("Files with a finding", format(findings["file"].nunique(), ","))
-clean = [pid for pid in active_ids if pid not in set(findings["profile_id"].astype(str))]
+with_findings = {str(pid) for pid in findings["profile_id"].unique()}  # once, not per profile
+clean = [pid for pid in active_ids if pid not in with_findings]
 columns[3].metric("Profiles without findings", str(len(clean)))
 kinds = sorted(findings["risk_kind"].astype(str).unique())
 widgets.keep_valid(state.RISK_PROFILE_FILTER, active_ids)
@@ -101,10 +101,12 @@ st.markdown("**Element by element** (highest severity first): in how many files 
             "stays a risk under each profile, in how many it was one before "
             "de-identification, the profile's reason, and the mitigation it needs.")
 with stop_on_input_error("Could not assess the files before de-identification"):
-    baseline = compute.risk(data.key, profiles.key_of([BASELINE]), secrets.token, k, qi_sets,
-                            data.inputs, [BASELINE], secrets.secrets).residual_risk
-summary = element_summary(pd.concat([shown, baseline], ignore_index=True),
-                          [*active, BASELINE])
+    baseline = compute.risk_for(data, [BASELINE], secrets,  # with progress and Cancel
+                                cancel_key=compute.RISK_CANCEL + ".baseline").residual_risk
+summary = compute.element_summary_of(data.key, compute.risk_key(secrets),
+                                     profiles.key_of([*active, BASELINE]),
+                                     tuple(chosen_profiles), tuple(chosen_kinds), shown,
+                                     baseline, [*active, BASELINE])
 widgets.table(widgets.shown(summary, "elements"), state.RISK_SUMMARY_TABLE,
               column_order=["summary", "severity", "risk_kind", "n_files", "n_files_before",
                             "mitigation", "risk", "profile_id", "element", "action",

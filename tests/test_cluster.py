@@ -249,7 +249,7 @@ def test_rescan_on_cluster_reads_only_changed_files(client: Any, inputs: Path,
     first = scan_on_cluster(client, [folder], out, include_values=True)
     assert first.skipped == 0
     again = scan_on_cluster(client, [folder], out, include_values=True)
-    assert again.skipped == again.files and again.rows == 0
+    assert again.skipped == again.files and again.rows == first.rows
     files = sorted(folder.glob("*.dcm"))
     touched, removed, copied = files[3], files[20], files[40]
     later = time.time_ns() + 10**9
@@ -261,6 +261,7 @@ def test_rescan_on_cluster_reads_only_changed_files(client: Any, inputs: Path,
     full = load_headers([folder], include_values=True, workers=1)
     _same(_table(out, "headers"), full.headers)
     _same(_table(out, "load_errors"), full.load_errors)
+    assert third.rows == len(full.headers)  # the rows the dataset holds, kept ones included
     other = scan_on_cluster(client, [folder], out, include_values=False)
     assert other.skipped == 0 and "with values" in other.full_reason
 
@@ -283,3 +284,20 @@ def test_datasets_read_as_they_are_by_pandas_pyarrow_and_duckdb(client: Any, inp
     errors = duckdb.sql(f"select count(*) from read_parquet('{tmp_path}/load_errors/*.parquet')"
                         ).fetchall()[0]
     assert errors[0] == 2
+
+
+def _message_logs(dask_scheduler: Any) -> list[int | None]:
+    return [stream.recent_message_log.maxlen for stream in dask_scheduler.stream_comms.values()]
+
+
+def test_a_cluster_keeps_few_messages_for_debugging() -> None:
+    """Dask keeps recent messages of every connection: with its default (1,000), the file lists
+    of the batches would stay in memory, growing with the number of files."""
+    from deid.distributed.cluster import LOG_LENGTH, ClusterSpec, connect
+
+    with connect(ClusterSpec(n_workers=1)) as connected:
+        lengths = connected.run_on_scheduler(_message_logs)
+        mine = connected.scheduler_comm.recent_message_log.maxlen  # the client's own
+    gc.collect()
+    assert lengths and set(lengths) == {LOG_LENGTH}
+    assert mine == LOG_LENGTH

@@ -19,7 +19,13 @@ from hypothesis import strategies as st
 
 from deid.audit.checks import merge_pseudonyms, pseudonym_index, root_sample
 from deid.cli import main
-from deid.distributed.cluster import ClusterError, ClusterSpec, connect, parse_cluster
+from deid.distributed.cluster import (
+    ClusterError,
+    ClusterSpec,
+    check_environment,
+    connect,
+    parse_cluster,
+)
 from deid.ingest import write_headers
 from deid.ingest.manifest import MANIFEST, Manifest
 from deid.ingest.rescan import file_runs, merge_by_file
@@ -34,6 +40,7 @@ from deid.risk.kanon import (
     records_below_k,
     summarize,
 )
+from deid.version import __version__
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
 
@@ -84,6 +91,51 @@ def test_a_scheduler_out_of_reach_is_one_clear_line(tmp_path: Path,
     assert err.count("\n") == 2  # where it runs, then the error
     with pytest.raises(ClusterError), connect(ClusterSpec(address="tcp://127.0.0.1:9")):
         pass
+
+
+class _Cluster:
+    """What check_environment asks a Dask client: the scheduler's and the workers' answers to
+    resolving deid's version (a value, or the exception raised there)."""
+
+    def __init__(self, scheduler: object, workers: dict[str, object]) -> None:
+        self.scheduler, self.workers = scheduler, workers
+
+    def run_on_scheduler(self, function: object, name: str) -> object:
+        assert name == "deid.version:__version__"
+        if isinstance(self.scheduler, BaseException):
+            raise self.scheduler
+        return self.scheduler
+
+    def run(self, function: object, name: str, on_error: str) -> dict[str, object]:
+        assert on_error == "return"
+        return self.workers
+
+
+MISSING = ModuleNotFoundError("No module named 'deid'")
+
+
+@pytest.mark.parametrize(("scheduler", "workers", "message"), [
+    (MISSING, {"tcp://b:1": __version__}, "the scheduler tcp://a:8786 cannot import deid "
+                                          "(ModuleNotFoundError: No module named 'deid')"),
+    (__version__, {"tcp://b:1": __version__, "tcp://b:2": MISSING},
+     "worker tcp://b:2 cannot import deid"),
+    (__version__, {"tcp://b:1": "0.0.1"}, f"worker tcp://b:1 runs deid 0.0.1, this machine "
+                                          f"deid {__version__}"),
+    ("0.0.1", {"tcp://b:1": __version__}, "the scheduler tcp://a:8786 runs deid 0.0.1"),
+    (__version__, {}, "has no worker: start `dask worker tcp://a:8786`"),
+])
+def test_a_scheduler_or_worker_without_this_deid_is_one_clear_error(
+        scheduler: object, workers: dict[str, object], message: str) -> None:
+    with pytest.raises(ClusterError) as raised:
+        check_environment(_Cluster(scheduler, workers), "tcp://a:8786")  # type: ignore[arg-type]
+    assert message in str(raised.value)
+    if "has no worker" not in message:
+        assert "PYTHONPATH" in str(raised.value)
+
+
+def test_a_scheduler_and_workers_with_this_deid_pass() -> None:
+    check_environment(_Cluster(__version__, {"tcp://b:1": __version__}),  # type: ignore[arg-type]
+                      "tcp://a:8786")
 
 
 # -- k-anonymity from partitions ---------------------------------------------------------------

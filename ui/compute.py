@@ -20,7 +20,13 @@ from deid.outputs.compare import compare, pairwise_diff
 from deid.outputs.effects import apply_profiles, apply_to_headers
 from deid.policy.schema import TABLES, conform
 from deid.risk.kanon import DEFAULT_K, DEFAULT_QI_SETS, parse_qi_set
-from deid.risk.report import RiskReport, aryanto_coverage, assess_paths
+from deid.risk.report import (
+    BASELINE_ID,
+    RiskReport,
+    aryanto_coverage,
+    assess_paths,
+    element_summary,
+)
 from ui import state
 from ui.profiles import ProfileKey
 from ui.progress import Progress, estimate, long_work
@@ -185,6 +191,19 @@ def risk(data_key: str, profile_keys: tuple[ProfileKey, ...], secrets_token: str
     result_tables = _joined([store[(base, key)] for key in profile_keys])  # type: ignore[misc]
     store[_JOINED] = (joined, result_tables)  # the last one only: one copy of the findings
     return result_tables
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def element_summary_of(data_key: str, risk_key: tuple[object, ...],
+                       profile_keys: tuple[ProfileKey, ...], chosen_profiles: tuple[str, ...],
+                       chosen_kinds: tuple[str, ...], _findings: pd.DataFrame,
+                       _baseline: pd.DataFrame,
+                       _profiles: Sequence[deid.Profile]) -> pd.DataFrame:
+    """The Residual risk page's element summary of the findings shown and the baseline's
+    (``deid.risk.report.element_summary``: seconds for 10,000 files), once per load, risk
+    settings, profiles and filter, not on every rerun."""
+    del data_key, risk_key, profile_keys, chosen_profiles, chosen_kinds
+    return element_summary(pd.concat([_findings, _baseline], ignore_index=True), _profiles)
 
 
 def dataset_risk(inputs: Inputs, profiles: Sequence[deid.Profile]) -> RiskTables:
@@ -408,8 +427,8 @@ RISK_CANCEL = "risk.cancel"
 RISK_RATE = "risk.plans"
 
 
-def risk_for(data: Loaded, profiles: Sequence[deid.Profile],
-             secrets: SessionSecrets) -> RiskTables:
+def risk_for(data: Loaded, profiles: Sequence[deid.Profile], secrets: SessionSecrets,
+             cancel_key: str = RISK_CANCEL) -> RiskTables:
     """The risk tables for the session's settings: from this session's store when assessed
     before; else assessed now, with a progress bar (counts, rate, time left) and a Cancel
     button for a large load (a click stops the work and forgets the request)."""
@@ -421,12 +440,14 @@ def risk_for(data: Loaded, profiles: Sequence[deid.Profile],
     if small or assessed(data.key, keys, secrets.token, k, sets):
         return risk(data.key, keys, secrets.token, k, sets, data.inputs, profiles,
                     secrets.secrets)
-    if st.session_state.get(RISK_CANCEL):
+    if st.session_state.get(cancel_key):
         forget_risk_request()
         st.toast("Assessment cancelled: nothing was kept.", icon="✖️")
         st.rerun()
-    what = f"Assessing residual risk under {len(profiles)} profiles"
-    with long_work(what, RISK_CANCEL, rate_of=RISK_RATE, scale=len(profiles)) as progress:
+    what = (f"Assessing residual risk under {len(profiles)} profiles" if len(profiles) != 1
+            else f"Assessing residual risk under {profiles[0].id}" if profiles[0].id !=
+            BASELINE_ID else "Assessing the files as they are (the baseline)")
+    with long_work(what, cancel_key, rate_of=RISK_RATE, scale=len(profiles)) as progress:
         return risk(data.key, keys, secrets.token, k, sets, data.inputs, profiles,
                     secrets.secrets, progress)
 

@@ -3,6 +3,9 @@ started for the run (``--cluster local[:N]``).
 
 A local cluster binds to 127.0.0.1 only, with N worker processes of one thread each (one per
 CPU by default) and no dashboard. Dask itself is imported only when a cluster is asked for.
+Before a run on a running scheduler, the scheduler and every worker must import this ``deid``
+at this version (:func:`check_environment`): otherwise the run stops with one line saying
+which machine lacks it, not a traceback of Dask's.
 """
 
 from __future__ import annotations
@@ -14,11 +17,23 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from deid.errors import DeidError
+from deid.version import __version__
 
 if TYPE_CHECKING:
     from distributed import Client
 
 LOCAL = "local"
+#: Dask keeps the last messages of every connection for debugging, ``low-level-log-length``
+#: (1,000) of them: the batches' file lists would stay in the scheduler's and the client's
+#: memory until then, growing with the number of files. A few are enough.
+LOG_SETTING = "distributed.admin.low-level-log-length"
+LOG_LENGTH = 10
+#: What the scheduler and the workers resolve to prove they import this ``deid``.
+VERSION_NAME = "deid.version:__version__"
+#: Where the README says how to start them.
+HOW_TO_START = ("start `dask scheduler` and `dask worker` from a checkout of the same version "
+                "of this repository, with PYTHONPATH set to that folder (README: Beyond one "
+                "machine)")
 #: Seconds to wait for a scheduler before giving up with a clear error.
 CONNECT_TIMEOUT_S = 20
 
@@ -79,12 +94,21 @@ def connect(spec: ClusterSpec) -> Iterator[Client]:
     except ImportError as error:  # pragma: no cover - a runtime dependency
         raise ClusterError("Dask's distributed scheduler is not installed: run make setup "
                            "(requirements.txt pins dask[distributed])") from error
-    if spec.local:
-        with LocalCluster(n_workers=spec.workers(), threads_per_worker=1, processes=True,
-                          host="127.0.0.1", dashboard_address=None,
-                          silence_logs=40) as cluster, Client(cluster) as client:
-            yield client
-        return
+    import dask
+
+    with dask.config.set({LOG_SETTING: LOG_LENGTH}):
+        if spec.local:
+            with LocalCluster(n_workers=spec.workers(), threads_per_worker=1, processes=True,
+                              host="127.0.0.1", dashboard_address=None,
+                              silence_logs=40) as cluster, Client(cluster) as client:
+                yield client
+            return
+        yield from _remote(spec)
+
+
+def _remote(spec: ClusterSpec) -> Iterator[Client]:
+    from distributed import Client
+
     try:
         client = Client(spec.address, timeout=CONNECT_TIMEOUT_S)
     except (OSError, TimeoutError) as error:
@@ -92,7 +116,32 @@ def connect(spec: ClusterSpec) -> Iterator[Client]:
                            f"{CONNECT_TIMEOUT_S} s ({error}): is `dask scheduler` running "
                            "there, and is its port open to this machine?") from error
     with client:
+        check_environment(client, spec.address or "")
         yield client
+
+
+def check_environment(client: Client, address: str) -> None:
+    """Raise :class:`ClusterError` unless the scheduler and every worker import ``deid`` at
+    this version (they run this code: another version would compute other tables)."""
+    from pkgutil import resolve_name
+
+    found: dict[str, object] = {}
+    try:
+        found[f"the scheduler {address}"] = client.run_on_scheduler(resolve_name, VERSION_NAME)
+    except Exception as error:  # noqa: BLE001 - raised by the scheduler, any kind
+        found[f"the scheduler {address}"] = error
+    answers = client.run(resolve_name, VERSION_NAME, on_error="return")
+    found.update({f"worker {worker}": answer for worker, answer in sorted(answers.items())})
+    if len(found) == 1:
+        raise ClusterError(f"the Dask scheduler {address} has no worker: start `dask worker "
+                           f"{address}` on the machines that read the files")
+    for where, answer in found.items():
+        if isinstance(answer, BaseException):
+            raise ClusterError(f"{where} cannot import deid ({type(answer).__name__}: "
+                               f"{answer}): {HOW_TO_START}")
+        if answer != __version__:
+            raise ClusterError(f"{where} runs deid {answer}, this machine deid {__version__}: "
+                               f"{HOW_TO_START}")
 
 
 def worker_threads(client: Client) -> int:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.dataset as ds
 
 from deid.distributed.cluster import worker_threads
 from deid.distributed.dataset import (
@@ -85,10 +86,19 @@ def scan_on_cluster(client: Client, paths: Iterable[str | os.PathLike[str]],
                              threads=threads, progress=progress, numbers=numbers):
         written.rows += done.rows
         errors.extend(done.errors)
+    if rescan.previous is not None:  # the rows the dataset holds, kept ones included
+        written.rows = count_rows(base / "headers")
     written.paths = [base / "headers", *_write_errors(base, errors, metadata)]
     written.load_errors = len(errors)
     Manifest(entries, include_values, DATASET).write(base)
     return written
+
+
+def count_rows(folder: Path) -> int:
+    """Rows of a dataset folder, from its parts' footers (no row is read)."""
+    if not folder.is_dir():
+        return 0
+    return int(ds.dataset(folder, format="parquet", partitioning="hive").count_rows())
 
 
 def _kept_errors(base: Path, rescan: Rescan) -> list[ErrorRow]:
