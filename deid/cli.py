@@ -63,15 +63,20 @@ def _output_argument(parser: argparse.ArgumentParser) -> None:
                         help="file to write (never one of the inputs)")
 
 
-def _import_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("script", metavar="SCRIPT", type=Path,
-                        help="a CTP DicomAnonymizer script (XML)")
+def _new_profile_arguments(parser: argparse.ArgumentParser, source: str) -> None:
+    """--id, --title, --provenance and --out of a command that imports a ``source``."""
     parser.add_argument("--id", required=True, help="id of the new profile, e.g. my_project")
     parser.add_argument("--title", help="title of the new profile")
     parser.add_argument("--provenance", default="user",
                         choices=("user", "published-script", "consensus"),
-                        help="where the script comes from (default: user)")
+                        help=f"where the {source} comes from (default: user)")
     _output_argument(parser)
+
+
+def _import_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("script", metavar="SCRIPT", type=Path,
+                        help="a CTP DicomAnonymizer script (XML)")
+    _new_profile_arguments(parser, "script")
 
 
 def _run_import(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
@@ -104,14 +109,9 @@ def _run_export(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int
 def _import_recipe_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("recipe", metavar="RECIPE", type=Path,
                         help="a pydicom/deid recipe file (FORMAT dicom, %%header ...)")
-    parser.add_argument("--id", required=True, help="id of the new profile, e.g. my_project")
-    parser.add_argument("--title", help="title of the new profile")
-    parser.add_argument("--provenance", default="user",
-                        choices=("user", "published-script", "consensus"),
-                        help="where the recipe comes from (default: user)")
     parser.add_argument("--remove-private", action="store_true",
                         help="the recipe is run with pydicom/deid's remove_private=True")
-    _output_argument(parser)
+    _new_profile_arguments(parser, "recipe")
 
 
 def _run_import_recipe(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:

@@ -25,7 +25,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from deid.ctp.arguments import Context, element_tag, secret_param
 from deid.ctp.expressions import map_element
-from deid.ctp.fidelity import NOT_EXPRESSIBLE, action_key, not_expressible
+from deid.ctp.fidelity import NOT_EXPRESSIBLE, action_key, code_counts, not_expressible
 from deid.ctp.importer import build_profile
 from deid.ctp.render import ScriptParams, element_script
 from deid.ctp.sources import element_vr
@@ -263,14 +263,10 @@ def _header(profile: Profile, elements: list[_Element]) -> list[str]:
         "its action gives that same script). Elements such as (60EE,3000) stand for deid's "
         "repeating-group patterns.",
     ]
-    counts: dict[str, int] = {}
-    for element in elements:
-        for code in element.codes:
-            counts[code] = counts.get(code, 0) + 1
-    for code in [*NOT_EXPRESSIBLE, NEAREST]:
-        if code in counts:
-            text = NOT_EXPRESSIBLE[code][0] if code in NOT_EXPRESSIBLE else _NEAREST_TEXT
-            lines.append(f"Not expressible in CTP ({counts[code]} elements): {code}: {text}.")
+    for code, count in code_counts((element.codes for element in elements),
+                                   [*NOT_EXPRESSIBLE, NEAREST]):
+        text = NOT_EXPRESSIBLE[code][0] if code in NOT_EXPRESSIBLE else _NEAREST_TEXT
+        lines.append(f"Not expressible in CTP ({count} elements): {code}: {text}.")
     if blocks:
         lines.append("Not expressible in CTP (whole private creator blocks): "
                      + ", ".join(blocks) + ".")

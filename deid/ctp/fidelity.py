@@ -14,7 +14,8 @@ with a ``<!--deid {...}-->`` comment and the codes; the README lists the same ro
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 from typing import Any
 
@@ -29,6 +30,13 @@ _HASH_FIELD_RE = re.compile(r"\{hash(:\d+)?\}")
 _SITE_INPUT_RE = re.compile(r"^\{([A-Za-z_][A-Za-z0-9_]*)\}\{(value|patient)\}$")
 _NO_PARAMS: Mapping[str, Any] = MappingProxyType({})
 _HASHING = (Action.HASH, Action.PSEUDONYM)
+
+
+def code_counts(codes_per_element: Iterable[Iterable[str]],
+                order: Iterable[str]) -> list[tuple[str, int]]:
+    """How many elements carry each reason code, in ``order`` (codes none carries left out)."""
+    counts = Counter(code for codes in codes_per_element for code in codes)
+    return [(code, counts[code]) for code in order if code in counts]
 
 
 def resolved(action: Action, params: Mapping[str, Any],

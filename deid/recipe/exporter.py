@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from deid.ctp.exporter import chain_params, universe_tags
-from deid.ctp.fidelity import action_key, canonical
+from deid.ctp.fidelity import action_key, canonical, code_counts
 from deid.outputs.compare import Universe, comparison_universe
 from deid.policy.actions import Action
 from deid.policy.dictionary import info_for_tag
@@ -146,15 +146,11 @@ def _header(profile: Profile, params: Mapping[str, str], elements: list[_Element
         "such as",
         "# (60E0,3000) stand for deid's repeating-group patterns.",
     ]
-    counts: dict[str, int] = {}
-    for element in elements:
-        for code in element.codes:
-            counts[code] = counts.get(code, 0) + 1
-    for code in [*NOT_EXPRESSIBLE, NEAREST]:
-        if code in counts:
-            text = NOT_EXPRESSIBLE[code][0] if code in NOT_EXPRESSIBLE else NEAREST_TEXT
-            count = f"{counts[code]} element" + ("s" if counts[code] != 1 else "")
-            lines.append(f"# Not expressible in a recipe ({count}): {code}: {text}.")
+    for code, number in code_counts((element.codes for element in elements),
+                                    [*NOT_EXPRESSIBLE, NEAREST]):
+        text = NOT_EXPRESSIBLE[code][0] if code in NOT_EXPRESSIBLE else NEAREST_TEXT
+        count = f"{number} element" + ("s" if number != 1 else "")
+        lines.append(f"# Not expressible in a recipe ({count}): {code}: {text}.")
     for code in settings_not_expressible(profile):
         lines.append(f"# Not expressible in a recipe: {code}: "
                      f"{SETTINGS_NOT_EXPRESSIBLE[code][0]}.")
