@@ -10,7 +10,8 @@ file is processed.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple, TypeVar
 
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
@@ -48,6 +49,29 @@ class Node(NamedTuple):
     shown: str | None
     items: list[list[Node]] | None
     flags: int
+
+
+_T = TypeVar("_T")
+
+
+def per_tree(function: Callable[[list[Node]], _T]) -> Callable[[list[Node]], _T]:
+    """``function`` of a level, remembered for the last level it was called with (by
+    identity): the planners of one file, one per profile, share what only the file decides
+    (its patient key, identifying strings, IOD requirements)."""
+    last: list[tuple[list[Node], _T]] = []
+
+    def remembered(nodes: list[Node]) -> _T:
+        if last:
+            seen, result = last[0]
+            if seen is nodes:
+                return result
+        result = function(nodes)
+        last[:] = [(nodes, result)]
+        return result
+
+    remembered.__doc__ = function.__doc__
+    remembered.__wrapped__ = function  # type: ignore[attr-defined]
+    return remembered
 
 
 class TreeLimitError(DeidError):

@@ -25,10 +25,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from deid.ingest.decode import tag_text
-from deid.ingest.tree import Node, Unread
+from deid.ingest.tree import Node, Unread, per_tree
 from deid.policy.actions import Action
 from deid.policy.resolver import safe_private_meaning
 from deid.risk.catalogue import Catalogue, CatalogueEntry, RiskKind, Severity, catalogue
@@ -93,7 +93,8 @@ _IDENTIFIER_SOURCES = {
 }
 
 
-def patient_identifiers(body: Iterable[Node]) -> tuple[Identifier, ...]:
+@per_tree
+def patient_identifiers(body: list[Node]) -> tuple[Identifier, ...]:
     """The patient's own names, IDs, birth date (common spellings) and accession number."""
     found: dict[str, str] = {}
 
@@ -123,8 +124,7 @@ def patient_identifiers(body: Iterable[Node]) -> tuple[Identifier, ...]:
     return tuple(Identifier(text, what) for text, what in ordered)
 
 
-@dataclass(frozen=True)
-class Written:
+class Written(NamedTuple):
     """One element of the de-identified copy: its path, tag, VR, value and private creator."""
 
     path: str
@@ -381,14 +381,21 @@ def _flags(top: dict[int, Any], found: _Collector) -> None:
 
 def _elements(outcomes: list[Outcome], found: _Collector, table: Catalogue,
               ancestor: tuple[Outcome, CatalogueEntry] | None) -> None:
+    by_tag = table.by_tag
     for outcome in outcomes:
-        entry = table.by_tag.get(outcome.tag)
+        node = outcome.node
+        tag, vr = node.tag, node.vr
+        entry = by_tag.get(tag)
         if ancestor is not None:
             _inside(outcome, ancestor[0], ancestor[1], found)
-        _catalogued(outcome, entry, found)
-        _person_name(outcome, found)
-        _private(outcome, found, table)
-        _dates(outcome, found)
+        if entry is not None:
+            _catalogued(outcome, entry, found)
+        if vr == "PN":
+            _person_name(outcome, found)
+        if tag >> 16 & 1:
+            _private(outcome, found, table)
+        if vr == "DA" or vr == "DT":
+            _dates(outcome, found)
         if outcome.items:
             inner = ancestor
             if inner is None and entry is not None and entry.kind not in _NOT_PER_ELEMENT \
@@ -410,9 +417,13 @@ def find_risks(plan: FilePlan, *, file: str, body: list[Node],
     originals = set() if plan.as_found else _original_uids(plan)  # a file as found: unknown
     root = organisation_root(originals)
     written = list(written_values(plan))
+    scanned = table.scanned_vrs
     for element in written:
-        _content(element, identifiers, found, table)
-        _uid(element, originals, root, found)
+        vr = element.vr
+        if vr in scanned or element.tag >> 16 & 1:
+            _content(element, identifiers, found, table)
+        if vr == "UI":
+            _uid(element, originals, root, found)
     _elements(plan.meta, found, table, None)
     _elements(plan.body, found, table, None)
     top = {element.tag: element.value for element in written if "." not in element.path}

@@ -23,6 +23,7 @@ Table E.1-1 allow: X, Z, D, U replaced; C cleaned; K kept.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, MutableSequence
+from functools import lru_cache
 from types import MappingProxyType
 from typing import NamedTuple
 
@@ -140,13 +141,15 @@ def conformance_of(outcomes: Iterable[Outcome], declared: Iterable[str]) -> Conf
     declared = frozenset(declared)
     needed: dict[str, None] = {}
     deviations: dict[str, None] = {}
-    verdicts: dict[tuple[object, ...], tuple[str, ...] | str | None] = {}
+    verdicts = _verdicts_under(declared)
     for outcome in outcomes:
         if outcome.removed or (outcome.action is not Action.KEEP and outcome.modified
                                and _LEVEL[outcome.action] == _REPLACED
                                and outcome.node.items is None):
             continue  # replaced or removed: as protective as any code allows
         node = outcome.node
+        if not _has_row(node.tag):
+            continue  # PS3.15 says nothing about it: any treatment conforms
         key = (outcome.tag, node.creator, outcome.action, outcome.modified, node.items is None,
                _carries_nothing(outcome))
         if key not in verdicts:  # per-frame items repeat the same elements many times
@@ -160,7 +163,22 @@ def conformance_of(outcomes: Iterable[Outcome], declared: Iterable[str]) -> Conf
     return Conformance(not deviations, ordered, tuple(deviations))
 
 
-def _verdict(outcome: Outcome, declared: frozenset[str]) -> tuple[str, ...] | str | None:
+Verdict = tuple[str, ...] | str | None
+#: Verdicts by declared options, then by what decides them (an element's tag, creator, action,
+#: whether it changed, is a value, carries nothing): the same in every file.
+_VERDICTS: dict[frozenset[str], dict[tuple[object, ...], Verdict]] = {}
+_MAX_VERDICTS = 200_000
+
+
+def _verdicts_under(declared: frozenset[str]) -> dict[tuple[object, ...], Verdict]:
+    """The verdicts reached so far under ``declared`` (forgotten when they grow too many)."""
+    verdicts = _VERDICTS.get(declared)
+    if verdicts is None or len(verdicts) > _MAX_VERDICTS:
+        verdicts = _VERDICTS[declared] = {}
+    return verdicts
+
+
+def _verdict(outcome: Outcome, declared: frozenset[str]) -> Verdict:
     """None if the Basic Profile allows what was done to this element, the declared options
     that allow it, or the deviation it is."""
     row = _row_for(outcome)
@@ -227,6 +245,12 @@ def _row_for(outcome: Outcome) -> E11Row | None:
     if tag & 0xFFFF == 0 or is_private_creator(tag):
         return None
     return e11_row_for(tag)
+
+
+@lru_cache(maxsize=1 << 16)
+def _has_row(tag: int) -> bool:
+    """True when PS3.15 Table E.1-1 has a row for the element (see :func:`_row_for`)."""
+    return not (tag & 0xFFFF == 0 or is_private_creator(tag)) and e11_row_for(tag) is not None
 
 
 # -- the marker values -----------------------------------------------------------------------

@@ -16,7 +16,7 @@ from typing import Any
 
 from deid.errors import SecretMissingError
 from deid.ingest.decode import keyword_of, tag_text
-from deid.ingest.tree import UNDECODABLE, Node, Unread
+from deid.ingest.tree import UNDECODABLE, Node, Unread, per_tree
 from deid.policy import iods
 from deid.policy.actions import BINARY_VRS, Action
 from deid.policy.iods import Requirements, requirements_for
@@ -118,10 +118,9 @@ class Planner:
 
     def plan(self, meta: list[Node], body: list[Node]) -> FilePlan:
         """The plan of one file from its file meta and data set trees."""
-        key = semantics.patient_key(body)
-        state = TransformState(self.keys, key, semantics.collect_identifiers(body),
-                               self.profile.params)
-        file = _File(state, _requirements(body))
+        key, identifiers, requirements = _what_the_file_decides(body)
+        state = TransformState(self.keys, key, identifiers, self.profile.params)
+        file = _File(state, requirements)
         body_out = self._level(body, _Context(), file)
         meta_out, added_meta = self._meta(meta, body_out, file)
         plan = FilePlan(self.profile, meta_out, body_out, [], added_meta, key)
@@ -299,6 +298,15 @@ def warm_planning(profiles: Iterable[Profile]) -> None:
     iods.preload()
     for profile in profiles:
         resolver_for(profile)
+
+
+@per_tree
+def _what_the_file_decides(body: list[Node]) -> tuple[str, tuple[str, ...],
+                                                      Requirements | None]:
+    """The patient key, the identifying strings and the IOD's requirements of a file: the
+    same under every profile."""
+    return (semantics.patient_key(body), semantics.collect_identifiers(body),
+            _requirements(body))
 
 
 def _requirements(body: list[Node]) -> Requirements | None:
