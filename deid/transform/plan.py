@@ -138,9 +138,19 @@ class Planner:
             for node in nodes if not is_private_creator(node.tag)}
         if context.depth == 0:
             _overlay_groups(nodes, decisions)
-        element = self._element
-        done = {tag: element(node, decisions[tag], context, file)
-                for node in nodes if (tag := node.tag) in decisions}
+        element, prefix, depth = self._element, context.prefix, context.depth
+        done: dict[int, Outcome] = {}
+        for node in nodes:
+            tag = node.tag
+            decision = decisions.get(tag)
+            if decision is None:
+                continue
+            if decision.action is Action.KEEP and node.items is None \
+                    and not node.flags & UNDECODABLE:
+                done[tag] = Outcome(prefix + tag_text(tag), node, depth, decision, Action.KEEP,
+                                    False, KEPT, None, "")  # as _outcome keeps a value
+                continue
+            done[tag] = element(node, decision, context, file)
         if len(done) == len(nodes):
             return list(done.values())  # no private creator at this level
         kept_blocks = {private_creator_tag(tag) for tag, outcome in done.items()
