@@ -32,6 +32,10 @@ _MIN_BATCH = 4
 _IN_FLIGHT_PER_WORKER = 2
 #: From this many inputs on, :func:`auto_workers` uses the pool (starting one costs ~0.5 s).
 PARALLEL_FROM = 1000
+#: From this many inputs on, workers start from a fresh server process instead of a fork of
+#: the caller, which holds the list of inputs (about 0.5 KB each); starting them then costs
+#: about a second, under 2% of such a run.
+FORK_BELOW = 20_000
 
 
 @dataclass
@@ -103,16 +107,18 @@ def batch_size(n_sources: int, workers: int) -> int:
     return max(_MIN_BATCH, min(_MAX_BATCH, wanted))
 
 
-def _context() -> multiprocessing.context.BaseContext:
-    """``fork`` from a single-threaded caller (the CLI: cheapest, nothing re-imported);
-    ``forkserver`` from a multi-threaded one (the dashboard), where forking is unsafe."""
+def _context(n_sources: int = 0) -> multiprocessing.context.BaseContext:
+    """``fork`` from a single-threaded caller (the CLI: cheapest, nothing re-imported) below
+    :data:`FORK_BELOW` inputs; ``forkserver`` from a multi-threaded caller (the dashboard),
+    where forking is unsafe, and for more inputs, so that workers do not carry the caller's
+    list of them (their memory stays the same however many files there are)."""
     methods = multiprocessing.get_all_start_methods()
-    if "fork" in methods and threading.active_count() == 1:
+    if "fork" in methods and threading.active_count() == 1 and n_sources < FORK_BELOW:
         return multiprocessing.get_context("fork")
     if "forkserver" in methods:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["deid.ingest.runner", "deid.ingest.headers",
-                                        "deid.outputs.effects"])
+                                        "deid.outputs.effects", "deid.risk.batches"])
         return context
     return multiprocessing.get_context("spawn")
 
@@ -126,19 +132,20 @@ def run_job(sources: Sequence[Source], job: Job, *, workers: int | None = None,
     total, done = len(sources), 0
     if progress is not None:
         progress(0, total)
-    for out in _outputs(batches, job, workers):
+    for out in _outputs(batches, job, workers, total):
         done += out.files
         if progress is not None:
             progress(done, total)
         yield out
 
 
-def _outputs(batches: list[Sequence[Source]], job: Job, workers: int) -> Iterator[BatchOut]:
+def _outputs(batches: list[Sequence[Source]], job: Job, workers: int,
+             n_sources: int = 0) -> Iterator[BatchOut]:
     if workers == 1 or len(batches) <= 1:
         for batch in batches:
             yield job.process_batch(batch)
         return
-    context = _context()
+    context = _context(n_sources)
     if context.get_start_method() == "fork":
         _warm(job)
     with context.Pool(min(workers, len(batches)), initializer=_init_worker,
