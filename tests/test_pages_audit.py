@@ -5,26 +5,27 @@ and hands its audit to the Profiles page's sign-off report."""
 
 from __future__ import annotations
 
-import io
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
 import deid
 from deid.audit import AuditResult, audit
-from deid.outputs.export import read_csv_table
 from deid.outputs.signoff import read_figures
 from tests.test_pages_support import (
+    Deferred,
     chart_by_key,
+    downloaded,
     frame_by_key,
     page,
     problems,
+    record_deferred,
     seeded,
+    table_from,
 )
 from ui import audit as view
 from ui import state
@@ -54,30 +55,9 @@ def expected(folders: tuple[Path, Path]) -> AuditResult:
 
 
 @pytest.fixture
-def deferred(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Callable[[], object]]]:
-    """The makers of the deferred download buttons rendered, by the id the button's proto
-    carries (what Streamlit runs when a browser clicks the button)."""
-    made: dict[str, Callable[[], object]] = {}
-    add = MediaFileManager.add_deferred
-
-    def recording(self: MediaFileManager, data_callable: Callable[[], object],
-                  *args: object, **kwargs: object) -> str:
-        file_id = add(self, data_callable, *args, **kwargs)  # type: ignore[arg-type]
-        made[file_id] = data_callable
-        return file_id
-
-    monkeypatch.setattr(MediaFileManager, "add_deferred", recording)
-    yield made
-
-
-def _downloaded(at: AppTest, key: str, made: dict[str, Callable[[], object]]) -> bytes:
-    """The bytes the download button with ``key`` gives (its deferred maker run)."""
-    for element in at.get("download_button"):
-        if element.key == key:
-            data = made[element.proto.deferred_file_id]()
-            assert isinstance(data, bytes | str)
-            return data if isinstance(data, bytes) else data.encode("utf-8")
-    raise AssertionError(f"no download button with key {key!r}")
+def deferred(monkeypatch: pytest.MonkeyPatch) -> Iterator[Deferred]:
+    """The makers of the deferred download buttons rendered."""
+    yield record_deferred(monkeypatch)
 
 
 def _run(expect_problem: bool = False, **values: str) -> AppTest:
@@ -235,17 +215,9 @@ def test_the_deviation_filters_change_the_rows_shown(folders: tuple[Path, Path],
     assert shown() == _keys(deviations, *DEVIATION_KEY)
 
 
-def _table_from(data: bytes, fmt: str, table: str, tmp_path: Path) -> pd.DataFrame:
-    if fmt == "parquet":
-        return pd.read_parquet(io.BytesIO(data))
-    path = tmp_path / f"{table}.csv"
-    path.write_bytes(data)
-    return read_csv_table(path, table)
-
-
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 def test_the_downloads_are_the_library_tables(folders: tuple[Path, Path], expected: AuditResult,
-                                              deferred: dict[str, Callable[[], object]],
+                                              deferred: Deferred,
                                               fmt: str, tmp_path: Path) -> None:
     at = _against_ps315(folders)
     at.checkbox(key=view.ONLY_DEVIATIONS).uncheck().run()
@@ -253,8 +225,8 @@ def test_the_downloads_are_the_library_tables(folders: tuple[Path, Path], expect
     for table, shown_key in (("audit_elements", view.ELEMENTS_TABLE),
                              ("audit_deviations", view.DEVIATIONS_TABLE),
                              ("audit_pairs", view.PAIRS_TABLE)):
-        data = _downloaded(at, f"audit.download.{table}.{fmt}", deferred)
-        got = _table_from(data, fmt, table, tmp_path)
+        data = downloaded(at, f"audit.download.{table}.{fmt}", deferred)
+        got = table_from(data, fmt, table, tmp_path)
         library = expected.tables()[table].reset_index(drop=True)
         assert len(library), table
         pd.testing.assert_frame_equal(got.reset_index(drop=True), library, check_dtype=False,
@@ -262,7 +234,7 @@ def test_the_downloads_are_the_library_tables(folders: tuple[Path, Path], expect
         shown = frame_by_key(at, shown_key)
         key = [c for c in got.columns if c not in ("original_value", "exported_value")]
         assert _keys(got, *key) == _keys(shown, *key), table
-    deviations = _table_from(_downloaded(at, f"audit.download.audit_deviations.{fmt}",
+    deviations = table_from(downloaded(at, f"audit.download.audit_deviations.{fmt}",
                                          deferred), fmt, "audit_deviations", tmp_path)
     assert deviations["original_value"].isna().all() and deviations[
         "exported_value"].isna().all()  # the page shows values, the download leaves them out
@@ -271,7 +243,7 @@ def test_the_downloads_are_the_library_tables(folders: tuple[Path, Path], expect
 
 def test_the_sign_off_report_carries_the_audit_run_on_the_page(
         folders: tuple[Path, Path], expected: AuditResult,
-        deferred: dict[str, Callable[[], object]], tmp_path: Path) -> None:
+        deferred: Deferred, tmp_path: Path) -> None:
     """The Audit page keeps its run in the session; the Profiles page's sign-off report of
     the claimed profile carries its figures (pages share the session state only: the run is
     handed over as a browser session would)."""
@@ -281,7 +253,7 @@ def test_the_sign_off_report_carries_the_audit_run_on_the_page(
         at = seeded(page("profiles"), **{state.DATA_DIR: record,
                                          state.PROFILE_READ: profile_id}, **session).run()
         assert not problems(at), problems(at)
-        return _downloaded(at, state.SIGNOFF_DOWNLOAD, deferred).decode("utf-8"), at
+        return downloaded(at, state.SIGNOFF_DOWNLOAD, deferred).decode("utf-8"), at
 
     before, at = report("ps315_basic")
     assert "Audit of an export" not in before  # no audit run yet

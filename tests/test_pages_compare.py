@@ -3,7 +3,7 @@ published figures and their arithmetic; the 2/3-state toggle; the pairwise diff.
 
 from __future__ import annotations
 
-import io
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,7 +18,17 @@ from deid.outputs.compare import (
     compare,
     pairwise_diff,
 )
-from tests.test_pages_support import chart_by_key, frame_by_key, page, problems, seeded, values
+from tests.test_pages_support import (
+    chart_by_key,
+    downloaded,
+    frame_by_key,
+    page,
+    problems,
+    record_deferred,
+    seeded,
+    table_from,
+    values,
+)
 from ui import state
 
 COMPARE = page("compare")
@@ -172,20 +182,26 @@ def test_the_every_tag_map_is_categorical_labelled_and_searchable(
     assert "(0010,0010) PatientName" in list(figure.layout.yaxis.ticktext)
 
 
-def test_compare_exports_what_it_shows() -> None:
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_compare_exports_what_it_shows(monkeypatch: pytest.MonkeyPatch, fmt: str,
+                                       tmp_path: Path) -> None:
+    """Each download gives the comparison of the profiles the page compares (not the active
+    ones), as the library computes it, read back from the bytes the button gives."""
+    made = record_deferred(monkeypatch)
     chosen = ["ps315_basic", "procancer_i"]
     at = _run(chosen, **{state.CMP_STATES: 3})
-    for table in ("profile_actions", "tag_matrix", "modified_by_all_profiles",
-                  "differences_among_profiles", "profile_summary"):
-        for fmt in ("parquet", "csv"):
-            assert at.download_button(key=state.compare_download_key(table, fmt)), (table, fmt)
     shown = frame_by_key(at, state.CMP_SUMMARY_TABLE)
     assert sorted(shown["profile_id"]) == sorted(chosen)  # not the active profiles
-    from ui import exports
-
-    tables = deid.outputs.compare.compare(deid.load_profiles(",".join(chosen)),
-                                          states=3).tables
-    made = {d.table + "." + d.fmt: d for d in exports.downloads(
-        {"differences_among_profiles": tables["differences_among_profiles"]}, {}, True)}
-    data = pd.read_parquet(io.BytesIO(made["differences_among_profiles.parquet"].make()))
-    assert len(data) == len(frame_by_key(at, state.CMP_DIFFERENCES_TABLE))
+    library = deid.outputs.compare.compare(deid.load_profiles(",".join(chosen)),
+                                           states=3).tables
+    for table in ("profile_actions", "tag_matrix", "modified_by_all_profiles",
+                  "differences_among_profiles", "profile_summary"):
+        data = downloaded(at, state.compare_download_key(table, fmt), made)
+        got = table_from(data, fmt, table, tmp_path)
+        assert list(got.columns) == list(library[table].columns), table
+        pd.testing.assert_frame_equal(got.reset_index(drop=True),
+                                      library[table].reset_index(drop=True),
+                                      check_dtype=False, check_column_type=False, obj=table)
+    assert len(table_from(downloaded(at, state.compare_download_key(
+        "differences_among_profiles", fmt), made), fmt, "differences_among_profiles",
+        tmp_path)) == len(frame_by_key(at, state.CMP_DIFFERENCES_TABLE))

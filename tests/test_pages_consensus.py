@@ -425,18 +425,15 @@ def test_the_set_up_can_be_saved_before_any_decision(data_dir: Path) -> None:
     assert settings is not None and settings.profile_ids == PROFILES
 
 
-def test_family_buttons_choose_and_a_removal_is_quick() -> None:
-    import time
-
+def test_family_buttons_choose_and_a_removal_keeps_the_rest() -> None:
+    """How quick a change is, is measured by bench/bench_dashboard.py (target: 1 s)."""
     at = _page()
     at.button(key=state.CONS_FAMILY_BUTTON_PREFIX + "ai4hi").click().run()
     assert not problems(at), problems(at)
     ai4hi = list(deid.outputs.compare.PUBLISHED_FIGURES)
     assert at.multiselect(key=state.CONS_PROFILES).value == ai4hi
-    at.multiselect(key=state.CONS_PROFILES).set_value(ai4hi[:-1]).run()  # warm: all assessed
-    started = time.perf_counter()
     at.multiselect(key=state.CONS_PROFILES).set_value(ai4hi[1:-1]).run()
-    assert time.perf_counter() - started < 1.5  # 1 s target, with room for a busy machine
+    assert at.multiselect(key=state.CONS_PROFILES).value == ai4hi[1:-1]
     assert not problems(at), problems(at)
 
 

@@ -10,18 +10,21 @@ from __future__ import annotations
 
 import base64
 import functools
-from collections.abc import Sequence
+import io
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io
+from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
 import deid
 from deid.ingest import load_headers
 from deid.outputs.effects import required_secrets
+from deid.outputs.export import read_csv_table
 from ui import state
 from ui.session import Inputs, Loaded, SessionSecrets
 
@@ -116,3 +119,42 @@ def forget_assessed_risk() -> None:
     from ui import compute
 
     compute._stores.clear()
+
+
+#: The makers of deferred download buttons, by the file id a button's proto carries.
+Deferred = dict[str, Callable[[], object]]
+
+
+def record_deferred(monkeypatch: object) -> Deferred:
+    """Record the maker of every deferred download button rendered from now on (what Streamlit
+    runs when a browser clicks the button); ``monkeypatch`` is pytest's fixture."""
+    made: Deferred = {}
+    add = MediaFileManager.add_deferred
+
+    def recording(self: MediaFileManager, data_callable: Callable[[], object],
+                  *args: object, **kwargs: object) -> str:
+        file_id = add(self, data_callable, *args, **kwargs)  # type: ignore[arg-type]
+        made[file_id] = data_callable
+        return file_id
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", recording)  # type: ignore[attr-defined]
+    return made
+
+
+def downloaded(at: AppTest, key: str, made: Deferred) -> bytes:
+    """The bytes the download button with ``key`` gives (its deferred maker run)."""
+    for element in at.get("download_button"):
+        if element.key == key:
+            data = made[element.proto.deferred_file_id]()
+            assert isinstance(data, bytes | str)
+            return data if isinstance(data, bytes) else data.encode("utf-8")
+    raise AssertionError(f"no download button with key {key!r}")
+
+
+def table_from(data: bytes, fmt: str, table: str, folder: Path) -> pd.DataFrame:
+    """A downloaded table read back as the library reads its Parquet or CSV exports."""
+    if fmt == "parquet":
+        return pd.read_parquet(io.BytesIO(data))
+    path = folder / f"{table}.csv"
+    path.write_bytes(data)
+    return read_csv_table(path, table)
