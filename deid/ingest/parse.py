@@ -5,8 +5,10 @@ a value can be decoded; for headers that is most of the cost. This reader walks 
 (memory-mapped: the pixel data is never touched) and decodes values as
 :mod:`deid.ingest.decode` does, for the files it fully understands: a preamble and DICM prefix,
 explicit or implicit VR little endian or explicit big endian, known character sets, sequences
-of defined or undefined length. Anything else raises :class:`Fallback` and the caller reads the
-file with pydicom (:func:`deid.ingest.reader.read_header`), which also classifies damaged files.
+of defined or undefined length, implicit VR LUT descriptors, encapsulated pixel data inside an
+item (``tests/test_fast_reader_cases.py``). Anything else raises :class:`Fallback` and the
+caller reads the file with pydicom (:func:`deid.ingest.reader.read_header`), which also
+classifies damaged files.
 ``tests/test_ingest.py`` checks that both give the same tree.
 """
 

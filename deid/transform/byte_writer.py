@@ -5,8 +5,9 @@ very bytes, so every element met while walking them has its outcome. Unchanged e
 copied as byte ranges (pixel data included, never decoded); changed ones are encoded by pydicom
 one element at a time, in the input's transfer syntax and the character set in force at that
 level; sequences whose items changed are written with undefined lengths (item and sequence
-delimiters), so no enclosing length needs fixing. The file meta is the plan's, written by
-pydicom; the preamble is zeroed; nothing after the data set is written.
+delimiters), so no enclosing length needs fixing. The file meta is the plan's, encoded here
+with the bytes pydicom writes (pydicom itself encodes any meta it would complete or refuse);
+the preamble is zeroed; nothing after the data set is written.
 
 Files the fast reader does not read (deflated, damaged, unusual encodings) are written by the
 pydicom engine instead (:mod:`deid.transform.engine`); both write the same data set
