@@ -6,6 +6,7 @@ leave none of the sample's planted identifiers."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 from functools import cache
 from pathlib import Path
@@ -15,12 +16,15 @@ import pydicom
 import pydicom.data
 import pytest
 from pydicom.dataset import Dataset
+from pydicom.filebase import DicomBytesIO
+from pydicom.filewriter import write_file_meta_info
 
 import deid
 from deid import Secrets, list_profiles, load_profile
 from deid.ingest.parse import Fallback, parse
 from deid.ingest.tree import build_tree
 from deid.outputs.effects import WRITER_BYTES, WRITER_PYDICOM, required_secrets
+from deid.transform import byte_writer
 from deid.transform.byte_writer import meta_end, write_copy
 from deid.transform.engine import result_of
 from deid.transform.plan import Planner
@@ -195,3 +199,49 @@ def test_byte_written_copies_leave_no_planted_identifier(tmp_path: Path) -> None
                 if encoded in written:
                     leaks.append((name, needle))
     assert leaks == []
+
+
+def _pydicom_meta(plan: Any) -> bytes:
+    stream = DicomBytesIO()
+    stream.is_little_endian, stream.is_implicit_VR = True, False
+    write_file_meta_info(stream, byte_writer._meta(plan), enforce_standard=True)
+    return stream.getvalue()
+
+
+@pytest.mark.parametrize("profile_id", [info.id for info in list_profiles()])
+def test_the_file_meta_is_encoded_as_pydicom_encodes_it(profile_id: str) -> None:
+    """The byte writer encodes the file meta itself (ASCII text and OB values): the same bytes
+    as pydicom's ``write_file_meta_info``, on every file the fast reader reads."""
+    planner = Planner(load_profile(profile_id), secrets())
+    encoded = 0
+    for path in FILES + PYDICOM_FILES:
+        data = path.read_bytes()
+        try:
+            meta, body, _ = parse(data, len(data))
+        except Fallback:
+            continue
+        plan = planner.plan(meta, body)
+        fast = byte_writer._meta_fast(plan)
+        assert fast is not None, path.name
+        assert fast[1] == _pydicom_meta(plan), path.name
+        encoded += 1
+    assert encoded >= len(FILES) - 2 + len(PYDICOM_FILES)
+
+
+def test_file_meta_pydicom_would_complete_is_left_to_pydicom() -> None:
+    """Without an element pydicom adds (Implementation Version Name) or requires (Media Storage
+    SOP Instance UID), the meta is pydicom's: the same bytes, the same refusal."""
+    data = (SAMPLE / "files" / "ct_series_slice1.dcm").read_bytes()
+    meta, body, _ = parse(data, len(data))
+    plan = Planner(load_profile("ps315_basic"), secrets()).plan(meta, body)
+    for tag in (0x00020013, 0x00020003):
+        kept = [outcome for outcome in plan.meta if outcome.tag != tag]
+        partial = dataclasses.replace(plan, meta=kept, added_meta=[
+            element for element in plan.added_meta if element.tag != tag])
+        assert byte_writer._meta_fast(partial) is None
+        if tag == 0x00020013:
+            assert byte_writer._file_meta(partial)[1] == _pydicom_meta(partial)
+            assert b"PYDICOM" in byte_writer._file_meta(partial)[1]
+        else:
+            with pytest.raises(AttributeError, match="Media Storage SOP Instance UID"):
+                byte_writer._file_meta(partial)

@@ -5,8 +5,10 @@ a value can be decoded; for headers that is most of the cost. This reader walks 
 (memory-mapped: the pixel data is never touched) and decodes values as
 :mod:`deid.ingest.decode` does, for the files it fully understands: a preamble and DICM prefix,
 explicit or implicit VR little endian or explicit big endian, known character sets, sequences
-of defined or undefined length. Anything else raises :class:`Fallback` and the caller reads the
-file with pydicom (:func:`deid.ingest.reader.read_header`), which also classifies damaged files.
+of defined or undefined length, implicit VR LUT descriptors, encapsulated pixel data inside an
+item (``tests/test_fast_reader_cases.py``). Anything else raises :class:`Fallback` and the
+caller reads the file with pydicom (:func:`deid.ingest.reader.read_header`), which also
+classifies damaged files.
 ``tests/test_ingest.py`` checks that both give the same tree.
 """
 
@@ -193,13 +195,20 @@ def _element(reader: _Reader, pos: int, depth: int, level: _Level) -> tuple[Node
     if tag >> 16 & 1 and low >= 0x1000:
         creator = level.names.get((tag & 0xFFFF0000) | (low >> 8), "")
     vr = resolve_vr(tag, stored, length if length != _UNDEFINED else 0, creator)
+    if length == _UNDEFINED and vr != "SQ":
+        if stored is None:
+            # pydicom reads a sequence when an item follows, but the engine writes it with a
+            # defined length, which pydicom then reads as UN: its engine writes these files
+            raise Fallback
+        return _undefined_value(reader, tag, stored, creator, start, depth)
     if vr == "SQ":
         if stored == "UN":
             raise Fallback  # pydicom reads these items as implicit VR little endian
         return _sequence(reader, tag, creator, length, start, depth, level)
     lut = tag in _LUT_DESCRIPTOR_TAGS
-    if length == _UNDEFINED or (lut and stored is None):
-        raise Fallback
+    # pydicom converts an implicit VR LUT descriptor ('US or SS') only when it corrects the
+    # ambiguous VR: its first value is then left as read
+    raw_lut = lut and stored is None and " or " in vr
     end = start + length
     if end > reader.size:
         raise Fallback  # truncated: pydicom says how
@@ -219,7 +228,10 @@ def _element(reader: _Reader, pos: int, depth: int, level: _Level) -> tuple[Node
     elif vr in ("SH", "LO", "UC", "ST", "LT", "UT", "PN"):
         level.text_seen = True
     node = _value_node(reader, tag, vr, creator, data, encodings)
-    if lut and isinstance(node.value, list) and node.value and node.value[0] < 0:
+    if raw_lut and isinstance(node.value, list) and node.value and node.value[0] < 0:
+        raise Fallback  # pydicom keeps it negative and cannot write it back: its engine decides
+    if lut and not raw_lut and isinstance(node.value, list) and node.value and \
+            node.value[0] < 0:
         value = [node.value[0] + 65536, *node.value[1:]]  # as pydicom reads LUT descriptors
         node = node._replace(value=value, shown=display(value) if reader.show else None)
     if tag >> 16 & 1 and 0x10 <= low <= 0xFF:
@@ -232,6 +244,22 @@ def _element(reader: _Reader, pos: int, depth: int, level: _Level) -> tuple[Node
     elif tag == _BITS_ALLOCATED and isinstance(node.value, int):
         level.bits_allocated = node.value
     return node, end
+
+
+def _undefined_value(reader: _Reader, tag: int, stored: str, creator: str | None, start: int,
+                     depth: int) -> tuple[Node, int]:
+    """An explicit OB or OW value of undefined length inside an item (encapsulated pixel data
+    of an icon image): its fragments up to the sequence delimiter, as pydicom reads them."""
+    if depth == 0 or stored not in ("OB", "OW"):
+        raise Fallback  # pydicom reads UN as a sequence; long values at the top are deferred
+    length = _encapsulated_length(reader, start)
+    if length is None or length > reader.defer_size:
+        raise Fallback
+    end = start + length
+    if end + 8 > reader.size or struct.unpack_from(reader.order + "I", reader.buf, end + 4)[0]:
+        raise Fallback  # a delimiter with a length: pydicom warns
+    node = _value_node(reader, tag, stored, creator, bytes(reader.buf[start:end]), ())
+    return node, end + 8
 
 
 @cache

@@ -5,8 +5,9 @@ very bytes, so every element met while walking them has its outcome. Unchanged e
 copied as byte ranges (pixel data included, never decoded); changed ones are encoded by pydicom
 one element at a time, in the input's transfer syntax and the character set in force at that
 level; sequences whose items changed are written with undefined lengths (item and sequence
-delimiters), so no enclosing length needs fixing. The file meta is the plan's, written by
-pydicom; the preamble is zeroed; nothing after the data set is written.
+delimiters), so no enclosing length needs fixing. The file meta is the plan's, encoded here
+with the bytes pydicom writes (pydicom itself encodes any meta it would complete or refuse);
+the preamble is zeroed; nothing after the data set is written.
 
 Files the fast reader does not read (deflated, damaged, unusual encodings) are written by the
 pydicom engine instead (:mod:`deid.transform.engine`); both write the same data set
@@ -366,19 +367,70 @@ def copy_chunks(buf: Any, size: int, plan: FilePlan,
                 meta_end: int) -> Iterator[list[bytes | bytearray | memoryview]]:
     """The copy as the pieces to write in order (large ranges are views of ``buf``: use them
     before ``buf`` is closed, inside this context)."""
-    meta = _meta(plan)
-    syntax = _Syntax(str(meta.get("TransferSyntaxUID", "")))
-    stream = DicomBytesIO()
-    stream.is_little_endian, stream.is_implicit_VR = True, False
-    write_file_meta_info(stream, meta, enforce_standard=True)
+    syntax, encoded = _file_meta(plan)
     walker = _Walker(buf, size, syntax)
-    walker.out += b"\0" * 128 + b"DICM" + stream.getvalue()
+    walker.out += b"\0" * 128 + b"DICM" + encoded
     try:
         walker.level(meta_end, size, plan.body, plan.added, ("iso8859",))
         walker.flush()
         yield walker.chunks
     finally:
         walker.release()
+
+
+#: File meta elements pydicom's ``write_file_meta_info(enforce_standard=True)`` requires with a
+#: value (it raises without them) or adds when absent (so the fast encoding needs them given).
+_META_NEEDED = (0x00020001, 0x00020002, 0x00020003, 0x00020010, 0x00020012, 0x00020013)
+_META_SYNTAX = _Syntax("1.2.840.10008.1.2.1")
+
+
+def _file_meta(plan: FilePlan) -> tuple[_Syntax, bytes]:
+    """The data set's encoding and the copy's file meta group as pydicom writes it (explicit
+    VR little endian, the group length first)."""
+    encoded = _meta_fast(plan)
+    if encoded is not None:
+        return encoded
+    meta = _meta(plan)
+    syntax = _Syntax(str(meta.get("TransferSyntaxUID", "")))
+    stream = DicomBytesIO()
+    stream.is_little_endian, stream.is_implicit_VR = True, False
+    write_file_meta_info(stream, meta, enforce_standard=True)
+    return syntax, stream.getvalue()
+
+
+def _meta_fast(plan: FilePlan) -> tuple[_Syntax, bytes] | None:
+    """The file meta encoded directly when every element is ASCII text or an OB byte string and
+    pydicom would neither add nor refuse one (None: pydicom encodes it,
+    ``tests/test_byte_writer.py`` checks both give the same bytes)."""
+    values: dict[int, tuple[str, Any]] = {}
+    for outcome in plan.meta:
+        if outcome.removed or outcome.tag == 0x00020000:
+            continue
+        value = outcome.node.value if outcome.value is KEPT else outcome.value
+        values[outcome.tag] = (outcome.vr, value)
+    for element in plan.added_meta:
+        values[element.tag] = (element.vr, element.value)
+    if any(not values.get(tag, ("", None))[1] for tag in _META_NEEDED):
+        return None
+    pieces = []
+    for tag in sorted(values):
+        vr, value = values[tag]
+        if vr == "OB" and isinstance(value, bytes):
+            data = value + b"\0" if len(value) % 2 else value
+            if len(data) > 0xFFFFFFFE:
+                return None
+            piece = struct.pack("<HH2sHI", 0x0002, tag & 0xFFFF, b"OB", 0, len(data)) + data
+        else:
+            found = _ascii_element(tag, vr, value, _META_SYNTAX)
+            if found is None:
+                return None
+            piece = found
+        pieces.append(piece)
+    body = b"".join(pieces)
+    syntax = str(values[0x00020010][1])
+    if not isinstance(values[0x00020010][1], str):
+        return None
+    return _Syntax(syntax), struct.pack("<HH2sHI", 0x0002, 0x0000, b"UL", 4, len(body)) + body
 
 
 def _meta(plan: FilePlan) -> FileMetaDataset:
