@@ -21,8 +21,15 @@ pytestmark = pytest.mark.skipif("fork" not in runner.multiprocessing.get_all_sta
 @pytest.mark.parametrize(("n_sources", "method"), [
     (10, "fork"), (runner.FORK_BELOW - 1, "fork"), (runner.FORK_BELOW, "forkserver"),
     (10 * runner.FORK_BELOW, "forkserver")])
-def test_many_inputs_start_workers_from_a_server(n_sources: int, method: str) -> None:
+def test_many_inputs_start_workers_from_a_server(n_sources: int, method: str,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runner.threading, "active_count", lambda: 1)  # as the CLI runs
     assert runner._context(n_sources).get_start_method() == method
+
+
+def test_a_caller_running_threads_never_forks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runner.threading, "active_count", lambda: 3)  # as the dashboard runs
+    assert runner._context(10).get_start_method() == "forkserver"
 
 
 def _served(monkeypatch: pytest.MonkeyPatch) -> list[str]:
