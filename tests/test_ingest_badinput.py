@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from deid.ingest import IngestLimits, load_headers
+from deid.ingest.reader import ReadError, time_limit
 from tests import badinput
 
 LIMITS = IngestLimits(max_archive_bytes=16 << 20, timeout_s=20)
@@ -105,3 +107,23 @@ def test_time_limit(tmp_path: Path) -> None:
     path = badinput.many_elements(tmp_path, count=5000)
     result = load_headers([path], workers=1, limits=IngestLimits(timeout_s=0.001))
     assert list(result.load_errors["error_kind"]) == ["timeout"]
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the first alarm
+def test_a_timeout_swallowed_by_a_finalizer_is_raised_again() -> None:
+    """Python ignores an exception raised in ``__del__``: the first alarm may land there (the
+    garbage collector runs finalizers at any time), the read must stop all the same."""
+
+    def busy(seconds: float) -> None:
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            pass
+
+    class SlowToFinalize:
+        def __del__(self) -> None:
+            busy(0.2)  # the first alarm (after 0.01 s) is raised, and ignored, in here
+
+    with pytest.raises(ReadError) as raised, time_limit(0.01):
+        SlowToFinalize()  # finalized at once
+        busy(2.0)
+    assert raised.value.kind == "timeout"

@@ -114,15 +114,28 @@ def time_limit(seconds: float) -> Iterator[None]:
         raise _Timeout
 
     previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    # the alarm repeats until the read stops: Python ignores an exception raised in a
+    # finalizer (``__del__``, a weakref callback), so one alarm may be swallowed
+    signal.setitimer(signal.ITIMER_REAL, seconds, min(seconds, _REPEAT_S))
     try:
-        yield
+        try:
+            yield
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, _ignore)  # an alarm still pending does nothing
     except _Timeout:
         raise ReadError("timeout", f"reading took longer than {seconds:g} s: "
                         "stopped") from None
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+#: How often the alarm of :func:`time_limit` repeats once the time is up.
+_REPEAT_S = 0.05
+
+
+def _ignore(signum: int, frame: object) -> None:
+    """A signal handler that does nothing."""
 
 
 @dataclass
