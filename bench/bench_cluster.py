@@ -6,7 +6,9 @@ round-robin to 100,000 files as the ingest bench copies them to 10,000:
 - ``scan`` with values (headers and load_errors written as Parquet) on 10,000 and on 100,000
   files, by the local worker pool (the default, two processes here) and by a Dask
   LocalCluster (``--cluster local``: two worker processes of one thread): files/s and the peak
-  memory of the main process and of each worker, which should stay flat from 10k to 100k;
+  memory of the main process and of each worker, which should stay flat from 10k to 100k
+  (a pool worker's peak is sampled from /proc by a process of its own: a sampling thread
+  would make the pool start its workers as it does for a threaded caller);
 - the residual risk of the six AI4HI profiles on the 10,000 files, by the pool and by the
   cluster, against the scan of the same files by the same engine (target: within 3x the scan
   time; scans with and without values are both timed).
@@ -36,9 +38,49 @@ AI4HI = ("procancer_i,chaimeleon_images_w_ecrfs,chaimeleon_images_only,primage,i
 TARGET_RISK_RATIO = 3.0
 WORKERS = 2
 
+#: Samples, every 0.2 s, the peak memory (VmHWM) of every process below the pid it is given,
+#: until a file named like its output plus ``.stop`` appears; then writes them as JSON.
+_SAMPLER = r"""
+import json, os, sys, time
+top, out = int(sys.argv[1]), sys.argv[2]
+
+def status(pid):
+    fields = {}
+    with open(f"/proc/{pid}/status") as handle:
+        for line in handle:
+            key, _, value = line.partition(":")
+            fields[key] = value.split()
+    with open(f"/proc/{pid}/cmdline", "rb") as handle:
+        command = handle.read().replace(b"\0", b" ").decode(errors="replace")
+    return int(fields["VmHWM"][0]), int(fields["PPid"][0]), command
+
+peaks = {}
+while not os.path.exists(out + ".stop"):
+    found = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                found[int(name)] = status(int(name))
+            except (OSError, KeyError, ValueError, IndexError):
+                pass
+    below, changed = {top}, True
+    while changed:
+        changed = False
+        for pid, (_, parent, _) in found.items():
+            if parent in below and pid not in below:
+                below.add(pid)
+                changed = True
+    for pid in below - {top}:
+        peaks[pid] = found[pid]
+    time.sleep(0.2)
+with open(out, "w") as handle:
+    json.dump(peaks, handle)
+"""
+
 _RUN = r"""
-import json, resource, sys, time
+import json, os, resource, sys, time
 engine, what, out, values = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "values"
+SAMPLER = os.environ["DEID_BENCH_SAMPLER"]
 workers, chosen = int(sys.argv[5]), sys.argv[6]
 folders = sys.argv[7:]
 result = {}
@@ -46,7 +88,28 @@ result = {}
 def peak_kib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
+import subprocess, tempfile
+sampled = tempfile.mktemp(prefix="deid-bench-peaks-")
+
+def start_sampler():
+    # a sampler process, not a thread: the pool forks only from a single-threaded caller
+    return subprocess.Popen([sys.executable, "-c", SAMPLER, str(os.getpid()), sampled])
+
+def pool_worker_kib(sampler):
+    # peak memory of each pool worker: the processes below this one that start no others
+    # (a fork server does), the sampler and the resource tracker left out
+    open(sampled + ".stop", "w").close()
+    sampler.wait()
+    with open(sampled) as handle:
+        peaks = {int(pid): found for pid, found in json.load(handle).items()}
+    parents = {parent for _, parent, _ in peaks.values()}
+    return sorted(peak for pid, (peak, _, command) in peaks.items()
+                  if pid not in parents and pid != sampler.pid
+                  and not command.partition(" -c ")[2].startswith(
+                      "from multiprocessing.resource_tracker"))
+
 if engine == "pool":
+    sampler = start_sampler()
     if what == "scan":
         from deid.ingest import write_headers
         start = time.perf_counter()
@@ -67,8 +130,7 @@ if engine == "pool":
                      formats=("parquet",), metadata=export_metadata(profiles))
         result.update(seconds=time.perf_counter() - start, files=assessed.n_files,
                       rows=len(assessed.report.residual_risk))
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    result.update(main_kib=peak_kib(), worker_kib=[children])
+    result.update(main_kib=peak_kib(), worker_kib=pool_worker_kib(sampler))
 else:
     from deid.distributed.cluster import ClusterSpec, connect
     started = time.perf_counter()
@@ -102,7 +164,8 @@ def run(engine: str, what: str, folders: list[Path], out: Path, values: bool) ->
                            "values" if values else "novalues", str(WORKERS), AI4HI,
                            *map(str, folders)],
                           check=True, capture_output=True, text=True, cwd=REPO_ROOT,
-                          env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+                          env={**os.environ, "PYTHONPATH": str(REPO_ROOT),
+                               "DEID_BENCH_SAMPLER": _SAMPLER})
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -163,8 +226,9 @@ def report(results: dict[tuple[str, str, int, bool], dict]) -> None:
               f"{_mib(a['main_kib']):>9} {_mib(b['main_kib']):>10}\n")
     dask = results[("dask", "scan", small, True)]
     write(f"(starting the local cluster: {dask.get('startup_seconds', 0):.1f} s, not counted; "
-          "the pool's workers are forked after the main process listed the files: their peak "
-          "counts its pages too)\n")
+          "the pool's workers are forked after the main process listed the files below 20,000 "
+          "files (their peak counts its pages too) and start from a fork server from 20,000 "
+          "on)\n")
     write(f"\nresidual risk of the six AI4HI profiles on {small:,} files:\n")
     for engine in ("pool", "dask"):
         risk = results[(engine, "risk", small, True)]
