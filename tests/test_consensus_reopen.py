@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from deid import Secrets, load_profile
 from deid.consensus.store import DATABASE_NAME, DecisionStore, DecisionStoreError
-from deid.consensus.worklist import build_worklist, files_by_tag
+from deid.consensus.worklist import _risk_by_tag, build_worklist, files_by_tag
 from deid.ingest import load_headers
 from deid.outputs.compare import comparison_universe
 from deid.risk.report import assess_paths
@@ -119,3 +121,30 @@ def test_patterns_count_the_files_of_any_tag_they_match() -> None:
                             "tag": ["(6000,3000)", "(6002,3000)", "(0010,0010)"]})
     present = files_by_tag(headers, universe)
     assert present["(60xx,3000)"] == 2 and present["(0010,0010)"] == 1
+
+
+def _risk_by_tag_one_group_at_a_time(findings: pd.DataFrame) -> dict[tuple[str, str], tuple]:
+    """What the worklist's risk column says per (tag, profile), computed group by group."""
+    rank = {"high": 0, "medium": 1, "low": 2, "": 3}
+    found: dict[tuple[str, str], tuple] = {}
+    tagged = findings[findings["tag"].astype(str) != ""]
+    for (tag, profile_id), rows in tagged.groupby(["tag", "profile_id"], sort=True):
+        kinds = ", ".join(f"{kind} ({severity})" for kind, severity in
+                          sorted({(str(k), str(s)) for k, s in
+                                  zip(rows["risk_kind"], rows["severity"], strict=True)}))
+        worst = min(rows["severity"].astype(str), key=lambda s: rank.get(s, 3))
+        found[(str(tag), str(profile_id))] = (f"{kinds} in {rows['file'].nunique()} file(s)",
+                                             worst)
+    return found
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["(0010,0010)", "(0008,0050)", "", "(0010,1010)"]),
+                          st.sampled_from(["p1", "p2"]),
+                          st.sampled_from(["direct_identifier", "free_text", "quasi"]),
+                          st.sampled_from(["high", "medium", "low", "odd"]),
+                          st.sampled_from(["a.dcm", "b.dcm", "c.dcm"])), max_size=40))
+def test_the_risk_per_tag_and_profile_is_each_groups_summary(rows: list[tuple]) -> None:
+    findings = pd.DataFrame(rows, columns=["tag", "profile_id", "risk_kind", "severity", "file"])
+    got = {key: (risk.text, risk.severity) for key, risk in _risk_by_tag(findings).items()}
+    assert got == _risk_by_tag_one_group_at_a_time(findings)

@@ -59,19 +59,28 @@ class TagRisk:
 
 
 def _risk_by_tag(findings: pd.DataFrame | None) -> dict[tuple[str, str], TagRisk]:
-    """``(tag, profile_id)`` -> a short summary of the findings at that tag."""
+    """``(tag, profile_id)`` -> a short summary of the findings at that tag: each kind with its
+    severity (sorted), in how many files, and the highest severity (the first found among
+    equals)."""
     if findings is None or findings.empty:
         return {}
-    summary: dict[tuple[str, str], TagRisk] = {}
-    tagged = findings[findings["tag"].astype(str) != ""].astype(
+    keys = ["tag", "profile_id"]
+    tagged = findings.loc[findings["tag"].astype(str) != "",
+                          [*keys, "risk_kind", "severity", "file"]].astype(
         {"tag": str, "profile_id": str, "risk_kind": str, "severity": str})
-    for (tag, profile_id), rows in tagged.groupby(["tag", "profile_id"], sort=True):
-        kinds = ", ".join(f"{kind} ({severity})" for (kind, severity), _ in
-                          rows.groupby(["risk_kind", "severity"], sort=True))
-        worst = min(rows["severity"], key=lambda s: _SEVERITY_RANK.get(s, 3))
-        summary[(str(tag), str(profile_id))] = TagRisk(
-            f"{kinds} in {rows['file'].nunique()} file(s)", worst)
-    return summary
+    if tagged.empty:
+        return {}
+    pairs = tagged[[*keys, "risk_kind", "severity"]].drop_duplicates().sort_values(
+        [*keys, "risk_kind", "severity"])
+    kinds = (pairs["risk_kind"] + " (" + pairs["severity"] + ")").groupby(
+        [pairs["tag"], pairs["profile_id"]], sort=True).agg(", ".join)
+    n_files = tagged.groupby(keys, sort=True)["file"].nunique()
+    ranked = tagged.assign(_rank=tagged["severity"].map(_SEVERITY_RANK).fillna(3),
+                           _row=range(len(tagged)))
+    worst = ranked.sort_values(["_rank", "_row"]).groupby(keys, sort=True)["severity"].first()
+    return {(str(tag), str(profile_id)): TagRisk(f"{text} in {n_files[(tag, profile_id)]} "
+                                                 "file(s)", worst[(tag, profile_id)])
+            for (tag, profile_id), text in kinds.items()}
 
 
 def files_by_tag(headers: pd.DataFrame, universe: Universe) -> dict[str, int]:

@@ -11,6 +11,7 @@ overrides, resolved to what the action does to a value of the tag's VR), reduced
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -21,7 +22,7 @@ import pandas as pd
 from deid.policy.actions import effect_of
 from deid.policy.dictionary import DICTIONARY_SOURCE, TagInfo, dictionary_entries
 from deid.policy.profile_model import MatcherKind, Profile
-from deid.policy.resolver import resolver_for
+from deid.policy.resolver import Decision, Resolver, resolver_for
 from deid.policy.schema import conform
 from deid.policy.standard import table_e1_1
 from deid.tags import TagPattern, format_tag, parse_tag
@@ -122,6 +123,12 @@ def comparison_universe(profiles: Sequence[Profile],
     return Universe(tuple(rows), source)
 
 
+#: Each resolver's decisions by (tag, VR), kept while the resolver lives: a profile compared
+#: again (another set of profiles, another page) costs dictionary look-ups.
+_TAG_DECISIONS: weakref.WeakKeyDictionary[Resolver, dict[tuple[int, str], Decision]] = (
+    weakref.WeakKeyDictionary())
+
+
 def profile_actions(profiles: Sequence[Profile], universe: Universe | None = None
                     ) -> pd.DataFrame:
     """One row per profile and universe tag: action, effect, explicit, reason, source."""
@@ -135,7 +142,14 @@ def profile_actions(profiles: Sequence[Profile], universe: Universe | None = Non
     frames = []
     for profile in profiles:
         resolver = resolver_for(profile)
-        decisions = [decide_tag(resolver, row.code, row.vr or "UN") for row in rows]
+        known = _TAG_DECISIONS.setdefault(resolver, {})
+        decisions = []
+        for row in rows:
+            key = (row.code, row.vr or "UN")
+            decision = known.get(key)
+            if decision is None:
+                decision = known[key] = decide_tag(resolver, *key)
+            decisions.append(decision)
         frames.append(pd.DataFrame({
             "profile_id": profile.id, **info,
             "action": [d.action.value for d in decisions],
