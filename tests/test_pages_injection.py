@@ -10,12 +10,14 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import pydicom
 import pytest
 from streamlit.testing.v1 import AppTest
 
 import deid
 from deid.consensus.store import DecisionStore
 from tests.test_pages_support import app_test, frame_by_key, page, problems, sample, seeded
+from ui import audit as audit_view
 from ui import profiles, state
 from ui.session import Inputs, Loaded
 
@@ -43,6 +45,8 @@ reason = '{HOSTILE}'
 source = '{LINK}'
 """
 SEX = "(0010,0040)"
+SAMPLE_FILE = (Path(__file__).resolve().parents[1] / "data" / "sample" / "files"
+               / "ct_series_slice1.dcm")
 CONSENSUS = "committee"
 #: What Markdown would turn into a link, an image or HTML: ``](``, ``![``, ``<tag`` unless
 #: backslash-escaped; a URL scheme, ``www.`` or an e-mail address (GFM links them whatever
@@ -125,7 +129,7 @@ def test_the_sign_offs_of_a_hostile_reviewer(record: Path) -> None:
 
 
 @pytest.mark.parametrize("name", ["load", "tag_effects", "compare", "risk", "consensus",
-                                  "profiles", "export"])
+                                  "audit", "profiles", "export", "glossary"])
 def test_every_page_shows_a_hostile_load_label_and_profile_as_text(name: str,
                                                                    record: Path) -> None:
     base = sample()
@@ -138,6 +142,12 @@ def test_every_page_shows_a_hostile_load_label_and_profile_as_text(name: str,
         state.CONS_NAME: CONSENSUS, state.CONS_SEARCH: "PatientSex", state.CONS_TAG: SEX,
         state.PROFILE_READ: PROFILE_ID, state.TAG_SEARCH: "PatientSex"})
     at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    texts = list(_texts(at))
+    assert not {t: live_markdown(t) for t in texts if live_markdown(t)}
+    pairs = at.selectbox(key=audit_view.PAIR)
+    assert any(name in str(option) for option in pairs.options), pairs.options
+    pairs.select(pairs.options[0]).run()
     assert not at.exception, [e.value for e in at.exception]
     texts = list(_texts(at))
     assert not {t: live_markdown(t) for t in texts if live_markdown(t)}
@@ -177,3 +187,34 @@ def test_the_checker_sees_live_markdown() -> None:
         assert live_markdown(text), text
     from ui.text import escape, md
     assert not live_markdown(escape(HOSTILE)) and not live_markdown(md("{x}", x=HOSTILE))
+
+
+def test_an_audit_of_hostile_files_shows_them_as_text(tmp_path: Path) -> None:
+    """The Audit page run on files whose name and values are hostile: its messages, captions
+    and labels quote them as text."""
+    name = "[Session expired](javascript:x) ![p](x) <b>x www.attacker.example.dcm"
+    originals, exported = tmp_path / "originals", tmp_path / "copies"
+    originals.mkdir()
+    dataset = pydicom.dcmread(SAMPLE_FILE)
+    for keyword in ("InstitutionName", "StudyDescription", "SeriesDescription"):
+        setattr(dataset, keyword, HOSTILE[:64] if keyword == "InstitutionName" else HOSTILE)
+    dataset.save_as(originals / name)
+    deid.apply_profiles([str(originals)], [deid.load_profile("primage")],
+                        secrets=deid.Secrets({"default": "page"}), write_dicom=exported,
+                        workers=1)
+    at = app_test(page("audit")).run()
+    at.text_input(key=audit_view.EXPORTED).input(str(exported / "primage"))
+    at.text_input(key=audit_view.ORIGINALS).input(str(originals))
+    at.selectbox(key=audit_view.PROFILE).select("ps315_basic")
+    at.button(key=audit_view.RUN_BUTTON).click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    shown = frame_by_key(at, audit_view.DEVIATIONS_TABLE)["original_value"].astype(str)
+    assert shown.str.contains("attacker", regex=False).any(), "no hostile value in the audit"
+    texts = list(_texts(at))
+    assert not {t: live_markdown(t) for t in texts if live_markdown(t)}
+    pairs = at.selectbox(key=audit_view.PAIR)
+    assert any(name in str(option) for option in pairs.options), pairs.options
+    pairs.select(pairs.options[0]).run()
+    assert not at.exception, [e.value for e in at.exception]
+    texts = list(_texts(at))
+    assert not {t: live_markdown(t) for t in texts if live_markdown(t)}
