@@ -145,12 +145,6 @@ def test_every_page_shows_a_hostile_load_label_and_profile_as_text(name: str,
     assert not at.exception, [e.value for e in at.exception]
     texts = list(_texts(at))
     assert not {t: live_markdown(t) for t in texts if live_markdown(t)}
-    pairs = at.selectbox(key=audit_view.PAIR)
-    assert any(name in str(option) for option in pairs.options), pairs.options
-    pairs.select(pairs.options[0]).run()
-    assert not at.exception, [e.value for e in at.exception]
-    texts = list(_texts(at))
-    assert not {t: live_markdown(t) for t in texts if live_markdown(t)}
 
 
 def test_the_decision_record_on_the_consensus_page(record: Path) -> None:
