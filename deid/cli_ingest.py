@@ -11,6 +11,7 @@ that holds an earlier scan of the same inputs reads only the files that changed.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 from pathlib import Path
 from typing import TextIO
@@ -29,6 +30,7 @@ from deid.ingest import write_headers
 from deid.ingest.runner import Progress, default_workers
 from deid.ingest.tables import Written
 from deid.outputs.effects import write_effects
+from deid.transform.semantics import DEFAULT_WRITER, WriterIdentity
 
 SCAN_HELP = "read the headers of DICOM files, folders and zip archives (headers, load_errors)"
 APPLY_HELP = "apply profiles to DICOM files: what each does to every element (effects)"
@@ -112,7 +114,21 @@ def add_apply_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--write-dicom", type=Path, metavar="DIR", default=None,
                         help="also write de-identified copies to DIR/<profile id>/<relative "
                              "path> (refused inside an input folder; inputs are never touched)")
+    parser.add_argument("--source-ae-title", metavar="TITLE", default=None,
+                        help="the Source AE Title the copies' file meta names as their writer "
+                             f"(default {DEFAULT_WRITER.source_ae_title}; 1 to 16 printable "
+                             "characters, no backslash)")
     add_secret_arguments(parser, writes=True)
+
+
+def _writer(args: argparse.Namespace) -> WriterIdentity:
+    """The writer's identity in the copies' file meta (``--source-ae-title``)."""
+    if args.source_ae_title is None:
+        return DEFAULT_WRITER
+    try:
+        return dataclasses.replace(DEFAULT_WRITER, source_ae_title=args.source_ae_title)
+    except ValueError as error:
+        raise UsageError(f"--source-ae-title: {error}") from None
 
 
 def _workers(args: argparse.Namespace) -> int | None:
@@ -167,6 +183,7 @@ def run_apply(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     formats = formats_of(args.format)
     workers = _workers(args)
     profiles = profiles_from(args.profiles)
+    writer = _writer(args)
     secrets = secrets_from(profiles, ephemeral=args.ephemeral_secret, stderr=stderr,
                            writes=True, require_env=args.require_env_secrets)
     if spec is not None:
@@ -178,13 +195,13 @@ def run_apply(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
             written = apply_on_cluster(client, args.paths, profiles, args.out,
                                        secrets=secrets, include_values=args.include_values,
                                        write_dicom=args.write_dicom,
-                                       progress=progress_bar(stderr, "apply"))
+                                       progress=progress_bar(stderr, "apply"), writer=writer)
     else:
         written = write_effects(args.paths, profiles, args.out, secrets=secrets,
                                 include_values=args.include_values, formats=formats,
                                 workers=workers, progress=progress_bar(stderr,
                                                                        _label("apply", workers)),
-                                write_dicom=args.write_dicom)
+                                write_dicom=args.write_dicom, writer=writer)
     _report(written, "apply " + ",".join(p.id for p in profiles), stdout)
     if args.write_dicom is not None:
         stdout.write(f"de-identified copies under {args.write_dicom}/<profile id>/\n")

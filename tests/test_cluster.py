@@ -4,6 +4,7 @@ client never receives a value of a file; a rescan reads only what changed."""
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import io
 import os
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pydicom
 import pytest
 
 import deid
@@ -301,3 +303,28 @@ def test_a_cluster_keeps_few_messages_for_debugging() -> None:
     gc.collect()
     assert lengths and set(lengths) == {LOG_LENGTH}
     assert mine == LOG_LENGTH
+
+
+def test_apply_on_cluster_writes_the_copies_one_process_writes(client: Any, inputs: Path,
+                                                               tmp_path: Path) -> None:
+    """Copies written by the workers, naming the writer asked for, have the same bytes as
+    those one process writes, and the effects equal its table."""
+    from deid.distributed.scan import apply_on_cluster
+    from deid.transform.semantics import DEFAULT_WRITER
+
+    writer = dataclasses.replace(DEFAULT_WRITER, source_ae_title="SITE_B")
+    profiles = load_profiles("ps315_basic")
+    apply_on_cluster(client, [inputs], profiles, tmp_path / "tables", secrets=secrets(),
+                     write_dicom=tmp_path / "cluster", writer=writer)
+    expected = deid.apply_profiles([inputs], profiles, secrets=secrets(), workers=1,
+                                   write_dicom=tmp_path / "one", writer=writer)
+    _same(_table(tmp_path / "tables", "effects"), expected.effects)
+    ours = sorted(p.relative_to(tmp_path / "one") for p in (tmp_path / "one").rglob("*.dcm"))
+    theirs = sorted(p.relative_to(tmp_path / "cluster")
+                    for p in (tmp_path / "cluster").rglob("*.dcm"))
+    assert ours == theirs and ours
+    for relative in ours:
+        assert (tmp_path / "cluster" / relative).read_bytes() == (
+            tmp_path / "one" / relative).read_bytes(), relative
+    first = pydicom.dcmread(tmp_path / "cluster" / ours[0], stop_before_pixels=True)
+    assert first.file_meta.SourceApplicationEntityTitle == "SITE_B"

@@ -7,6 +7,7 @@ import argparse
 import io
 from pathlib import Path
 
+import pydicom
 import pytest
 
 from deid.cli import main
@@ -91,6 +92,33 @@ def test_apply_with_an_ephemeral_secret(tmp_path: Path) -> None:
     effects = read_parquet_table(tmp_path / "t" / "effects.parquet")
     assert set(effects["profile_id"]) == {"ps315_basic", "procancer_i"}
     assert (tmp_path / "copies" / "procancer_i" / "ct_series_slice1.dcm").is_file()
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_the_copies_name_the_source_ae_title_asked_for(tmp_path: Path, workers: str) -> None:
+    status, _, err = _run("apply", str(FILES), "--profiles", "ps315_basic",
+                          "--ephemeral-secret", "--out", str(tmp_path / "t"),
+                          "--include-values", "--workers", workers, "--source-ae-title",
+                          "SITE_A_DEID", "--write-dicom", str(tmp_path / "copies"))
+    assert status == 0, err
+    copies = sorted((tmp_path / "copies" / "ps315_basic").glob("*.dcm"))
+    assert copies
+    for copy in copies:
+        title = pydicom.dcmread(copy, stop_before_pixels=True).file_meta[0x00020016].value
+        assert title == "SITE_A_DEID", copy
+    effects = read_parquet_table(tmp_path / "t" / "effects.parquet")
+    meta = effects[effects["element_path"].astype(str) == "(0002,0016)"]
+    assert len(meta) == len(copies) and set(meta["result_value"]) == {"SITE_A_DEID"}
+
+
+@pytest.mark.parametrize("title", ["BAD\\TITLE", "SEVENTEEN_CHARS_X", "   "])
+def test_a_source_ae_title_that_is_no_ae_is_one_usage_error(tmp_path: Path, title: str) -> None:
+    status, _, err = _run("apply", str(FILES), "--profiles", "ps315_basic",
+                          "--ephemeral-secret", "--out", str(tmp_path / "t"),
+                          "--source-ae-title", title, "--write-dicom", str(tmp_path / "c"))
+    assert status == 2 and err.startswith("deid: error: --source-ae-title: ")
+    assert len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "c").exists() and not (tmp_path / "t").exists()
 
 
 def test_apply_refuses_copies_inside_an_input_folder(tmp_path: Path) -> None:

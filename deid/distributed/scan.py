@@ -41,6 +41,7 @@ from deid.outputs.export import export_metadata
 from deid.policy.profile_model import Profile
 from deid.policy.schema import TABLES
 from deid.secret_store import Secrets
+from deid.transform.semantics import DEFAULT_WRITER, WriterIdentity
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -159,14 +160,15 @@ def apply_on_cluster(client: Client, paths: Iterable[str | os.PathLike[str]],
                      secrets: Secrets, include_values: bool = False,
                      limits: IngestLimits | None = None,
                      write_dicom: str | os.PathLike[str] | None = None,
-                     progress: Progress | None = None) -> Written:
+                     progress: Progress | None = None,
+                     writer: WriterIdentity = DEFAULT_WRITER) -> Written:
     """Write the ``effects`` dataset and ``load_errors`` into ``out`` (and, when asked,
-    de-identified copies, written by the workers under ``write_dicom``)."""
+    de-identified copies, written by the workers under ``write_dicom``, naming ``writer``)."""
     base = Path(out)
     inputs = [os.fspath(path) for path in paths]
     sources, errors, job = effects_job(inputs, profiles, secrets=secrets,
                                        include_values=include_values, limits=limits,
-                                       write_dicom=write_dicom)
+                                       write_dicom=write_dicom, writer=writer)
     metadata = export_metadata(profiles)
     files = len(sources) + sum(1 for row in errors if row[1] != "output_refused")
     written = Written(files=files)

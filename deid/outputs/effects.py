@@ -300,8 +300,9 @@ class EffectsResult:
 def _prepare(paths: Iterable[str | os.PathLike[str]], profiles: Sequence[Profile],
              secrets: Secrets, uploads: Iterable[Upload], include_values: bool,
              limits: IngestLimits | None,
-             write_dicom: str | os.PathLike[str] | None) -> tuple[list[Source], list[ErrorRow],
-                                                                 EffectsJob]:
+             write_dicom: str | os.PathLike[str] | None,
+             writer: WriterIdentity = DEFAULT_WRITER) -> tuple[list[Source], list[ErrorRow],
+                                                               EffectsJob]:
     inputs = [os.fspath(path) for path in paths]
     limits = limits or IngestLimits()
     check_secrets(profiles, secrets)
@@ -314,19 +315,21 @@ def _prepare(paths: Iterable[str | os.PathLike[str]], profiles: Sequence[Profile
                 f"({_target_key(s.relative)}): no de-identified copy written; its effects "
                 "are recorded", severity("output_refused")) for s in refused]
     job = EffectsJob(tuple(profiles), secrets, include_values, limits, out, tuple(inputs),
-                     refused=frozenset(s.name for s in refused))
+                     writer, refused=frozenset(s.name for s in refused))
     return sources, errors, job
 
 
 def effects_job(paths: Iterable[str | os.PathLike[str]], profiles: Sequence[Profile], *,
                 secrets: Secrets, uploads: Iterable[Upload] = (), include_values: bool = False,
                 limits: IngestLimits | None = None,
-                write_dicom: str | os.PathLike[str] | None = None
+                write_dicom: str | os.PathLike[str] | None = None,
+                writer: WriterIdentity = DEFAULT_WRITER
                 ) -> tuple[list[Source], list[ErrorRow], EffectsJob]:
     """The inputs, the load_errors rows found before reading, and the job recording effects
     batch by batch (to run it elsewhere: a Dask cluster); arguments as for
     :func:`apply_profiles`."""
-    return _prepare(paths, profiles, secrets, uploads, include_values, limits, write_dicom)
+    return _prepare(paths, profiles, secrets, uploads, include_values, limits, write_dicom,
+                    writer)
 
 
 def _target_key(relative: str) -> str:
@@ -347,7 +350,8 @@ def apply_profiles(paths: Iterable[str | os.PathLike[str]], profiles: Sequence[P
                    secrets: Secrets, uploads: Iterable[Upload] = (),
                    include_values: bool = False, workers: int | None = None,
                    progress: Progress | None = None, limits: IngestLimits | None = None,
-                   write_dicom: str | os.PathLike[str] | None = None) -> EffectsResult:
+                   write_dicom: str | os.PathLike[str] | None = None,
+                   writer: WriterIdentity = DEFAULT_WRITER) -> EffectsResult:
     """Apply ``profiles`` to every file under ``paths`` and in ``uploads``.
 
     Parameters
@@ -361,11 +365,14 @@ def apply_profiles(paths: Iterable[str | os.PathLike[str]], profiles: Sequence[P
     write_dicom
         A folder for de-identified copies, ``<folder>/<profile id>/<relative path>``; refused
         when it is (or is inside) an input folder. Inputs are never written.
+    writer
+        What the copies' file meta names as their writer (its Source AE Title): this tool by
+        default; the effects table's file meta rows say the same.
     workers, progress, limits
         As for :func:`deid.ingest.load_headers`.
     """
     sources, errors, job = _prepare(paths, profiles, secrets, uploads, include_values, limits,
-                                    write_dicom)
+                                    write_dicom, writer)
     batches = []
     for out in run_job(sources, job, workers=workers, progress=progress):
         if out.table is not None and out.table.num_rows:
@@ -379,11 +386,12 @@ def write_effects(paths: Iterable[str | os.PathLike[str]], profiles: Sequence[Pr
                   include_values: bool = False, formats: Sequence[str] = ("parquet", "csv"),
                   workers: int | None = None, progress: Progress | None = None,
                   limits: IngestLimits | None = None,
-                  write_dicom: str | os.PathLike[str] | None = None) -> Written:
+                  write_dicom: str | os.PathLike[str] | None = None,
+                  writer: WriterIdentity = DEFAULT_WRITER) -> Written:
     """Stream ``effects`` and ``load_errors`` into ``out_dir``; arguments as for
     :func:`apply_profiles`. Returns the table files written and counts."""
     sources, errors, job = _prepare(paths, profiles, secrets, uploads, include_values, limits,
-                                    write_dicom)
+                                    write_dicom, writer)
     files = len(sources) + sum(1 for row in errors if row[1] != "output_refused")
     return stream_job("effects", sources, job, out_dir, formats, errors=errors, files=files,
                       profiles=profiles, workers=workers, progress=progress)
