@@ -226,6 +226,28 @@ def test_read_a_profile_rule_by_rule() -> None:
     assert facts["base"] == "ps315_basic" and facts["sha256"] == profile.sha256
 
 
+@pytest.mark.parametrize("profile_id", ["ps315_basic", "procancer_i",
+                                        "chaimeleon_images_w_ecrfs", "eucanimage"])
+def test_the_sign_off_report_counts_the_rules_the_profiles_page_lists(profile_id: str) -> None:
+    """The report's "Its own rules (N)" is the number of rows the page's rule table shows,
+    and the same rules in the same order."""
+    from deid.outputs.signoff import own_rules
+
+    at = app_test(page("profiles"))
+    at.session_state[state.PROFILE_READ] = profile_id
+    at.run()
+    assert not problems(at), problems(at)
+    shown = frame_by_key(at, state.PROFILE_RULES_TABLE)
+    reported = own_rules(deid.load_profile(profile_id))
+    assert len(reported) == len(shown)
+    assert any(f"({len(shown):,};" in text.value for text in at.markdown), "no rule count"
+    if len(shown):
+        common = [c for c in reported.columns if c in shown.columns]
+        assert "reason" in common
+        assert reported[common].astype(str).values.tolist() == shown[common].astype(
+            str).values.tolist()
+
+
 USER_PROFILE = """\
 schema_version = 1
 id = "site_registry"
