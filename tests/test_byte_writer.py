@@ -29,7 +29,7 @@ from deid.transform.byte_writer import meta_end, write_copy
 from deid.transform.engine import result_of
 from deid.transform.plan import Planner
 from tests import badinput
-from tests.test_bytes_truth import _check_file
+from tests.test_bytes_truth import problems_by_file
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
 FILES = sorted(SAMPLE.glob("files/*.dcm")) + sorted(SAMPLE.glob("cohort/*.dcm"))[:3]
@@ -135,13 +135,7 @@ def test_undefined_lengths_nested_in_undefined_lengths_are_written_as_planned(
                                  [load_profile(profile_id)], secrets=secrets(),
                                  include_values=True, write_dicom=tmp_path, workers=1)
     assert set(result.effects["writer"].astype(str)) == {WRITER_BYTES}
-    problems = {}
-    for path in PYDICOM_FILES:
-        mine = result.effects[result.effects["file"].astype(str) == str(path)]
-        found = _check_file(mine, path, tmp_path / profile_id / path.name)
-        if found:
-            problems[path.name] = found[:5]
-    assert problems == {}
+    assert problems_by_file(result.effects, PYDICOM_FILES, tmp_path / profile_id) == {}
 
 
 def test_the_effects_table_says_which_writer_wrote_each_copy(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ fast reader's trees) equal the ones recorded while writing.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -75,6 +76,19 @@ def _applied(profile_id: str, out: Path) -> pd.DataFrame:
                                  workers=1)
     assert result.load_errors.empty, result.load_errors
     return result.effects
+
+
+def problems_by_file(effects: pd.DataFrame, originals: Sequence[Path],
+                     copies: Path) -> dict[str, list[str]]:
+    """The first five rows of each original whose effects differ from what happened to its
+    copy ``copies / <name>`` (files with none left out)."""
+    problems = {}
+    for original in originals:
+        mine = effects[effects["file"].astype(str) == str(original)]
+        found = _check_file(mine, original, copies / original.name)
+        if found:
+            problems[original.name] = found[:5]
+    return problems
 
 
 def _check_file(effects: pd.DataFrame, original: Path, written: Path) -> list[str]:

@@ -29,7 +29,7 @@ from deid.ingest.sources import IngestLimits, Source
 from deid.ingest.tree import Node, Unread
 from deid.outputs.effects import WRITER_BYTES
 from tests.test_byte_writer import _differences, secrets
-from tests.test_bytes_truth import _check_file
+from tests.test_bytes_truth import problems_by_file
 
 TEST_FILES = Path(pydicom.data.__file__).parent / "test_files"
 
@@ -137,13 +137,7 @@ def test_the_byte_writer_writes_them_as_the_engine_does(profile_id: str,
     writers = result.effects.groupby("file", observed=True)["writer"].first()
     assert {Path(str(name)).name: str(writer) for name, writer in writers.items()} == {
         path.name: WRITER_BYTES for path in paths}
-    problems = {}
-    for path in paths:
-        mine = result.effects[result.effects["file"].astype(str) == str(path)]
-        found = _check_file(mine, path, out / profile_id / path.name)
-        if found:
-            problems[path.name] = found[:5]
-    assert problems == {}
+    assert problems_by_file(result.effects, paths, out / profile_id) == {}
 
 
 def _without_pixel_representation(folder: Path) -> Path:

@@ -402,14 +402,7 @@ def _meta_fast(plan: FilePlan) -> tuple[_Syntax, bytes] | None:
     """The file meta encoded directly when every element is ASCII text or an OB byte string and
     pydicom would neither add nor refuse one (None: pydicom encodes it,
     ``tests/test_byte_writer.py`` checks both give the same bytes)."""
-    values: dict[int, tuple[str, Any]] = {}
-    for outcome in plan.meta:
-        if outcome.removed or outcome.tag == 0x00020000:
-            continue
-        value = outcome.node.value if outcome.value is KEPT else outcome.value
-        values[outcome.tag] = (outcome.vr, value)
-    for element in plan.added_meta:
-        values[element.tag] = (element.vr, element.value)
+    values = _meta_values(plan)
     if any(not values.get(tag, ("", None))[1] for tag in _META_NEEDED):
         return None
     pieces = []
@@ -433,16 +426,23 @@ def _meta_fast(plan: FilePlan) -> tuple[_Syntax, bytes] | None:
     return _Syntax(syntax), struct.pack("<HH2sHI", 0x0002, 0x0000, b"UL", 4, len(body)) + body
 
 
-def _meta(plan: FilePlan) -> FileMetaDataset:
-    """The copy's file meta from the plan (values from the input's meta nodes)."""
-    meta = FileMetaDataset()
+def _meta_values(plan: FilePlan) -> dict[int, tuple[str, Any]]:
+    """The copy's file meta elements, ``tag -> (VR, value)``: what the plan keeps or writes,
+    then what it adds (the group length left out: it is computed for the elements written)."""
+    values: dict[int, tuple[str, Any]] = {}
     for outcome in plan.meta:
-        if outcome.removed or outcome.tag == 0x00020000:
-            continue
-        value = outcome.node.value if outcome.value is KEPT else outcome.value
-        meta.add(DataElement(outcome.tag, outcome.vr.split(" or ")[0], value))
+        if not outcome.removed and outcome.tag != 0x00020000:
+            values[outcome.tag] = (outcome.vr.split(" or ")[0], outcome.output_value)
     for element in plan.added_meta:
-        meta.add(_element(element))
+        values[element.tag] = (element.vr, element.value)
+    return values
+
+
+def _meta(plan: FilePlan) -> FileMetaDataset:
+    """The copy's file meta from the plan, as a pydicom data set."""
+    meta = FileMetaDataset()
+    for tag, (vr, value) in _meta_values(plan).items():
+        meta.add(DataElement(tag, vr, value))
     return meta
 
 

@@ -148,7 +148,7 @@ def conformance_of(outcomes: Iterable[Outcome], declared: Iterable[str]) -> Conf
                                and outcome.node.items is None):
             continue  # replaced or removed: as protective as any code allows
         node = outcome.node
-        if not _has_row(node.tag):
+        if _row_for_tag(node.tag) is None:
             continue  # PS3.15 says nothing about it: any treatment conforms
         key = (outcome.tag, node.creator, outcome.action, outcome.modified, node.items is None,
                _carries_nothing(outcome))
@@ -241,16 +241,16 @@ def _deviation(outcome: Outcome) -> str:
 
 
 def _row_for(outcome: Outcome) -> E11Row | None:
-    tag = outcome.tag
-    if tag & 0xFFFF == 0 or is_private_creator(tag):
-        return None
-    return e11_row_for(tag)
+    return _row_for_tag(outcome.tag)
 
 
 @lru_cache(maxsize=1 << 16)
-def _has_row(tag: int) -> bool:
-    """True when PS3.15 Table E.1-1 has a row for the element (see :func:`_row_for`)."""
-    return not (tag & 0xFFFF == 0 or is_private_creator(tag)) and e11_row_for(tag) is not None
+def _row_for_tag(tag: int) -> E11Row | None:
+    """The PS3.15 Table E.1-1 row that says what may be done to the element (none for group
+    lengths and private creators)."""
+    if tag & 0xFFFF == 0 or is_private_creator(tag):
+        return None
+    return e11_row_for(tag)
 
 
 # -- the marker values -----------------------------------------------------------------------

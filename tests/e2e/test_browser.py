@@ -304,6 +304,16 @@ def _context(tab: Tab) -> str:
     return f"\n--- server output ---\n{tab.server.output()}"
 
 
+def _download(page: Page, key: str, folder: Path) -> Path:
+    """Click the download button with Streamlit key ``key``; the file it gives, saved in
+    ``folder`` under its suggested name."""
+    with page.expect_download(timeout=PAGE_TIMEOUT_MS) as download:
+        page.locator(f".st-key-{key} button").click()
+    saved = folder / download.value.suggested_filename
+    download.value.save_as(saved)
+    return saved
+
+
 def test_a_page_opened_by_its_url_runs_through_app(tab: Tab) -> None:
     """The first visit after the server starts opens a page other than the first."""
     try:
@@ -413,10 +423,7 @@ def test_audit_an_export_against_the_profile_it_claims(tab: Tab, tmp_path: Path)
         _show(tab, "Profiles", "Read a profile")
         _choose(page, "Profile", "ps315_basic")
         page.get_by_text("With the audit run on").first.wait_for(timeout=PAGE_TIMEOUT_MS)
-        with page.expect_download(timeout=PAGE_TIMEOUT_MS) as download:
-            page.locator(".st-key-profiles-signoff_download button").click()
-        report = tmp_path / download.value.suggested_filename
-        download.value.save_as(report)
+        report = _download(page, "profiles-signoff_download", tmp_path)
     except PlaywrightError as exc:
         tab.fail("audit", exc)
     metrics = {label.strip(): value.strip() for label, value in zip(labels, values,
@@ -515,10 +522,7 @@ def test_download_a_csv_export(tab: Tab, tmp_path: Path) -> None:
     try:
         _nav(page, "Export").click()
         _show(tab, "Export", "headers")
-        with page.expect_download(timeout=PAGE_TIMEOUT_MS) as download:
-            page.locator(".st-key-export-headers-csv button").click()
-        saved = tmp_path / download.value.suggested_filename
-        download.value.save_as(saved)
+        saved = _download(page, "export-headers-csv", tmp_path)
     except PlaywrightError as exc:
         tab.fail("export", exc)
     assert saved.name == "headers.csv"
@@ -595,10 +599,7 @@ def test_consensus_decide_one_tag(tab: Tab, tmp_path: Path) -> None:
     try:  # the consensus profile and its CTP script, made when the buttons are clicked
         saved = {}
         for key in ("consensus-toml_download", "consensus-ctp_download"):
-            with page.expect_download(timeout=PAGE_TIMEOUT_MS) as download:
-                page.locator(f".st-key-{key} button").click()
-            saved[key] = tmp_path / download.value.suggested_filename
-            download.value.save_as(saved[key])
+            saved[key] = _download(page, key, tmp_path)
     except PlaywrightError as exc:
         tab.fail("consensus-save", exc)
     profile = load_profile_text(saved["consensus-toml_download"].read_text(encoding="utf-8"),
@@ -642,10 +643,7 @@ def test_signoff_report_renders_offline_with_the_risk_figures(
         page.get_by_text("Recorded: approved by Dr DPO (unverified)").wait_for(
             timeout=PAGE_TIMEOUT_MS)
         _settle(page)
-        with page.expect_download(timeout=PAGE_TIMEOUT_MS) as download:
-            page.locator(".st-key-profiles-signoff_download button").click()
-        report = tmp_path / download.value.suggested_filename
-        download.value.save_as(report)
+        report = _download(page, "profiles-signoff_download", tmp_path)
     except PlaywrightError as exc:
         tab.fail("signoff", exc)
     assert report.name == f"signoff_{SIGNED}.html"
