@@ -242,7 +242,7 @@ class RiskJob:
         part = RiskPart()
         errors: list[ErrorRow] = []
         archives = ArchiveCache()
-        planners = self.planners()
+        planners = _planners_of(self)
         for position, source in enumerate(sources):
             try:
                 meta, body = planning_trees(source, self.limits, archives)
@@ -254,3 +254,14 @@ class RiskJob:
                 part.add((self.batch, position), source.name, plan(meta, body), body,
                          self.wanted)
         return BatchOut(None, errors, len(sources), part)
+
+
+#: The last job's planners in this process: a worker's batches share them, and so what the
+#: planners remember (decisions, transformed values) across batches.
+_LAST_PLANNERS: list[tuple[RiskJob, list[Any]]] = []
+
+
+def _planners_of(job: RiskJob) -> list[Any]:
+    if not _LAST_PLANNERS or _LAST_PLANNERS[0][0] is not job:
+        _LAST_PLANNERS[:] = [(job, job.planners())]
+    return _LAST_PLANNERS[0][1]

@@ -35,7 +35,7 @@ from deid.risk.catalogue import Catalogue, CatalogueEntry, RiskKind, Severity, c
 from deid.tags import is_private_creator, is_private_group
 from deid.transform import semantics
 from deid.transform.markers import PATIENT_IDENTITY_REMOVED
-from deid.transform.outcome import Added, Outcome
+from deid.transform.outcome import KEPT, REMOVED, Added, Outcome
 from deid.transform.plan import FilePlan
 from deid.transform.values import NOTHING_VALUES
 
@@ -331,38 +331,59 @@ def _text_of(value: Any) -> str:
     return str(value) if value is not None else ""
 
 
-def _content(element: Written, identifiers: tuple[Identifier, ...], found: _Collector,
-             table: Catalogue) -> None:
-    private = bool(element.tag >> 16 & 1)
-    if element.vr not in table.scanned_vrs and not private:
+class _Values:
+    """What the value checks compare a written value with: the patient's identifying strings
+    and the file's original instance UIDs and their organisation root."""
+
+    __slots__ = ("found", "identifiers", "originals", "root", "scanned")
+
+    def __init__(self, found: _Collector, identifiers: tuple[Identifier, ...],
+                 originals: set[str], scanned: frozenset[str]) -> None:
+        self.found = found
+        self.identifiers = identifiers
+        self.originals = originals
+        self.root = organisation_root(originals)
+        self.scanned = scanned
+
+    def check(self, path: str, tag: int, vr: str, value: Any) -> None:
+        """The checks of one written value: the patient's identifiers in it, and a UID that
+        is the original or keeps its root."""
+        if vr in self.scanned or tag >> 16 & 1:
+            _content(path, tag, value, self.identifiers, self.found)
+        if vr == "UI":
+            _uid(path, tag, value, self.originals, self.root, self.found)
+
+
+def _content(path: str, tag: int, value: Any, identifiers: tuple[Identifier, ...],
+             found: _Collector) -> None:
+    """The patient's identifiers in a value of a scanned VR or a private element."""
+    if isinstance(value, Unread):
         return
-    if isinstance(element.value, Unread):
-        return
-    text = _text_of(element.value).casefold()
+    text = _text_of(value).casefold()
     for identifier in identifiers:
         if identifier.text.casefold() in text:
-            kind = RiskKind.PRIVATE if private else RiskKind.FREE_TEXT
-            found.add(element.path, semantics.keyword_for(element.tag), kind, Severity.HIGH,
+            kind = RiskKind.PRIVATE if tag >> 16 & 1 else RiskKind.FREE_TEXT
+            found.add(path, semantics.keyword_for(tag), kind, Severity.HIGH,
                       f"The value contains the patient's {identifier.what}, found elsewhere "
                       "in the original file.", mask(identifier.text))
             return
 
 
-def _uid(element: Written, originals: set[str], root: tuple[str, ...],
+def _uid(path: str, tag: int, value: Any, originals: set[str], root: tuple[str, ...],
          found: _Collector) -> None:
-    if element.vr != "UI" or not element.value or element.tag in _NOT_INSTANCE_UIDS:
+    if not value or tag in _NOT_INSTANCE_UIDS:
         return
-    values = element.value if isinstance(element.value, list) else [element.value]
-    for value in (str(v) for v in values):
-        if value.startswith(_WELL_KNOWN_UID_ROOT):
+    values = value if isinstance(value, list) else [value]
+    for text in (str(v) for v in values):
+        if text.startswith(_WELL_KNOWN_UID_ROOT):
             continue
-        keyword = semantics.keyword_for(element.tag)
-        if value in originals:
-            found.add(element.path, keyword, RiskKind.LINKAGE, Severity.MEDIUM,
+        keyword = semantics.keyword_for(tag)
+        if text in originals:
+            found.add(path, keyword, RiskKind.LINKAGE, Severity.MEDIUM,
                       "The original UID is kept: it is stored in the hospital PACS and links "
-                      "back to the patient's study.", mask(value))
-        elif _shares_root(value, root):
-            found.add(element.path, keyword, RiskKind.LINKAGE, Severity.LOW,
+                      "back to the patient's study.", mask(text))
+        elif _shares_root(text, root):
+            found.add(path, keyword, RiskKind.LINKAGE, Severity.LOW,
                       "The new UID keeps the original organisation's UID root, which names "
                       "the hospital or vendor.", mask(".".join(root)))
 
@@ -380,11 +401,16 @@ def _flags(top: dict[int, Any], found: _Collector) -> None:
 
 
 def _elements(outcomes: list[Outcome], found: _Collector, table: Catalogue,
-              ancestor: tuple[Outcome, CatalogueEntry] | None) -> None:
+              ancestor: tuple[Outcome, CatalogueEntry] | None, values: _Values) -> None:
+    """The checks of each element of a level (and of the items of its sequences): its
+    written value first (the strongest findings), then what is done to it."""
     by_tag = table.by_tag
     for outcome in outcomes:
         node = outcome.node
         tag, vr = node.tag, node.vr
+        if outcome.value is not REMOVED and outcome.items is None:
+            values.check(outcome.path, tag, vr,
+                         node.value if outcome.value is KEPT else outcome.value)
         entry = by_tag.get(tag)
         if ancestor is not None:
             _inside(outcome, ancestor[0], ancestor[1], found)
@@ -402,7 +428,7 @@ def _elements(outcomes: list[Outcome], found: _Collector, table: Catalogue,
                     and _walked(outcome) and not found.as_found:
                 inner = (outcome, entry)
             for item in outcome.items:
-                _elements(item, found, table, inner)
+                _elements(item, found, table, inner, values)
 
 
 def find_risks(plan: FilePlan, *, file: str, body: list[Node],
@@ -413,19 +439,32 @@ def find_risks(plan: FilePlan, *, file: str, body: list[Node],
     """
     table = table or catalogue()
     found = _Collector(plan.profile.id, file, plan.as_found)
-    identifiers = patient_identifiers(body)
     originals = set() if plan.as_found else _original_uids(plan)  # a file as found: unknown
-    root = organisation_root(originals)
-    written = list(written_values(plan))
-    scanned = table.scanned_vrs
-    for element in written:
-        vr = element.vr
-        if vr in scanned or element.tag >> 16 & 1:
-            _content(element, identifiers, found, table)
-        if vr == "UI":
-            _uid(element, originals, root, found)
-    _elements(plan.meta, found, table, None)
-    _elements(plan.body, found, table, None)
-    top = {element.tag: element.value for element in written if "." not in element.path}
-    _flags(top, found)
+    values = _Values(found, patient_identifiers(body), originals, table.scanned_vrs)
+    _elements(plan.meta, found, table, None, values)
+    for element in plan.added_meta:
+        _added_values(element, "", values)
+    _elements(plan.body, found, table, None, values)
+    for element in plan.added:
+        _added_values(element, "", values)
+    _flags(_top_level(plan), found)
     return sorted(found.findings.values(), key=lambda f: (f.element_path, f.risk_kind))
+
+
+def _added_values(element: Added, prefix: str, values: _Values) -> None:
+    """The value checks of an element the de-identifier adds (and of its items' elements)."""
+    for written in _added(element, prefix):
+        values.check(written.path, written.tag, written.vr, written.value)
+
+
+def _top_level(plan: FilePlan) -> dict[int, Any]:
+    """The top-level values the copy holds (file meta and data set), by tag."""
+    top: dict[int, Any] = {}
+    for outcomes, added in ((plan.meta, plan.added_meta), (plan.body, plan.added)):
+        for outcome in outcomes:
+            if outcome.value is not REMOVED and outcome.items is None:
+                top[outcome.node.tag] = outcome.output_value
+        for element in added:
+            if element.vr != "SQ":
+                top[element.tag] = element.value
+    return top

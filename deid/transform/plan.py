@@ -103,6 +103,7 @@ class Planner:
         linkage = {name for member in profile.chain for name in member.linkage}
         self.keys = DerivedKeys(secrets, profile.id, linkage)
         self._decisions: dict[tuple[int, str, str | None, bool, bool], Decision] = {}
+        self._transforms = TransformMemo()
 
     def decide(self, tag: int, vr: str, creator: str | None, cleaning: bool = False,
                dummying: bool = False) -> Decision:
@@ -217,19 +218,20 @@ class Planner:
         action = decision.action
         if isinstance(node.value, Unread) and action is not Action.DUMMY:
             return _fail_closed(node, decision, path, depth, "the value was not read")
-        try:
-            value = transform_value(action, decision.params, _Holder(_vr(node), node.value),
-                                    state)
-        except SecretMissingError:
-            raise  # the run is misconfigured: no file can be de-identified
-        except Exception as error:  # noqa: BLE001 - any other failure removes the element
-            return _fail_closed(node, decision, path, depth,
-                                f"{type(error).__name__}: {error}")
+        key = self._transforms.key(decision, node, state)
+        done = self._transforms.get(key)
+        if done is None:
+            done = _transform(node, decision, state)
+            self._transforms.put(key, decision, done)
+        value, problem = done
+        if problem is not None:
+            return _fail_closed(node, decision, path, depth, problem)
         if value is REMOVE_ELEMENT:
             return Outcome(path, node, depth, decision, action, True, REMOVED, None, "")
         changed = not semantics.same_value(node.value, value)
         note = "" if changed else f"{action.value} leaves this value unchanged"
-        return Outcome(path, node, depth, decision, action, changed, value, None, note)
+        return Outcome(path, node, depth, decision, action, changed,
+                       list(value) if type(value) is list else value, None, note)
 
     def _sequence(self, node: Node, decision: Decision, path: str, context: _Context,
                   file: _File) -> Outcome:
@@ -300,6 +302,64 @@ class Planner:
             if uid is not None:
                 added.append(Added(semantics.MEDIA_STORAGE_SOP_INSTANCE_UID, "UI", uid))
         return sorted(added)
+
+
+def _transform(node: Node, decision: Decision, state: TransformState) -> tuple[Any, str | None]:
+    """The element's new value (or :data:`REMOVE_ELEMENT`), or why it cannot be made."""
+    try:
+        return transform_value(decision.action, decision.params,
+                               _Holder(_vr(node), node.value), state), None
+    except SecretMissingError:
+        raise  # the run is misconfigured: no file can be de-identified
+    except Exception as error:  # noqa: BLE001 - any other failure removes the element
+        return None, f"{type(error).__name__}: {error}"
+
+
+#: Actions whose result can depend on the patient (its key or identifying strings).
+_PER_PATIENT = frozenset({Action.HASH, Action.PSEUDONYM, Action.SHIFT_DATE, Action.CLEAN})
+_PLAIN_TYPES = (str, bytes, int, float)
+
+
+class TransformMemo:
+    """Transformed values of one planner, remembered by what decides them: the decision, the
+    VR, the value and (for actions that read it) the patient. The elements of a series repeat
+    (study and series UIDs, dates, names): each is transformed once per patient."""
+
+    __slots__ = ("_done",)
+    LIMIT = 100_000
+
+    def __init__(self) -> None:
+        self._done: dict[tuple[Any, ...], tuple[Decision, tuple[Any, str | None]]] = {}
+
+    @staticmethod
+    def key(decision: Decision, node: Node, state: TransformState) -> tuple[Any, ...] | None:
+        """What decides the transform, or None when the value is not a plain one."""
+        value = node.value
+        kind = type(value)
+        if kind is list:
+            if not all(type(item) is str for item in value):
+                return None
+            value = tuple(value)
+        elif kind not in _PLAIN_TYPES:
+            return None
+        patient = (state.patient_key, state.identifiers) \
+            if decision.action in _PER_PATIENT else None
+        return (id(decision), node.vr, kind, value, patient)
+
+    def get(self, key: tuple[Any, ...] | None) -> tuple[Any, str | None] | None:
+        if key is None:
+            return None
+        found = self._done.get(key)
+        return None if found is None else found[1]
+
+    def put(self, key: tuple[Any, ...] | None, decision: Decision,
+            done: tuple[Any, str | None]) -> None:
+        """Remember ``done`` (the decision is kept with it, so that its id stays its own)."""
+        if key is None:
+            return
+        if len(self._done) >= self.LIMIT:
+            self._done.clear()
+        self._done[key] = (decision, done)
 
 
 def warm_planning(profiles: Iterable[Profile]) -> None:
