@@ -24,7 +24,7 @@ from deid.policy.profile_model import Profile
 from deid.policy.resolver import Decision, resolver_for
 from deid.policy.standard import e11_row_for
 from deid.secret_store import Secrets
-from deid.tags import is_private_creator, private_creator_tag
+from deid.tags import private_creator_tag
 from deid.transform import markers, semantics
 from deid.transform.dispatch import REMOVE_ELEMENT, DerivedKeys, TransformState, transform_value
 from deid.transform.outcome import KEPT, REMOVED, Added, Outcome, walk
@@ -104,6 +104,8 @@ class Planner:
         self.keys = DerivedKeys(secrets, profile.id, linkage)
         self._decisions: dict[tuple[int, str, str | None, bool, bool], Decision] = {}
         self._transforms = TransformMemo()
+        self._changed: dict[tuple[int, str, Action], tuple[Decision, Decision]] = {}
+        self._meta_decisions: dict[tuple[int, str], Decision] = {}
 
     def decide(self, tag: int, vr: str, creator: str | None, cleaning: bool = False,
                dummying: bool = False) -> Decision:
@@ -133,10 +135,15 @@ class Planner:
     # -- one data set (the top level or a sequence item) --------------------------------------
 
     def _level(self, nodes: list[Node], context: _Context, file: _File) -> list[Outcome]:
-        decide, cleaning, dummying = self.decide, context.cleaning, context.dummying
-        decisions: dict[int, Decision] = {
-            node.tag: decide(node.tag, node.vr, node.creator, cleaning, dummying)
-            for node in nodes if not is_private_creator(node.tag)}
+        known, cleaning, dummying = self._decisions, context.cleaning, context.dummying
+        decisions: dict[int, Decision] = {}
+        for node in nodes:
+            tag = node.tag
+            if tag >> 16 & 1 and 0x10 <= tag & 0xFFFF <= 0xFF:
+                continue  # a private creator: what its block keeps decides (below)
+            key = (tag, node.vr, node.creator, cleaning, dummying)
+            decision = known.get(key)
+            decisions[tag] = decision if decision is not None else self.decide(*key)
         if context.depth == 0:
             _overlay_groups(nodes, decisions)
         element, prefix, depth = self._element, context.prefix, context.depth
@@ -183,12 +190,21 @@ class Planner:
         changed = _required_action(outcome, kind)
         if changed is None:
             return outcome
-        required = self._outcome(node, semantics.required(decision, kind or "3", changed),
+        required = self._outcome(node, self._required(decision, kind or "3", changed),
                                  context, file)
         if outcome.note:  # e.g. a transform that failed closed: say so
             return required._replace(note=f"{outcome.note}; {changed.value} instead (Type "
                                      f"{kind or 3} in this IOD)")
         return required
+
+    def _required(self, decision: Decision, kind: str, action: Action) -> Decision:
+        """:func:`deid.transform.semantics.required`, cached (with the decision it changes,
+        so that its id stays its own)."""
+        key = (id(decision), kind, action)
+        found = self._changed.get(key)
+        if found is None:
+            found = self._changed[key] = (decision, semantics.required(decision, kind, action))
+        return found[1]
 
     def _outcome(self, node: Node, decision: Decision, context: _Context,
                  file: _File) -> Outcome:
@@ -264,7 +280,10 @@ class Planner:
             if node.tag == semantics.MEDIA_STORAGE_SOP_INSTANCE_UID:
                 out.append(self._media_storage(node, body, file.state))
                 continue
-            decision = semantics.meta_decision(self.resolver, node.tag, _vr(node), self.writer)
+            decision = self._meta_decisions.get((node.tag, node.vr))
+            if decision is None:
+                decision = self._meta_decisions[(node.tag, node.vr)] = semantics.meta_decision(
+                    self.resolver, node.tag, _vr(node), self.writer)
             out.append(self._outcome(node, decision, _Context(), file))
         return out, self._added_meta(present, body)
     def _media_storage(self, node: Node, body: list[Outcome],
