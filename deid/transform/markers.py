@@ -27,6 +27,7 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import NamedTuple
 
+from deid.ingest.tree import Node
 from deid.policy.actions import Action, resolve_compound
 from deid.policy.resolver import ODD_GROUP_ROW, OPTION_TITLES, Decision, safe_private_meaning
 from deid.policy.standard import OPTION_IDS, E11Row, e11_row_for
@@ -85,9 +86,10 @@ def write_markers(profile_id: str, options: Iterable[str], body: MutableSequence
     """The marker elements to add for a file whose ``outcomes`` are planned under a profile
     that declares PS3.15 ``options``; a marker element the file already has is replaced in
     ``body`` (its top-level outcomes) instead."""
-    done = list(outcomes)
-    conformance = conformance_of(done, options)
-    identity = "NO" if identity_left(done) else "YES"
+    survey = _Survey(frozenset(options))
+    survey.add_all(outcomes)
+    conformance = survey.conformance()
+    identity = "NO" if survey.identity_left else "YES"
     markers = [
         Added(PATIENT_IDENTITY_REMOVED, "CS", identity),
         Added(DEIDENTIFICATION_METHOD, "LO", method_text(profile_id, conformance)),
@@ -97,7 +99,7 @@ def write_markers(profile_id: str, options: Iterable[str], body: MutableSequence
         markers.append(Added(DEIDENTIFICATION_METHOD_CODES, "SQ", [
             [Added(0x00080100, "SH", value), Added(0x00080102, "SH", "DCM"),
              Added(0x00080104, "LO", meaning)] for value, meaning in codes]))
-    markers.append(Added(TEMPORAL_MODIFIED, "CS", temporal_state(done)))
+    markers.append(Added(TEMPORAL_MODIFIED, "CS", survey.temporal_state()))
     positions = {outcome.tag: index for index, outcome in enumerate(body)}
     added = []
     for marker in markers:
@@ -135,32 +137,72 @@ def _replaced(old: Outcome) -> Outcome:
 
 # -- what the outcomes meet ------------------------------------------------------------------
 
+class _Survey:
+    """What a file's outcomes meet and leave, gathered in one pass (see the module docstring):
+    the Basic Profile and the declared options that allow what was done (what only an
+    undeclared option would allow is a deviation), whether a direct identifier of the patient
+    is left, and what was done to the dates left."""
+
+    __slots__ = ("dates", "declared", "deviations", "identity_left", "needed", "verdicts")
+
+    def __init__(self, declared: frozenset[str]) -> None:
+        self.declared = declared
+        self.needed: dict[str, None] = {}
+        self.deviations: dict[str, None] = {}
+        self.verdicts = _verdicts_under(declared)
+        self.identity_left = False
+        #: REMOVED, UNMODIFIED or MODIFIED: the strongest state of a date left so far.
+        self.dates = "REMOVED"
+
+    def add_all(self, outcomes: Iterable[Outcome]) -> None:
+        for outcome in outcomes:
+            if outcome.value is REMOVED:
+                continue  # removed: as protective as any code allows, and leaves nothing
+            node = outcome.node
+            if outcome.modified and outcome.action is not Action.KEEP \
+                    and _LEVEL[outcome.action] == _REPLACED and node.items is None:
+                self._dated(outcome, node)
+                continue  # replaced: as protective as any code allows
+            if not outcome.modified and node.tag in PATIENT_IDENTITY_TAGS \
+                    and not is_empty(node.value):
+                self.identity_left = True
+            self._dated(outcome, node)
+            if _row_for_tag(node.tag) is None:
+                continue  # PS3.15 says nothing about it: any treatment conforms
+            key = (node.tag, node.creator, outcome.action, outcome.modified,
+                   node.items is None, _carries_nothing(outcome))
+            verdicts = self.verdicts
+            if key not in verdicts:  # per-frame items repeat the same elements many times
+                verdicts[key] = _verdict(outcome, self.declared)
+            verdict = verdicts[key]
+            if isinstance(verdict, tuple):
+                self.needed.update(dict.fromkeys(verdict))
+            elif verdict is not None:
+                self.deviations[verdict] = None
+
+    def _dated(self, outcome: Outcome, node: Node) -> None:
+        if self.dates == "MODIFIED" or node.vr not in _DATE_VRS or node.tag in MARKER_TAGS:
+            return
+        if outcome.action in (Action.SHIFT_DATE, Action.TRUNCATE_DATE) and outcome.modified:
+            self.dates = "MODIFIED"
+        elif not outcome.modified and outcome.after:
+            self.dates = "UNMODIFIED"
+
+    def conformance(self) -> Conformance:
+        ordered = tuple(option for option in OPTION_IDS if option in self.needed)
+        return Conformance(not self.deviations, ordered, tuple(self.deviations))
+
+    def temporal_state(self) -> str:
+        """MODIFIED if a date left in the file was changed, UNMODIFIED if dates are left as
+        they were, else REMOVED."""
+        return self.dates
+
+
 def conformance_of(outcomes: Iterable[Outcome], declared: Iterable[str]) -> Conformance:
-    """The Basic Profile and the ``declared`` options that a file's outcomes meet (see the
-    module docstring): what only an undeclared option would allow is a deviation."""
-    declared = frozenset(declared)
-    needed: dict[str, None] = {}
-    deviations: dict[str, None] = {}
-    verdicts = _verdicts_under(declared)
-    for outcome in outcomes:
-        if outcome.removed or (outcome.action is not Action.KEEP and outcome.modified
-                               and _LEVEL[outcome.action] == _REPLACED
-                               and outcome.node.items is None):
-            continue  # replaced or removed: as protective as any code allows
-        node = outcome.node
-        if _row_for_tag(node.tag) is None:
-            continue  # PS3.15 says nothing about it: any treatment conforms
-        key = (outcome.tag, node.creator, outcome.action, outcome.modified, node.items is None,
-               _carries_nothing(outcome))
-        if key not in verdicts:  # per-frame items repeat the same elements many times
-            verdicts[key] = _verdict(outcome, declared)
-        verdict = verdicts[key]
-        if isinstance(verdict, tuple):
-            needed.update(dict.fromkeys(verdict))
-        elif verdict is not None:
-            deviations[verdict] = None
-    ordered = tuple(option for option in OPTION_IDS if option in needed)
-    return Conformance(not deviations, ordered, tuple(deviations))
+    """The Basic Profile and the ``declared`` options that a file's outcomes meet."""
+    survey = _Survey(frozenset(declared))
+    survey.add_all(outcomes)
+    return survey.conformance()
 
 
 Verdict = tuple[str, ...] | str | None
@@ -273,24 +315,3 @@ def method_text(profile_id: str, conformance: Conformance) -> list[str]:
         if len(deviations) > _MAX_DEVIATIONS:
             values.append(f"and {len(deviations) - _MAX_DEVIATIONS} more deviations")
     return values
-
-
-def identity_left(outcomes: Iterable[Outcome]) -> bool:
-    """True when a direct identifier of the patient is written with its original value."""
-    return any(outcome.tag in PATIENT_IDENTITY_TAGS and not outcome.modified
-               and not outcome.removed and not is_empty(outcome.node.value)
-               for outcome in outcomes)
-
-
-def temporal_state(outcomes: Iterable[Outcome]) -> str:
-    """MODIFIED if a date left in the file was changed, UNMODIFIED if dates are left as they
-    were, else REMOVED."""
-    state = "REMOVED"
-    for outcome in outcomes:
-        if outcome.node.vr not in _DATE_VRS or outcome.removed or outcome.tag in MARKER_TAGS:
-            continue
-        if outcome.action in (Action.SHIFT_DATE, Action.TRUNCATE_DATE) and outcome.modified:
-            return "MODIFIED"
-        if not outcome.modified and outcome.after:
-            state = "UNMODIFIED"
-    return state

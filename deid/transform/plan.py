@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 from deid.errors import SecretMissingError
 from deid.ingest.decode import keyword_of, tag_text
@@ -65,8 +65,7 @@ class _Holder:
         self.value = value
 
 
-@dataclass(frozen=True)
-class _Context:
+class _Context(NamedTuple):
     """Where a data set is in its file: its path prefix, the keywords of the sequences it is
     in, its depth, and whether its elements are cleaned or replaced by dummies."""
 
@@ -136,27 +135,24 @@ class Planner:
 
     def _level(self, nodes: list[Node], context: _Context, file: _File) -> list[Outcome]:
         known, cleaning, dummying = self._decisions, context.cleaning, context.dummying
-        decisions: dict[int, Decision] = {}
+        removed_overlays = self._removed_overlays(nodes) if context.depth == 0 else None
+        element, prefix, depth = self._element, context.prefix, context.depth
+        done: dict[int, Outcome] = {}
         for node in nodes:
             tag = node.tag
             if tag >> 16 & 1 and 0x10 <= tag & 0xFFFF <= 0xFF:
                 continue  # a private creator: what its block keeps decides (below)
             key = (tag, node.vr, node.creator, cleaning, dummying)
             decision = known.get(key)
-            decisions[tag] = decision if decision is not None else self.decide(*key)
-        if context.depth == 0:
-            _overlay_groups(nodes, decisions)
-        element, prefix, depth = self._element, context.prefix, context.depth
-        done: dict[int, Outcome] = {}
-        for node in nodes:
-            tag = node.tag
-            decision = decisions.get(tag)
             if decision is None:
-                continue
+                decision = self.decide(*key)
+            if removed_overlays and tag >> 16 in removed_overlays \
+                    and decision.action is not Action.REMOVE:
+                decision = semantics.overlay_group_decision(tag >> 16)
             if decision.action is Action.KEEP and node.items is None \
-                    and not node.flags & UNDECODABLE:
-                done[tag] = Outcome(prefix + tag_text(tag), node, depth, decision, Action.KEEP,
-                                    False, KEPT, None, "")  # as _outcome keeps a value
+                    and not node.flags & UNDECODABLE:  # as _outcome keeps a value
+                done[tag] = _new(Outcome, (prefix + tag_text(tag), node, depth, decision,
+                                           Action.KEEP, False, KEPT, None, ""))
                 continue
             done[tag] = element(node, decision, context, file)
         if len(done) == len(nodes):
@@ -174,6 +170,14 @@ class Planner:
                                   KEPT if kept else REMOVED, None, "")
             out.append(outcome)
         return out
+
+    def _removed_overlays(self, nodes: list[Node]) -> frozenset[int]:
+        """The overlay groups whose Overlay Data is removed: removed whole."""
+        return frozenset(
+            node.tag >> 16 for node in nodes
+            if node.tag & 0xFFFF == semantics.OVERLAY_DATA_ELEMENT
+            and semantics.is_overlay_group(node.tag)
+            and self.decide(node.tag, node.vr, node.creator).action is Action.REMOVE)
 
     def _element(self, node: Node, decision: Decision, context: _Context,
                  file: _File) -> Outcome:
@@ -381,6 +385,9 @@ class TransformMemo:
         self._done[key] = (decision, done)
 
 
+_new = tuple.__new__
+
+
 def warm_planning(profiles: Iterable[Profile]) -> None:
     """Load what planning any file needs: the IOD requirement tables and each profile's
     resolver (cached per process)."""
@@ -434,18 +441,6 @@ def _fail_closed(node: Node, decision: Decision, path: str, depth: int,
                  problem: str) -> Outcome:
     note = f"{decision.action.value} could not be applied ({problem}); element removed"
     return Outcome(path, node, depth, decision, Action.REMOVE, True, REMOVED, None, note)
-
-
-def _overlay_groups(nodes: list[Node], decisions: dict[int, Decision]) -> None:
-    """An overlay group whose Overlay Data is removed is removed whole."""
-    removed_groups = {tag >> 16 for tag, decision in decisions.items()
-                      if semantics.is_overlay_group(tag)
-                      and tag & 0xFFFF == semantics.OVERLAY_DATA_ELEMENT
-                      and decision.action is Action.REMOVE}
-    for node in nodes:
-        group = node.tag >> 16
-        if group in removed_groups and decisions[node.tag].action is not Action.REMOVE:
-            decisions[node.tag] = semantics.overlay_group_decision(group)
 
 
 def _vr(node: Node) -> str:
