@@ -28,7 +28,7 @@ from deid.policy.actions import Action
 from deid.policy.dictionary import info_for_tag, keyword_to_tag
 from deid.policy.profile_model import Profile
 from deid.policy.resolver import resolver_for
-from deid.risk.findings import Finding, find_risks, written_values
+from deid.risk.findings import Finding, findings_and_top, written_values
 from deid.risk.kanon import (
     DEFAULT_QI_SETS,
     POSTAL_CODE,
@@ -60,18 +60,10 @@ def top_values(plan: FilePlan) -> dict[str, Any]:
             if "." not in element.path}
 
 
-def top_values_of(plan: FilePlan, tags: frozenset[int]) -> dict[str, Any]:
-    """:func:`top_values` restricted to ``tags``, read from the top level of the plan only
-    (what the copy holds there: kept or transformed values, then what the plan adds)."""
-    values: dict[str, Any] = {}
-    for outcomes, added in ((plan.meta, plan.added_meta), (plan.body, plan.added)):
-        for outcome in outcomes:
-            if outcome.tag in tags and not outcome.removed and outcome.items is None:
-                values[keyword_for(outcome.tag)] = outcome.output_value
-        for element in added:
-            if element.tag in tags and element.vr != "SQ":
-                values[keyword_for(element.tag)] = element.value
-    return values
+def cohort_values(top: Mapping[int, Any], tags: frozenset[int]) -> dict[str, Any]:
+    """:func:`top_values` restricted to ``tags``, from the top-level values a copy holds by
+    tag (:func:`deid.risk.findings.findings_and_top`)."""
+    return {keyword_for(tag): value for tag, value in top.items() if tag in tags}
 
 
 #: Actions that leave a quasi-identifier's real value, or a generalisation of it, linkable.
@@ -113,10 +105,10 @@ class RiskPart:
             wanted: frozenset[str]) -> None:
         """Add one file's plan under one profile (``wanted``: the top-level keywords the
         cohort items keep)."""
-        self.findings.extend(find_risks(plan, file=file, body=body))
-        top = top_values_of(plan, _tags_of(wanted))
+        findings, top = findings_and_top(plan, file=file, body=body)
+        self.findings.extend(findings)
         self.cohort.setdefault(plan.profile.id, []).append(
-            (order, file, plan.patient_key, top))
+            (order, file, plan.patient_key, cohort_values(top, _tags_of(wanted))))
 
     def extend(self, other: RiskPart, batch: int) -> None:
         """Add the contribution of batch number ``batch`` (its items renumbered so that they

@@ -168,15 +168,24 @@ def _added(element: Added, prefix: str) -> Iterator[Written]:
 
 
 def _original_uids(plan: FilePlan) -> set[str]:
+    """The original instance UIDs of the elements the plan has an outcome for."""
     found: set[str] = set()
-    for outcome in plan.outcomes():
+    _add_original_uids(plan.meta, found)
+    _add_original_uids(plan.body, found)
+    return found
+
+
+def _add_original_uids(outcomes: list[Outcome], found: set[str]) -> None:
+    for outcome in outcomes:
         node = outcome.node
+        if outcome.items is not None:
+            for item in outcome.items:
+                _add_original_uids(item, found)
         if node.vr != "UI" or node.tag in _NOT_INSTANCE_UIDS or node.items is not None:
             continue
         values = node.value if isinstance(node.value, list) else [node.value]
         found.update(str(v) for v in values
                      if v and not str(v).startswith(_WELL_KNOWN_UID_ROOT))
-    return found
 
 
 def organisation_root(uids: set[str]) -> tuple[str, ...]:
@@ -404,13 +413,16 @@ def _elements(outcomes: list[Outcome], found: _Collector, table: Catalogue,
               ancestor: tuple[Outcome, CatalogueEntry] | None, values: _Values) -> None:
     """The checks of each element of a level (and of the items of its sequences): its
     written value first (the strongest findings), then what is done to it."""
-    by_tag = table.by_tag
+    by_tag, scanned = table.by_tag, values.scanned
     for outcome in outcomes:
         node = outcome.node
         tag, vr = node.tag, node.vr
         if outcome.value is not REMOVED and outcome.items is None:
-            values.check(outcome.path, tag, vr,
-                         node.value if outcome.value is KEPT else outcome.value)
+            value = node.value if outcome.value is KEPT else outcome.value
+            if vr in scanned or tag >> 16 & 1:
+                _content(outcome.path, tag, value, values.identifiers, found)
+            if vr == "UI":
+                _uid(outcome.path, tag, value, values.originals, values.root, found)
         entry = by_tag.get(tag)
         if ancestor is not None:
             _inside(outcome, ancestor[0], ancestor[1], found)
@@ -437,6 +449,12 @@ def find_risks(plan: FilePlan, *, file: str, body: list[Node],
 
     ``body`` is the file's original data set tree (the patient's identifiers come from it).
     """
+    return findings_and_top(plan, file=file, body=body, table=table)[0]
+
+
+def findings_and_top(plan: FilePlan, *, file: str, body: list[Node],
+                     table: Catalogue | None = None) -> tuple[list[Finding], dict[int, Any]]:
+    """:func:`find_risks`, and the top-level values the copy holds by tag."""
     table = table or catalogue()
     found = _Collector(plan.profile.id, file, plan.as_found)
     originals = set() if plan.as_found else _original_uids(plan)  # a file as found: unknown
@@ -447,8 +465,9 @@ def find_risks(plan: FilePlan, *, file: str, body: list[Node],
     _elements(plan.body, found, table, None, values)
     for element in plan.added:
         _added_values(element, "", values)
-    _flags(_top_level(plan), found)
-    return sorted(found.findings.values(), key=lambda f: (f.element_path, f.risk_kind))
+    top = _top_level(plan)
+    _flags(top, found)
+    return sorted(found.findings.values(), key=lambda f: (f.element_path, f.risk_kind)), top
 
 
 def _added_values(element: Added, prefix: str, values: _Values) -> None:
@@ -462,8 +481,9 @@ def _top_level(plan: FilePlan) -> dict[int, Any]:
     top: dict[int, Any] = {}
     for outcomes, added in ((plan.meta, plan.added_meta), (plan.body, plan.added)):
         for outcome in outcomes:
-            if outcome.value is not REMOVED and outcome.items is None:
-                top[outcome.node.tag] = outcome.output_value
+            value = outcome.value
+            if value is not REMOVED and outcome.items is None:
+                top[outcome.node.tag] = outcome.node.value if value is KEPT else value
         for element in added:
             if element.vr != "SQ":
                 top[element.tag] = element.value
