@@ -82,12 +82,12 @@ class Conformance(NamedTuple):
 
 
 def write_markers(profile_id: str, options: Iterable[str], body: MutableSequence[Outcome],
-                  outcomes: Iterable[Outcome]) -> list[Added]:
-    """The marker elements to add for a file whose ``outcomes`` are planned under a profile
-    that declares PS3.15 ``options``; a marker element the file already has is replaced in
-    ``body`` (its top-level outcomes) instead."""
+                  levels: Iterable[list[Outcome]]) -> list[Added]:
+    """The marker elements to add for a file planned under a profile that declares PS3.15
+    ``options``, from its outcomes (``levels``: the file meta's and the data set's); a marker
+    element the file already has is replaced in ``body`` (its top-level outcomes) instead."""
     survey = _Survey(frozenset(options))
-    survey.add_all(outcomes)
+    survey.add_levels(levels)
     conformance = survey.conformance()
     identity = "NO" if survey.identity_left else "YES"
     markers = [
@@ -154,34 +154,46 @@ class _Survey:
         #: REMOVED, UNMODIFIED or MODIFIED: the strongest state of a date left so far.
         self.dates = "REMOVED"
 
-    def add_all(self, outcomes: Iterable[Outcome]) -> None:
+    def add_levels(self, levels: Iterable[list[Outcome]]) -> None:
+        """Survey the outcomes of ``levels`` and of their sequences' items (an outcome before
+        its items: deviations are listed in that order)."""
+        for level in levels:
+            self.add_level(level)
+
+    def add_level(self, outcomes: list[Outcome]) -> None:
         for outcome in outcomes:
-            if outcome.value is REMOVED:
-                continue  # removed: as protective as any code allows, and leaves nothing
             node = outcome.node
-            if outcome.modified and outcome.action is not Action.KEEP \
-                    and _LEVEL[outcome.action] == _REPLACED and node.items is None:
-                self._dated(outcome, node)
-                continue  # replaced: as protective as any code allows
-            if not outcome.modified and node.tag in PATIENT_IDENTITY_TAGS \
-                    and not is_empty(node.value):
-                self.identity_left = True
-            self._dated(outcome, node)
-            if _row_for_tag(node.tag) is None:
-                continue  # PS3.15 says nothing about it: any treatment conforms
-            key = (node.tag, node.creator, outcome.action, outcome.modified,
-                   node.items is None, _carries_nothing(outcome))
-            verdicts = self.verdicts
-            if key not in verdicts:  # per-frame items repeat the same elements many times
-                verdicts[key] = _verdict(outcome, self.declared)
-            verdict = verdicts[key]
-            if isinstance(verdict, tuple):
-                self.needed.update(dict.fromkeys(verdict))
-            elif verdict is not None:
-                self.deviations[verdict] = None
+            if outcome.value is not REMOVED:  # removed: as protective as any code allows
+                if node.vr in _DATE_VRS:
+                    self._dated(outcome, node)
+                if not (outcome.modified and outcome.action is not Action.KEEP
+                        and _LEVEL[outcome.action] == _REPLACED and node.items is None):
+                    self._left(outcome, node)  # not replaced (as protective as any code)
+            if outcome.items:
+                for item in outcome.items:
+                    self.add_level(item)
+
+    def _left(self, outcome: Outcome, node: Node) -> None:
+        """An element written with (some of) its value: its verdict, and whether it is a
+        direct identifier of the patient left."""
+        if not outcome.modified and node.tag in PATIENT_IDENTITY_TAGS \
+                and not is_empty(node.value):
+            self.identity_left = True
+        if _row_for_tag(node.tag) is None:
+            return  # PS3.15 says nothing about it: any treatment conforms
+        key = (node.tag, node.creator, outcome.action, outcome.modified,
+               node.items is None, _carries_nothing(outcome))
+        verdicts = self.verdicts
+        if key not in verdicts:  # per-frame items repeat the same elements many times
+            verdicts[key] = _verdict(outcome, self.declared)
+        verdict = verdicts[key]
+        if isinstance(verdict, tuple):
+            self.needed.update(dict.fromkeys(verdict))
+        elif verdict is not None:
+            self.deviations[verdict] = None
 
     def _dated(self, outcome: Outcome, node: Node) -> None:
-        if self.dates == "MODIFIED" or node.vr not in _DATE_VRS or node.tag in MARKER_TAGS:
+        if self.dates == "MODIFIED" or node.tag in MARKER_TAGS:
             return
         if outcome.action in (Action.SHIFT_DATE, Action.TRUNCATE_DATE) and outcome.modified:
             self.dates = "MODIFIED"
@@ -198,10 +210,11 @@ class _Survey:
         return self.dates
 
 
-def conformance_of(outcomes: Iterable[Outcome], declared: Iterable[str]) -> Conformance:
-    """The Basic Profile and the ``declared`` options that a file's outcomes meet."""
+def conformance_of(levels: Iterable[list[Outcome]], declared: Iterable[str]) -> Conformance:
+    """The Basic Profile and the ``declared`` options that a file's outcomes (``levels``: the
+    file meta's and the data set's) meet."""
     survey = _Survey(frozenset(declared))
-    survey.add_all(outcomes)
+    survey.add_levels(levels)
     return survey.conformance()
 
 

@@ -128,7 +128,7 @@ class Planner:
         plan = FilePlan(self.profile, meta_out, body_out, [], added_meta, key)
         if plan.modified:
             plan.added = markers.write_markers(self.profile.id, self.profile.all_options(),
-                                               plan.body, plan.outcomes())
+                                               plan.body, (plan.meta, list(plan.body)))
         return plan
 
     # -- one data set (the top level or a sequence item) --------------------------------------
