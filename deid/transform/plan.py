@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
@@ -410,7 +411,14 @@ def _requirements(body: list[Node]) -> Requirements | None:
     sop_class = next((node.value for node in body if node.tag == semantics.SOP_CLASS_UID), None)
     if not isinstance(sop_class, str):
         return None
-    return requirements_for(sop_class, (keyword_of(node.tag) for node in body))
+    return _requirements_of(sop_class, tuple(node.tag for node in body))
+
+
+@lru_cache(maxsize=1024)
+def _requirements_of(sop_class: str, tags: tuple[int, ...]) -> Requirements | None:
+    """The requirements of a SOP Class for files with these top-level tags (the files of a
+    series have the same)."""
+    return requirements_for(sop_class, (keyword_of(tag) for tag in tags))
 
 
 def _required_action(outcome: Outcome, kind: str | None) -> Action | None:
