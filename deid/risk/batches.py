@@ -12,6 +12,7 @@ counts is one entry per class, whatever the number of files.
 
 from __future__ import annotations
 
+import weakref
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -249,11 +250,17 @@ class RiskJob:
 
 
 #: The last job's planners in this process: a worker's batches share them, and so what the
-#: planners remember (decisions, transformed values) across batches.
-_LAST_PLANNERS: list[tuple[RiskJob, list[Any]]] = []
+#: planners remember (decisions, transformed values) across batches. They are dropped with
+#: the job (they hold the keys derived from its secrets).
+_LAST_PLANNERS: list[tuple[weakref.ref[RiskJob], list[Any]]] = []
 
 
 def _planners_of(job: RiskJob) -> list[Any]:
-    if not _LAST_PLANNERS or _LAST_PLANNERS[0][0] is not job:
-        _LAST_PLANNERS[:] = [(job, job.planners())]
+    if not _LAST_PLANNERS or _LAST_PLANNERS[0][0]() is not job:
+        _LAST_PLANNERS[:] = [(weakref.ref(job, _forget_planners), job.planners())]
     return _LAST_PLANNERS[0][1]
+
+
+def _forget_planners(gone: weakref.ref[RiskJob]) -> None:
+    if _LAST_PLANNERS and _LAST_PLANNERS[0][0] is gone:
+        _LAST_PLANNERS.clear()

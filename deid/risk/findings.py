@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from deid.ingest.decode import tag_text
@@ -122,6 +123,20 @@ def patient_identifiers(body: list[Node]) -> tuple[Identifier, ...]:
                 add(text, what)
     ordered = sorted(found.items(), key=lambda item: (-len(item[0]), item[0]))
     return tuple(Identifier(text, what) for text, what in ordered)
+
+
+@per_tree
+def _folded_identifiers(body: list[Node]) -> tuple[tuple[str, Identifier], ...]:
+    """:func:`patient_identifiers`, each with its case-folded text (what values are searched
+    for)."""
+    return tuple((identifier.text.casefold(), identifier)
+                 for identifier in patient_identifiers(body))
+
+
+@lru_cache(maxsize=1 << 14)
+def _folded(text: str) -> str:
+    """A text case-folded (the values kept under several profiles are searched once)."""
+    return text.casefold()
 
 
 class Written(NamedTuple):
@@ -346,7 +361,7 @@ class _Values:
 
     __slots__ = ("found", "identifiers", "originals", "root", "scanned")
 
-    def __init__(self, found: _Collector, identifiers: tuple[Identifier, ...],
+    def __init__(self, found: _Collector, identifiers: tuple[tuple[str, Identifier], ...],
                  originals: set[str], scanned: frozenset[str]) -> None:
         self.found = found
         self.identifiers = identifiers
@@ -363,14 +378,15 @@ class _Values:
             _uid(path, tag, value, self.originals, self.root, self.found)
 
 
-def _content(path: str, tag: int, value: Any, identifiers: tuple[Identifier, ...],
-             found: _Collector) -> None:
-    """The patient's identifiers in a value of a scanned VR or a private element."""
-    if isinstance(value, Unread):
+def _content(path: str, tag: int, value: Any,
+             identifiers: tuple[tuple[str, Identifier], ...], found: _Collector) -> None:
+    """The patient's identifiers (with their case-folded texts) in a value of a scanned VR or
+    a private element."""
+    if not identifiers or isinstance(value, Unread):
         return
-    text = _text_of(value).casefold()
-    for identifier in identifiers:
-        if identifier.text.casefold() in text:
+    text = _folded(value) if type(value) is str else _text_of(value).casefold()
+    for folded, identifier in identifiers:
+        if folded in text:
             kind = RiskKind.PRIVATE if tag >> 16 & 1 else RiskKind.FREE_TEXT
             found.add(path, semantics.keyword_for(tag), kind, Severity.HIGH,
                       f"The value contains the patient's {identifier.what}, found elsewhere "
@@ -458,7 +474,7 @@ def findings_and_top(plan: FilePlan, *, file: str, body: list[Node],
     table = table or catalogue()
     found = _Collector(plan.profile.id, file, plan.as_found)
     originals = set() if plan.as_found else _original_uids(plan)  # a file as found: unknown
-    values = _Values(found, patient_identifiers(body), originals, table.scanned_vrs)
+    values = _Values(found, _folded_identifiers(body), originals, table.scanned_vrs)
     _elements(plan.meta, found, table, None, values)
     for element in plan.added_meta:
         _added_values(element, "", values)

@@ -100,7 +100,8 @@ def write_markers(profile_id: str, options: Iterable[str], body: MutableSequence
             [Added(0x00080100, "SH", value), Added(0x00080102, "SH", "DCM"),
              Added(0x00080104, "LO", meaning)] for value, meaning in codes]))
     markers.append(Added(TEMPORAL_MODIFIED, "CS", survey.temporal_state()))
-    positions = {outcome.tag: index for index, outcome in enumerate(body)}
+    positions = {outcome.node.tag: index for index, outcome in enumerate(body)
+                 if outcome.node.tag in MARKER_TAGS}
     added = []
     for marker in markers:
         index = positions.pop(marker.tag, None)
@@ -168,19 +169,18 @@ class _Survey:
                     self._dated(outcome, node)
                 if not (outcome.modified and outcome.action is not Action.KEEP
                         and _LEVEL[outcome.action] == _REPLACED and node.items is None):
-                    self._left(outcome, node)  # not replaced (as protective as any code)
+                    tag = node.tag  # not replaced (replacing is as protective as any code)
+                    if not outcome.modified and tag in PATIENT_IDENTITY_TAGS \
+                            and not is_empty(node.value):
+                        self.identity_left = True
+                    if _row_for_tag(tag) is not None:  # else PS3.15 allows any treatment
+                        self._judge(outcome, node)
             if outcome.items:
                 for item in outcome.items:
                     self.add_level(item)
 
-    def _left(self, outcome: Outcome, node: Node) -> None:
-        """An element written with (some of) its value: its verdict, and whether it is a
-        direct identifier of the patient left."""
-        if not outcome.modified and node.tag in PATIENT_IDENTITY_TAGS \
-                and not is_empty(node.value):
-            self.identity_left = True
-        if _row_for_tag(node.tag) is None:
-            return  # PS3.15 says nothing about it: any treatment conforms
+    def _judge(self, outcome: Outcome, node: Node) -> None:
+        """The verdict on an element PS3.15 lists, written with (some of) its value."""
         key = (node.tag, node.creator, outcome.action, outcome.modified,
                node.items is None, _carries_nothing(outcome))
         verdicts = self.verdicts

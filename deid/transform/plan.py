@@ -244,12 +244,11 @@ class Planner:
         if done is None:
             done = _transform(node, decision, state)
             self._transforms.put(key, decision, done)
-        value, problem = done
+        value, problem, changed = done
         if problem is not None:
             return _fail_closed(node, decision, path, depth, problem)
         if value is REMOVE_ELEMENT:
             return Outcome(path, node, depth, decision, action, True, REMOVED, None, "")
-        changed = not semantics.same_value(node.value, value)
         note = "" if changed else f"{action.value} leaves this value unchanged"
         return Outcome(path, node, depth, decision, action, changed,
                        list(value) if type(value) is list else value, None, note)
@@ -328,15 +327,21 @@ class Planner:
         return sorted(added)
 
 
-def _transform(node: Node, decision: Decision, state: TransformState) -> tuple[Any, str | None]:
+#: A transform's result: the new value (or :data:`REMOVE_ELEMENT`), why it cannot be made
+#: (else None), and whether it differs from the element's value.
+Transformed = tuple[Any, str | None, bool]
+
+
+def _transform(node: Node, decision: Decision, state: TransformState) -> Transformed:
     """The element's new value (or :data:`REMOVE_ELEMENT`), or why it cannot be made."""
     try:
-        return transform_value(decision.action, decision.params,
-                               _Holder(_vr(node), node.value), state), None
+        value = transform_value(decision.action, decision.params,
+                                _Holder(_vr(node), node.value), state)
     except SecretMissingError:
         raise  # the run is misconfigured: no file can be de-identified
     except Exception as error:  # noqa: BLE001 - any other failure removes the element
-        return None, f"{type(error).__name__}: {error}"
+        return None, f"{type(error).__name__}: {error}", True
+    return value, None, value is REMOVE_ELEMENT or not semantics.same_value(node.value, value)
 
 
 #: Actions whose result can depend on the patient (its key or identifying strings).
@@ -353,7 +358,7 @@ class TransformMemo:
     LIMIT = 100_000
 
     def __init__(self) -> None:
-        self._done: dict[tuple[Any, ...], tuple[Decision, tuple[Any, str | None]]] = {}
+        self._done: dict[tuple[Any, ...], tuple[Decision, Transformed]] = {}
 
     @staticmethod
     def key(decision: Decision, node: Node, state: TransformState) -> tuple[Any, ...] | None:
@@ -370,14 +375,13 @@ class TransformMemo:
             if decision.action in _PER_PATIENT else None
         return (id(decision), node.vr, kind, value, patient)
 
-    def get(self, key: tuple[Any, ...] | None) -> tuple[Any, str | None] | None:
+    def get(self, key: tuple[Any, ...] | None) -> Transformed | None:
         if key is None:
             return None
         found = self._done.get(key)
         return None if found is None else found[1]
 
-    def put(self, key: tuple[Any, ...] | None, decision: Decision,
-            done: tuple[Any, str | None]) -> None:
+    def put(self, key: tuple[Any, ...] | None, decision: Decision, done: Transformed) -> None:
         """Remember ``done`` (the decision is kept with it, so that its id stays its own)."""
         if key is None:
             return
