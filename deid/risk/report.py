@@ -245,7 +245,9 @@ def mark_residual_risk(effects: pd.DataFrame, findings: pd.DataFrame | None) -> 
     return marked
 
 
-def _frame(rows: Sequence[Mapping[str, object]], table: str) -> pd.DataFrame:
+def _frame(rows: Sequence[Mapping[str, object]] | Mapping[str, Sequence[object]],
+           table: str) -> pd.DataFrame:
+    """A table's frame from its rows, or from its columns by name."""
     from deid.policy.schema import TABLES
 
     return pd.DataFrame(rows, columns=TABLES[table].column_names())
@@ -253,11 +255,14 @@ def _frame(rows: Sequence[Mapping[str, object]], table: str) -> pd.DataFrame:
 
 def findings_table(findings: Iterable[Finding]) -> pd.DataFrame:
     """The residual_risk table."""
-    rows = [{"profile_id": f.profile_id, "file": f.file, "element_path": f.element_path,
-             "tag": f.tag, "keyword": f.keyword, "risk_kind": f.risk_kind.value,
-             "severity": f.severity.value, "reason": f.reason, "evidence": f.evidence}
-            for f in findings]
-    return conform("residual_risk", _frame(rows, "residual_risk"))
+    found = list(findings)
+    columns: dict[str, list[object]] = {
+        name: [getattr(finding, name) for finding in found]
+        for name in ("profile_id", "file", "element_path", "tag", "keyword", "reason",
+                     "evidence")}
+    columns["risk_kind"] = [finding.risk_kind.value for finding in found]
+    columns["severity"] = [finding.severity.value for finding in found]
+    return conform("residual_risk", _frame(columns, "residual_risk"))
 
 
 def aryanto_coverage(profiles: Sequence[Profile]) -> pd.DataFrame:
