@@ -138,6 +138,7 @@ class Planner:
         known, cleaning, dummying = self._decisions, context.cleaning, context.dummying
         removed_overlays = self._removed_overlays(nodes) if context.depth == 0 else None
         element, prefix, depth = self._element, context.prefix, context.depth
+        requirements = file.requirements
         done: dict[int, Outcome] = {}
         for node in nodes:
             tag = node.tag
@@ -150,11 +151,19 @@ class Planner:
             if removed_overlays and tag >> 16 in removed_overlays \
                     and decision.action is not Action.REMOVE:
                 decision = semantics.overlay_group_decision(tag >> 16)
-            if decision.action is Action.KEEP and node.items is None \
-                    and not node.flags & UNDECODABLE:  # as _outcome keeps a value
-                done[tag] = _new(Outcome, (prefix + tag_text(tag), node, depth, decision,
-                                           Action.KEEP, False, KEPT, None, ""))
-                continue
+            action = decision.action
+            if node.items is None and not node.flags & UNDECODABLE:
+                if action is Action.KEEP:  # as _outcome keeps a value
+                    done[tag] = _new(Outcome, (prefix + tag_text(tag), node, depth, decision,
+                                               action, False, KEPT, None, ""))
+                    continue
+                if action is Action.REMOVE:  # as _element removes one
+                    removed = _new(Outcome, (prefix + tag_text(tag), node, depth, decision,
+                                             action, True, REMOVED, None, ""))
+                    done[tag] = removed if requirements is None or tag >> 16 & 1 \
+                        or decision is semantics.GROUP_LENGTH \
+                        else self._as_required(removed, node, decision, context, file)
+                    continue
             done[tag] = element(node, decision, context, file)
         if len(done) == len(nodes):
             return list(done.values())  # no private creator at this level
@@ -190,6 +199,13 @@ class Planner:
         if file.requirements is None or node.flags & UNDECODABLE or node.tag >> 16 & 1 \
                 or decision is semantics.GROUP_LENGTH:
             return outcome
+        return self._as_required(outcome, node, decision, context, file)
+
+    def _as_required(self, outcome: Outcome, node: Node, decision: Decision,
+                     context: _Context, file: _File) -> Outcome:
+        """A removed or emptied standard element's outcome as the IOD's requirements need
+        it."""
+        assert file.requirements is not None
         keyword = keyword_of(node.tag)
         kind = file.requirements.type_of((*context.keywords, keyword)) if keyword else None
         changed = _required_action(outcome, kind)
