@@ -285,7 +285,7 @@ def test_top_values_from_the_plans_top_level_equal_those_from_every_written_valu
         for profile in chosen:
             plan = Planner(profile, secrets).plan(meta, body)
             expected = {k: v for k, v in top_values(plan).items() if k in wanted}
-            top = findings_and_top(plan, file=source.name, body=body)[1]
+            top = findings_and_top(plan, file=source.name, body=body, tags=_tags_of(wanted))[1]
             assert cohort_values(top, _tags_of(wanted)) == expected, (source.name, profile.id)
             compared += bool(expected)
     assert compared > 100

@@ -106,10 +106,11 @@ class RiskPart:
             wanted: frozenset[str]) -> None:
         """Add one file's plan under one profile (``wanted``: the top-level keywords the
         cohort items keep)."""
-        findings, top = findings_and_top(plan, file=file, body=body)
+        tags = _tags_of(wanted)
+        findings, top = findings_and_top(plan, file=file, body=body, tags=tags)
         self.findings.extend(findings)
         self.cohort.setdefault(plan.profile.id, []).append(
-            (order, file, plan.patient_key, cohort_values(top, _tags_of(wanted))))
+            (order, file, plan.patient_key, cohort_values(top, tags)))
 
     def extend(self, other: RiskPart, batch: int) -> None:
         """Add the contribution of batch number ``batch`` (its items renumbered so that they

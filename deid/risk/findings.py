@@ -48,6 +48,8 @@ _MIN_IDENTIFIER = 3
 _MIN_ROOT_COMPONENTS = 4
 _NOT_PER_ELEMENT = (RiskKind.FLAG, RiskKind.PRIVATE)
 _FLAGS = ((0x00280301, "BurnedInAnnotation"), (0x00280302, "RecognizableVisualFeatures"))
+#: The top-level elements the flag findings read.
+_FLAG_TAGS = frozenset({*(tag for tag, _ in _FLAGS), PATIENT_IDENTITY_REMOVED})
 #: This tool's own file meta identity: it names the writer, not a site.
 _WRITER_VALUES = frozenset({semantics.DEFAULT_WRITER.source_ae_title,
                             semantics.DEFAULT_WRITER.implementation_version_name,
@@ -182,25 +184,65 @@ def _added(element: Added, prefix: str) -> Iterator[Written]:
     yield Written(path, element.tag, element.vr, element.value, None)
 
 
-def _original_uids(plan: FilePlan) -> set[str]:
-    """The original instance UIDs of the elements the plan has an outcome for."""
+def _original_uids(plan: FilePlan, body: list[Node]) -> set[str]:
+    """The original instance UIDs of the elements the plan has an outcome for (those of the
+    items of a sequence it removes or empties are not)."""
     found: set[str] = set()
     _add_original_uids(plan.meta, found)
-    _add_original_uids(plan.body, found)
+    levels = _uid_levels(body)
+    if not _add_level_uids(plan.body, body, levels, found):
+        _add_original_uids(plan.body, found)  # outcomes not one per node: walk them all
     return found
 
 
 def _add_original_uids(outcomes: list[Outcome], found: set[str]) -> None:
     for outcome in outcomes:
-        node = outcome.node
         if outcome.items is not None:
             for item in outcome.items:
                 _add_original_uids(item, found)
-        if node.vr != "UI" or node.tag in _NOT_INSTANCE_UIDS or node.items is not None:
-            continue
-        values = node.value if isinstance(node.value, list) else [node.value]
-        found.update(str(v) for v in values
-                     if v and not str(v).startswith(_WELL_KNOWN_UID_ROOT))
+        found.update(_instance_uids(outcome.node))
+
+
+def _instance_uids(node: Node) -> Iterator[str]:
+    if node.vr != "UI" or node.tag in _NOT_INSTANCE_UIDS or node.items is not None:
+        return
+    values = node.value if isinstance(node.value, list) else [node.value]
+    yield from (str(v) for v in values if v and not str(v).startswith(_WELL_KNOWN_UID_ROOT))
+
+
+#: A level's instance UIDs and the positions of its sequences, by the level's id.
+UidLevels = dict[int, tuple[frozenset[str], tuple[int, ...]]]
+
+
+@per_tree
+def _uid_levels(body: list[Node]) -> UidLevels:
+    """What each level of a file holds of original UIDs, filled as levels are met (one file's
+    plans, one per profile, share it)."""
+    return {}
+
+
+def _add_level_uids(outcomes: list[Outcome], nodes: list[Node], levels: UidLevels,
+                    found: set[str]) -> bool:
+    """Add the UIDs of a level and of the items of the sequences its outcomes walk; False if
+    the outcomes are not one per node, in order."""
+    if len(outcomes) != len(nodes):
+        return False
+    known = levels.get(id(nodes))
+    if known is None:
+        known = levels[id(nodes)] = (
+            frozenset(uid for node in nodes for uid in _instance_uids(node)),
+            tuple(index for index, node in enumerate(nodes) if node.items is not None))
+    uids, sequences = known
+    found.update(uids)
+    for index in sequences:
+        outcome, node = outcomes[index], nodes[index]
+        if outcome.node is not node:
+            return False
+        for item_outcomes, item_nodes in zip(outcome.items or (), node.items or (),
+                                             strict=False):
+            if not _add_level_uids(item_outcomes, item_nodes, levels, found):
+                return False
+    return True
 
 
 def organisation_root(uids: set[str]) -> tuple[str, ...]:
@@ -269,16 +311,31 @@ def _shown(outcome: Outcome) -> str:
 def _left(outcome: Outcome) -> str | None:
     """'kept' or 'partly' when the element's value is written unchanged or only partly
     transformed (and is not empty); None otherwise."""
-    if outcome.removed or outcome.items is not None:
+    value = outcome.value
+    if value is REMOVED or outcome.items is not None:
         return None
-    value = outcome.output_value
+    if value is KEPT:
+        value = outcome.node.value
     if value is None or value == "" or value == [] or isinstance(value, Unread):
         return None
-    if _shown(outcome).strip().upper() in NOTHING_VALUES:
+    if _stands_for_nothing(value):
         return None  # a dummy stands for nothing
     if not outcome.modified:
         return "kept"
     return "partly" if outcome.action in PARTIAL_ACTIONS else None
+
+
+def _stands_for_nothing(value: Any) -> bool:
+    """True for a value shown as a dummy (``ANONYMOUS``, ``UNKNOWN``, ...)."""
+    if type(value) is str:
+        return _nothing_text(value)
+    text = "\\".join(str(item) for item in value) if isinstance(value, list) else str(value)
+    return text.strip().upper() in NOTHING_VALUES
+
+
+@lru_cache(maxsize=1 << 14)
+def _nothing_text(text: str) -> bool:
+    return text.strip().upper() in NOTHING_VALUES
 
 
 def _catalogued(outcome: Outcome, entry: CatalogueEntry | None, found: _Collector) -> None:
@@ -359,15 +416,18 @@ class _Values:
     """What the value checks compare a written value with: the patient's identifying strings
     and the file's original instance UIDs and their organisation root."""
 
-    __slots__ = ("found", "identifiers", "originals", "root", "scanned")
+    __slots__ = ("found", "identifiers", "originals", "root", "scanned", "top_tags")
 
     def __init__(self, found: _Collector, identifiers: tuple[tuple[str, Identifier], ...],
-                 originals: set[str], scanned: frozenset[str]) -> None:
+                 originals: set[str], scanned: frozenset[str],
+                 top_tags: frozenset[int] = frozenset()) -> None:
         self.found = found
         self.identifiers = identifiers
         self.originals = originals
         self.root = organisation_root(originals)
         self.scanned = scanned
+        #: The tags whose top-level values are gathered.
+        self.top_tags = top_tags
 
     def check(self, path: str, tag: int, vr: str, value: Any) -> None:
         """The checks of one written value: the patient's identifiers in it, and a UID that
@@ -426,15 +486,19 @@ def _flags(top: dict[int, Any], found: _Collector) -> None:
 
 
 def _elements(outcomes: list[Outcome], found: _Collector, table: Catalogue,
-              ancestor: tuple[Outcome, CatalogueEntry] | None, values: _Values) -> None:
+              ancestor: tuple[Outcome, CatalogueEntry] | None, values: _Values,
+              top: dict[int, Any] | None = None) -> None:
     """The checks of each element of a level (and of the items of its sequences): its
-    written value first (the strongest findings), then what is done to it."""
+    written value first (the strongest findings), then what is done to it. At the top level,
+    the values of the tags ``top`` asks for (:func:`findings_and_top`) are put in it."""
     by_tag, scanned = table.by_tag, values.scanned
     for outcome in outcomes:
         node = outcome.node
         tag, vr = node.tag, node.vr
         if outcome.value is not REMOVED and outcome.items is None:
             value = node.value if outcome.value is KEPT else outcome.value
+            if top is not None and tag in values.top_tags:
+                top[tag] = value
             if vr in scanned or tag >> 16 & 1:
                 _content(outcome.path, tag, value, values.identifiers, found)
             if vr == "UI":
@@ -469,38 +533,29 @@ def find_risks(plan: FilePlan, *, file: str, body: list[Node],
 
 
 def findings_and_top(plan: FilePlan, *, file: str, body: list[Node],
-                     table: Catalogue | None = None) -> tuple[list[Finding], dict[int, Any]]:
-    """:func:`find_risks`, and the top-level values the copy holds by tag."""
+                     table: Catalogue | None = None,
+                     tags: frozenset[int] = frozenset()) -> tuple[list[Finding], dict[int, Any]]:
+    """:func:`find_risks`, and the top-level values the copy holds of ``tags`` (and of the
+    flags the findings read), by tag."""
     table = table or catalogue()
     found = _Collector(plan.profile.id, file, plan.as_found)
-    originals = set() if plan.as_found else _original_uids(plan)  # a file as found: unknown
-    values = _Values(found, _folded_identifiers(body), originals, table.scanned_vrs)
-    _elements(plan.meta, found, table, None, values)
-    for element in plan.added_meta:
-        _added_values(element, "", values)
-    _elements(plan.body, found, table, None, values)
-    for element in plan.added:
-        _added_values(element, "", values)
-    top = _top_level(plan)
+    originals = set() if plan.as_found else _original_uids(plan, body)  # as found: unknown
+    values = _Values(found, _folded_identifiers(body), originals, table.scanned_vrs,
+                     tags | _FLAG_TAGS)
+    top: dict[int, Any] = {}
+    _elements(plan.meta, found, table, None, values, top)
+    _added_values(plan.added_meta, values, top)
+    _elements(plan.body, found, table, None, values, top)
+    _added_values(plan.added, values, top)
     _flags(top, found)
     return sorted(found.findings.values(), key=lambda f: (f.element_path, f.risk_kind)), top
 
 
-def _added_values(element: Added, prefix: str, values: _Values) -> None:
-    """The value checks of an element the de-identifier adds (and of its items' elements)."""
-    for written in _added(element, prefix):
-        values.check(written.path, written.tag, written.vr, written.value)
-
-
-def _top_level(plan: FilePlan) -> dict[int, Any]:
-    """The top-level values the copy holds (file meta and data set), by tag."""
-    top: dict[int, Any] = {}
-    for outcomes, added in ((plan.meta, plan.added_meta), (plan.body, plan.added)):
-        for outcome in outcomes:
-            value = outcome.value
-            if value is not REMOVED and outcome.items is None:
-                top[outcome.node.tag] = outcome.node.value if value is KEPT else value
-        for element in added:
-            if element.vr != "SQ":
-                top[element.tag] = element.value
-    return top
+def _added_values(added: list[Added], values: _Values, top: dict[int, Any]) -> None:
+    """The value checks of the elements the de-identifier adds at the top level (and of their
+    items' elements); the values of the tags asked for are put in ``top``."""
+    for element in added:
+        if element.vr != "SQ" and element.tag in values.top_tags:
+            top[element.tag] = element.value
+        for written in _added(element, ""):
+            values.check(written.path, written.tag, written.vr, written.value)
