@@ -82,6 +82,10 @@ class _Context(NamedTuple):
                         cleaning, dummying)
 
 
+#: The top level of a file.
+_TOP = _Context()
+
+
 class _File:
     """What one plan needs besides the tree: transform state and the IOD's requirements."""
 
@@ -124,7 +128,7 @@ class Planner:
         key, identifiers, requirements = _what_the_file_decides(body)
         state = TransformState(self.keys, key, identifiers, self.profile.params)
         file = _File(state, requirements)
-        body_out = self._level(body, _Context(), file)
+        body_out = self._level(body, _TOP, file)
         meta_out, added_meta = self._meta(meta, body_out, file)
         plan = FilePlan(self.profile, meta_out, body_out, [], added_meta, key)
         if plan.modified:
@@ -304,7 +308,7 @@ class Planner:
             if decision is None:
                 decision = self._meta_decisions[(node.tag, node.vr)] = semantics.meta_decision(
                     self.resolver, node.tag, _vr(node), self.writer)
-            out.append(self._outcome(node, decision, _Context(), file))
+            out.append(self._outcome(node, decision, _TOP, file))
         return out, self._added_meta(present, body)
     def _media_storage(self, node: Node, body: list[Outcome],
                        state: TransformState) -> Outcome:

@@ -219,12 +219,14 @@ def _writer_value(value: str, what: str) -> Decision:
                        "file meta", MappingProxyType({"value": value}))
 
 
+@cache
 def media_storage_decision(action: Action) -> Decision:
     """MediaStorageSOPInstanceUID follows SOPInstanceUID."""
     return Decision(action, _NO_PARAMS, "Follows SOPInstanceUID (PS3.10 file meta).",
                     "DICOM PS3.10 7.1", "file meta", True)
 
 
+@cache
 def creator_decision(kept: bool) -> Decision:
     """A private creator follows its block: kept exactly when an element of it is kept."""
     if kept:
@@ -234,6 +236,7 @@ def creator_decision(kept: bool) -> Decision:
                        "private block", "private block")
 
 
+@cache
 def overlay_group_decision(group: int) -> Decision:
     """Every element of an overlay group whose Overlay Data is removed."""
     return _structural(Action.REMOVE, f"Overlay group {group:04X} removed whole: its Overlay "
