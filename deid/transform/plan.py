@@ -87,13 +87,48 @@ _TOP = _Context()
 
 
 class _File:
-    """What one plan needs besides the tree: transform state and the IOD's requirements."""
+    """What one plan needs besides the tree: transform state, the IOD's requirements and the
+    file's levels as the planners of all profiles read them (:func:`_levels_of`)."""
 
-    __slots__ = ("requirements", "state")
+    __slots__ = ("levels", "requirements", "state")
 
-    def __init__(self, state: TransformState, requirements: Requirements | None) -> None:
+    def __init__(self, state: TransformState, requirements: Requirements | None,
+                 levels: Levels) -> None:
         self.state = state
         self.requirements = requirements
+        self.levels = levels
+
+
+#: One element as a level's loop reads it: its tag, the node, its path, whether its value can
+#: be kept or removed as it is (no items, decodable), and its decision key outside cleaned or
+#: dummied sequences (None for a private creator).
+Entry = tuple[int, Node, str, bool, tuple[int, str, str | None, bool, bool] | None]
+#: A file's levels read so far, by the level's id (with the level, so that the id stays its
+#: own).
+Levels = dict[int, tuple[list[Node], list[Entry]]]
+
+
+@per_tree
+def _levels_of(body: list[Node]) -> Levels:
+    """The levels of a file as its planners read them, filled as they are met: the planners
+    of one file, one per profile, share each element's path and decision key."""
+    return {}
+
+
+def _entries(nodes: list[Node], prefix: str, levels: Levels) -> list[Entry]:
+    """The entries of a level whose elements' paths start with ``prefix``."""
+    known = levels.get(id(nodes))
+    if known is not None and known[0] is nodes:
+        return known[1]
+    entries: list[Entry] = []
+    for node in nodes:
+        tag = node.tag
+        creator = bool(tag >> 16 & 1 and 0x10 <= tag & 0xFFFF <= 0xFF)
+        entries.append((tag, node, prefix + tag_text(tag),
+                        node.items is None and not node.flags & UNDECODABLE,
+                        None if creator else (tag, node.vr, node.creator, False, False)))
+    levels[id(nodes)] = (nodes, entries)
+    return entries
 
 
 class Planner:
@@ -127,7 +162,7 @@ class Planner:
         """The plan of one file from its file meta and data set trees."""
         key, identifiers, requirements = _what_the_file_decides(body)
         state = TransformState(self.keys, key, identifiers, self.profile.params)
-        file = _File(state, requirements)
+        file = _File(state, requirements, _levels_of(body))
         body_out = self._level(body, _TOP, file)
         meta_out, added_meta = self._meta(meta, body_out, file)
         plan = FilePlan(self.profile, meta_out, body_out, [], added_meta, key)
@@ -140,15 +175,16 @@ class Planner:
 
     def _level(self, nodes: list[Node], context: _Context, file: _File) -> list[Outcome]:
         known, cleaning, dummying = self._decisions, context.cleaning, context.dummying
+        plain = not cleaning and not dummying
         removed_overlays = self._removed_overlays(nodes) if context.depth == 0 else None
-        element, prefix, depth = self._element, context.prefix, context.depth
+        element, depth = self._element, context.depth
         requirements = file.requirements
         done: dict[int, Outcome] = {}
-        for node in nodes:
-            tag = node.tag
-            if tag >> 16 & 1 and 0x10 <= tag & 0xFFFF <= 0xFF:
+        for tag, node, path, simple, key in _entries(nodes, context.prefix, file.levels):
+            if key is None:
                 continue  # a private creator: what its block keeps decides (below)
-            key = (tag, node.vr, node.creator, cleaning, dummying)
+            if not plain:
+                key = (tag, node.vr, node.creator, cleaning, dummying)
             decision = known.get(key)
             if decision is None:
                 decision = self.decide(*key)
@@ -156,14 +192,14 @@ class Planner:
                     and decision.action is not Action.REMOVE:
                 decision = semantics.overlay_group_decision(tag >> 16)
             action = decision.action
-            if node.items is None and not node.flags & UNDECODABLE:
+            if simple:
                 if action is Action.KEEP:  # as _outcome keeps a value
-                    done[tag] = _new(Outcome, (prefix + tag_text(tag), node, depth, decision,
-                                               action, False, KEPT, None, ""))
+                    done[tag] = _new(Outcome, (path, node, depth, decision, action, False, KEPT,
+                                               None, ""))
                     continue
                 if action is Action.REMOVE:  # as _element removes one
-                    removed = _new(Outcome, (prefix + tag_text(tag), node, depth, decision,
-                                             action, True, REMOVED, None, ""))
+                    removed = _new(Outcome, (path, node, depth, decision, action, True,
+                                             REMOVED, None, ""))
                     done[tag] = removed if requirements is None or tag >> 16 & 1 \
                         or decision is semantics.GROUP_LENGTH \
                         else self._as_required(removed, node, decision, context, file)
