@@ -93,7 +93,7 @@ def risk_batch(job: RiskJob, number: int, sources: Sequence[Source], out: str,
                metadata: dict[str, str], n_groups: int) -> RiskBatch:
     """On a worker: plan a batch under every profile, write its findings, split its cohort
     items by patient group."""
-    result = dataclasses.replace(job, batch=number).process_batch(sources)
+    result = job.process_numbered(sources, number)  # the worker's job: its planners last
     part = result.extra
     assert isinstance(part, RiskPart)
     rows = write_findings(out, batch_name(number), part.findings, metadata)

@@ -233,6 +233,10 @@ class RiskJob:
         warm_planning(self.profiles)
 
     def process_batch(self, sources: Sequence[Source]) -> BatchOut:
+        return self.process_numbered(sources, self.batch)
+
+    def process_numbered(self, sources: Sequence[Source], batch: int) -> BatchOut:
+        """Process batch number ``batch`` (its items sort after those of earlier batches)."""
         part = RiskPart()
         errors: list[ErrorRow] = []
         archives = ArchiveCache()
@@ -245,7 +249,7 @@ class RiskJob:
                 continue
             part.files.append(source.name)
             for plan in planners:
-                part.add((self.batch, position), source.name, plan(meta, body), body,
+                part.add((batch, position), source.name, plan(meta, body), body,
                          self.wanted)
         return BatchOut(None, errors, len(sources), part)
 
