@@ -411,7 +411,9 @@ class TransformMemo:
     (study and series UIDs, dates, names): each is transformed once per patient."""
 
     __slots__ = ("_done",)
-    LIMIT = 100_000
+    #: At most this many values are remembered per planner (about 9 MB of UIDs); then it
+    #: starts over.
+    LIMIT = 20_000
 
     def __init__(self) -> None:
         self._done: dict[tuple[Any, ...], tuple[Decision, Transformed]] = {}
