@@ -84,8 +84,8 @@ def keyed_uid(uid: str, secret: bytes, root: str = "2.25") -> str:
     problem = uid_root_problem(root)
     if problem is not None:
         raise ValueError(problem)
-    number = int(hmac.new(secret, uid.strip().encode("ascii", "replace"),
-                          hashlib.sha256).hexdigest()[:32], 16)
+    number = int.from_bytes(hmac.digest(secret, uid.strip().encode("ascii", "replace"),
+                                        "sha256")[:16], "big")
     digits = str(number)
     room = 64 - len(root) - 1
     return f"{root}.{digits[:room].lstrip('0') or '1'}"
@@ -93,8 +93,8 @@ def keyed_uid(uid: str, secret: bytes, root: str = "2.25") -> str:
 
 def date_offset_days(patient_key: str, secret: bytes, max_days: int) -> int:
     """A per-patient offset in ``[-max_days, -1]`` (never zero), derived from the secret."""
-    value = int(hmac.new(secret, b"date-offset|" + patient_key.encode("utf-8"),
-                         hashlib.sha256).hexdigest()[:12], 16)
+    value = int.from_bytes(hmac.digest(secret, b"date-offset|" + patient_key.encode("utf-8"),
+                                       "sha256")[:6], "big")
     return -(1 + value % max_days)
 
 
