@@ -135,9 +135,20 @@ def _folded_identifiers(body: list[Node]) -> tuple[tuple[str, Identifier], ...]:
                  for identifier in patient_identifiers(body))
 
 
-@lru_cache(maxsize=1 << 14)
+#: Values at most this long are remembered case-folded, or as dummies, for the files' other
+#: profiles (longer free text is rarely repeated, and is not worth keeping).
+_REMEMBERED_LENGTH = 256
+
+
+def _folded_text(value: Any) -> str:
+    """A value's text case-folded (short texts once for all profiles)."""
+    if type(value) is str and len(value) <= _REMEMBERED_LENGTH:
+        return _folded(value)
+    return _text_of(value).casefold()
+
+
+@lru_cache(maxsize=4096)
 def _folded(text: str) -> str:
-    """A text case-folded (the values kept under several profiles are searched once)."""
     return text.casefold()
 
 
@@ -327,13 +338,13 @@ def _left(outcome: Outcome) -> str | None:
 
 def _stands_for_nothing(value: Any) -> bool:
     """True for a value shown as a dummy (``ANONYMOUS``, ``UNKNOWN``, ...)."""
-    if type(value) is str:
+    if type(value) is str and len(value) <= _REMEMBERED_LENGTH:
         return _nothing_text(value)
     text = "\\".join(str(item) for item in value) if isinstance(value, list) else str(value)
     return text.strip().upper() in NOTHING_VALUES
 
 
-@lru_cache(maxsize=1 << 14)
+@lru_cache(maxsize=4096)
 def _nothing_text(text: str) -> bool:
     return text.strip().upper() in NOTHING_VALUES
 
@@ -444,7 +455,7 @@ def _content(path: str, tag: int, value: Any,
     a private element."""
     if not identifiers or isinstance(value, Unread):
         return
-    text = _folded(value) if type(value) is str else _text_of(value).casefold()
+    text = _folded_text(value)
     for folded, identifier in identifiers:
         if folded in text:
             kind = RiskKind.PRIVATE if tag >> 16 & 1 else RiskKind.FREE_TEXT

@@ -84,6 +84,8 @@ class _Context(NamedTuple):
 
 #: The top level of a file.
 _TOP = _Context()
+#: Makes an outcome from its fields in order (planning's hot path: no keyword handling).
+_new = tuple.__new__
 
 
 class _File:
@@ -346,6 +348,7 @@ class Planner:
                     self.resolver, node.tag, _vr(node), self.writer)
             out.append(self._outcome(node, decision, _TOP, file))
         return out, self._added_meta(present, body)
+
     def _media_storage(self, node: Node, body: list[Outcome],
                        state: TransformState) -> Outcome:
         path = tag_text(node.tag)
@@ -446,9 +449,6 @@ class TransformMemo:
         if len(self._done) >= self.LIMIT:
             self._done.clear()
         self._done[key] = (decision, done)
-
-
-_new = tuple.__new__
 
 
 def warm_planning(profiles: Iterable[Profile]) -> None:
