@@ -137,3 +137,16 @@ def test_a_risk_workers_batches_share_the_jobs_planners_and_let_them_go_with_it(
     del job, other, planners
     gc.collect()
     assert not batches._LAST_PLANNERS  # the secrets' keys go with the last job
+
+
+@pytest.mark.parametrize("chosen", PROFILES, ids=lambda p: p.id)
+def test_original_uids_gathered_level_by_level_are_those_of_every_outcome(chosen: object) -> None:
+    from deid.risk.findings import _add_original_uids, _original_uids
+
+    planner = Planner(chosen, SECRETS)  # type: ignore[arg-type]
+    for name, meta, body in TREES:
+        plan = planner.plan(meta, body)
+        every: set[str] = set()
+        _add_original_uids(plan.meta, every)
+        _add_original_uids(plan.body, every)
+        assert _original_uids(plan, body) == every, name
