@@ -228,10 +228,9 @@ def _element(reader: _Reader, pos: int, depth: int, level: _Level) -> tuple[Node
     elif vr in ("SH", "LO", "UC", "ST", "LT", "UT", "PN"):
         level.text_seen = True
     node = _value_node(reader, tag, vr, creator, data, encodings)
-    if raw_lut and isinstance(node.value, list) and node.value and node.value[0] < 0:
-        raise Fallback  # pydicom keeps it negative and cannot write it back: its engine decides
-    if lut and not raw_lut and isinstance(node.value, list) and node.value and \
-            node.value[0] < 0:
+    if lut and isinstance(node.value, list) and node.value and node.value[0] < 0:
+        if raw_lut:
+            raise Fallback  # pydicom keeps it negative, cannot write it back: its engine decides
         value = [node.value[0] + 65536, *node.value[1:]]  # as pydicom reads LUT descriptors
         node = node._replace(value=value, shown=display(value) if reader.show else None)
     if tag >> 16 & 1 and 0x10 <= low <= 0xFF:

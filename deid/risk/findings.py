@@ -502,7 +502,7 @@ def _elements(outcomes: list[Outcome], found: _Collector, table: Catalogue,
     """The checks of each element of a level (and of the items of its sequences): its
     written value first (the strongest findings), then what is done to it. At the top level,
     the values of the tags ``top`` asks for (:func:`findings_and_top`) are put in it."""
-    by_tag, scanned = table.by_tag, values.scanned
+    by_tag = table.by_tag
     for outcome in outcomes:
         node = outcome.node
         tag, vr = node.tag, node.vr
@@ -510,10 +510,7 @@ def _elements(outcomes: list[Outcome], found: _Collector, table: Catalogue,
             value = node.value if outcome.value is KEPT else outcome.value
             if top is not None and tag in values.top_tags:
                 top[tag] = value
-            if vr in scanned or tag >> 16 & 1:
-                _content(outcome.path, tag, value, values.identifiers, found)
-            if vr == "UI":
-                _uid(outcome.path, tag, value, values.originals, values.root, found)
+            values.check(outcome.path, tag, vr, value)
         entry = by_tag.get(tag)
         if ancestor is not None:
             _inside(outcome, ancestor[0], ancestor[1], found)

@@ -405,6 +405,9 @@ def _meta_fast(plan: FilePlan) -> tuple[_Syntax, bytes] | None:
     values = _meta_values(plan)
     if any(not values.get(tag, ("", None))[1] for tag in _META_NEEDED):
         return None
+    syntax = values[0x00020010][1]
+    if not isinstance(syntax, str):
+        return None
     pieces = []
     for tag in sorted(values):
         vr, value = values[tag]
@@ -412,17 +415,14 @@ def _meta_fast(plan: FilePlan) -> tuple[_Syntax, bytes] | None:
             data = value + b"\0" if len(value) % 2 else value
             if len(data) > 0xFFFFFFFE:
                 return None
-            piece = struct.pack("<HH2sHI", 0x0002, tag & 0xFFFF, b"OB", 0, len(data)) + data
-        else:
-            found = _ascii_element(tag, vr, value, _META_SYNTAX)
-            if found is None:
-                return None
-            piece = found
-        pieces.append(piece)
+            pieces.append(struct.pack("<HH2sHI", 0x0002, tag & 0xFFFF, b"OB", 0, len(data))
+                          + data)
+            continue
+        encoded = _ascii_element(tag, vr, value, _META_SYNTAX)
+        if encoded is None:
+            return None
+        pieces.append(encoded)
     body = b"".join(pieces)
-    syntax = str(values[0x00020010][1])
-    if not isinstance(values[0x00020010][1], str):
-        return None
     return _Syntax(syntax), struct.pack("<HH2sHI", 0x0002, 0x0000, b"UL", 4, len(body)) + body
 
 

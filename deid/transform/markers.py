@@ -99,7 +99,7 @@ def write_markers(profile_id: str, options: Iterable[str], body: MutableSequence
         markers.append(Added(DEIDENTIFICATION_METHOD_CODES, "SQ", [
             [Added(0x00080100, "SH", value), Added(0x00080102, "SH", "DCM"),
              Added(0x00080104, "LO", meaning)] for value, meaning in codes]))
-    markers.append(Added(TEMPORAL_MODIFIED, "CS", survey.temporal_state()))
+    markers.append(Added(TEMPORAL_MODIFIED, "CS", survey.dates))
     positions = {outcome.node.tag: index for index, outcome in enumerate(body)
                  if outcome.node.tag in MARKER_TAGS}
     added = []
@@ -152,7 +152,8 @@ class _Survey:
         self.deviations: dict[str, None] = {}
         self.verdicts = _verdicts_under(declared)
         self.identity_left = False
-        #: REMOVED, UNMODIFIED or MODIFIED: the strongest state of a date left so far.
+        #: LongitudinalTemporalInformationModified: REMOVED, UNMODIFIED or MODIFIED (the
+        #: strongest state of a date left so far).
         self.dates = "REMOVED"
 
     def add_levels(self, levels: Iterable[list[Outcome]]) -> None:
@@ -204,18 +205,6 @@ class _Survey:
         ordered = tuple(option for option in OPTION_IDS if option in self.needed)
         return Conformance(not self.deviations, ordered, tuple(self.deviations))
 
-    def temporal_state(self) -> str:
-        """MODIFIED if a date left in the file was changed, UNMODIFIED if dates are left as
-        they were, else REMOVED."""
-        return self.dates
-
-
-def conformance_of(levels: Iterable[list[Outcome]], declared: Iterable[str]) -> Conformance:
-    """The Basic Profile and the ``declared`` options that a file's outcomes (``levels``: the
-    file meta's and the data set's) meet."""
-    survey = _Survey(frozenset(declared))
-    survey.add_levels(levels)
-    return survey.conformance()
 
 
 Verdict = tuple[str, ...] | str | None
