@@ -20,6 +20,7 @@ from deid.outputs.effects import required_secrets
 from deid.policy.actions import Action
 from deid.risk import batches
 from deid.risk.batches import RiskJob
+from deid.transform import markers
 from deid.transform.plan import FilePlan, Planner, TransformMemo
 from tests.engine_helpers import profile
 
@@ -125,6 +126,33 @@ def test_the_memory_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
         assert len(memo._done) <= 3
     assert memo.get(("key", 9)) == ("value 9", None)
     assert memo.get(("key", 0)) is None
+
+
+def test_what_removed_elements_must_be_instead_is_remembered_within_a_bound(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    basic = next(p for p in PROFILES if p.id == "ps315_basic")
+    unbounded = Planner(basic, SECRETS)
+    for _, meta, body in TREES:
+        unbounded.plan(meta, body)
+    imposed = [known[2] for known in unbounded._removals.values() if known[2] is not None]
+    assert imposed, "the sample files have removed elements their IOD requires"
+    monkeypatch.setattr(Planner, "REMOVALS", 2)
+    bounded = Planner(basic, SECRETS)
+    for _ in range(2):
+        for name, meta, body in TREES:
+            assert bounded.plan(meta, body) == _fresh(basic, meta, body), name
+            assert len(bounded._removals) <= 2
+
+
+def test_the_markers_remember_which_tags_table_e1_1_lists_within_a_bound(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    basic = next(p for p in PROFILES if p.id == "ps315_basic")
+    expected = [_fresh(basic, meta, body) for _, meta, body in TREES]
+    monkeypatch.setattr(markers, "_MAX_JUDGED", 3)
+    monkeypatch.setattr(markers, "_JUDGED", {})
+    for (name, meta, body), plan in zip(TREES, expected, strict=True):
+        assert _fresh(basic, meta, body) == plan, name
+        assert len(markers._JUDGED) <= 3
 
 
 def test_a_risk_workers_batches_share_the_jobs_planners_and_let_them_go_with_it() -> None:

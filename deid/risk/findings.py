@@ -504,9 +504,11 @@ def _elements(outcomes: list[Outcome], found: _Collector, table: Catalogue,
     the values of the tags ``top`` asks for (:func:`findings_and_top`) are put in it."""
     by_tag = table.by_tag
     for outcome in outcomes:
+        if outcome.value is REMOVED:
+            continue  # not written: nothing to find (every check reads what is written)
         node = outcome.node
         tag, vr = node.tag, node.vr
-        if outcome.value is not REMOVED and outcome.items is None:
+        if outcome.items is None:
             value = node.value if outcome.value is KEPT else outcome.value
             if top is not None and tag in values.top_tags:
                 top[tag] = value

@@ -67,6 +67,9 @@ _LEVEL = {Action.REMOVE: _REPLACED, Action.EMPTY: _REPLACED, Action.DUMMY: _REPL
           Action.HASH: _REPLACED, Action.PSEUDONYM: _REPLACED, Action.UID: _REPLACED,
           Action.CLEAN: _CLEANED, Action.SHIFT_DATE: _CLEANED,
           Action.TRUNCATE_DATE: _CLEANED, Action.ROUND: _CLEANED, Action.KEEP: _KEPT}
+#: Actions that replace a value (when they change it).
+_REPLACING = frozenset(action for action, level in _LEVEL.items()
+                       if level == _REPLACED and action is not Action.KEEP)
 _CODE_LEVEL = {"X": _REPLACED, "Z": _REPLACED, "D": _REPLACED, "U": _REPLACED, "C": _CLEANED,
                "K": _KEPT}
 _DATE_VRS = ("DA", "DT")
@@ -90,11 +93,11 @@ def write_markers(profile_id: str, options: Iterable[str], body: MutableSequence
     survey.add_levels(levels)
     conformance = survey.conformance()
     identity = "NO" if survey.identity_left else "YES"
+    text, codes = _method(profile_id, conformance)
     markers = [
         Added(PATIENT_IDENTITY_REMOVED, "CS", identity),
-        Added(DEIDENTIFICATION_METHOD, "LO", method_text(profile_id, conformance)),
+        Added(DEIDENTIFICATION_METHOD, "LO", list(text)),
     ]
-    codes = method_codes(conformance)
     if codes:
         markers.append(Added(DEIDENTIFICATION_METHOD_CODES, "SQ", [
             [Added(0x00080100, "SH", value), Added(0x00080102, "SH", "DCM"),
@@ -115,6 +118,14 @@ def write_markers(profile_id: str, options: Iterable[str], body: MutableSequence
     if index is not None:  # the file had codes this file's treatment does not support
         body[index] = _replaced(body[index])
     return added
+
+
+@lru_cache(maxsize=256)
+def _method(profile_id: str, conformance: Conformance) -> tuple[tuple[str, ...],
+                                                                tuple[tuple[str, str], ...]]:
+    """:func:`method_text` and :func:`method_codes` (the files of a profile mostly meet the
+    same)."""
+    return tuple(method_text(profile_id, conformance)), tuple(method_codes(conformance))
 
 
 _MARKER_DECISION = Decision(Action.DUMMY, MappingProxyType({}), "De-identification marker, "
@@ -163,18 +174,25 @@ class _Survey:
             self.add_level(level)
 
     def add_level(self, outcomes: list[Outcome]) -> None:
+        judged = _JUDGED
         for outcome in outcomes:
             node = outcome.node
             if outcome.value is not REMOVED:  # removed: as protective as any code allows
-                if node.vr in _DATE_VRS:
+                tag, vr = node.tag, node.vr
+                if vr == "DA" or vr == "DT":
                     self._dated(outcome, node)
-                if not (outcome.modified and outcome.action is not Action.KEEP
-                        and _LEVEL[outcome.action] == _REPLACED and node.items is None):
-                    tag = node.tag  # not replaced (replacing is as protective as any code)
-                    if not outcome.modified and tag in PATIENT_IDENTITY_TAGS \
+                modified = outcome.modified
+                # replacing is as protective as any code: only what is not replaced is judged
+                if not modified or outcome.action not in _REPLACING or node.items is not None:
+                    if not modified and tag in PATIENT_IDENTITY_TAGS \
                             and not is_empty(node.value):
                         self.identity_left = True
-                    if _row_for_tag(tag) is not None:  # else PS3.15 allows any treatment
+                    listed = judged.get(tag)
+                    if listed is None:
+                        if len(judged) >= _MAX_JUDGED:
+                            judged.clear()
+                        listed = judged[tag] = _row_for_tag(tag) is not None
+                    if listed:  # else PS3.15 allows any treatment
                         self._judge(outcome, node)
             if outcome.items:
                 for item in outcome.items:
@@ -286,6 +304,11 @@ def _deviation(outcome: Outcome) -> str:
 
 def _row_for(outcome: Outcome) -> E11Row | None:
     return _row_for_tag(outcome.tag)
+
+
+#: Whether Table E.1-1 has a row for a tag, by tag.
+_JUDGED: dict[int, bool] = {}
+_MAX_JUDGED = 1 << 16
 
 
 @lru_cache(maxsize=1 << 16)

@@ -136,6 +136,9 @@ def _entries(nodes: list[Node], prefix: str, levels: Levels) -> list[Entry]:
 class Planner:
     """Plan one profile's outcomes for files; decisions cached per element kind."""
 
+    #: At most this many decisions imposed on removed elements are remembered.
+    REMOVALS = 50_000
+
     def __init__(self, profile: Profile, secrets: Secrets, *,
                  writer: WriterIdentity = DEFAULT_WRITER) -> None:
         self.profile = profile
@@ -147,6 +150,8 @@ class Planner:
         self._transforms = TransformMemo()
         self._changed: dict[tuple[int, str, Action], tuple[Decision, Decision]] = {}
         self._meta_decisions: dict[tuple[int, str], Decision] = {}
+        self._removals: dict[tuple[int, tuple[str, ...], int, int],
+                             tuple[Requirements | None, Decision, Decision | None]] = {}
 
     def decide(self, tag: int, vr: str, creator: str | None, cleaning: bool = False,
                dummying: bool = False) -> Decision:
@@ -204,7 +209,7 @@ class Planner:
                                              REMOVED, None, ""))
                     done[tag] = removed if requirements is None or tag >> 16 & 1 \
                         or decision is semantics.GROUP_LENGTH \
-                        else self._as_required(removed, node, decision, context, file)
+                        else self._removed_as_required(removed, node, decision, context, file)
                     continue
             done[tag] = element(node, decision, context, file)
         if len(done) == len(nodes):
@@ -259,6 +264,31 @@ class Planner:
             return required._replace(note=f"{outcome.note}; {changed.value} instead (Type "
                                      f"{kind or 3} in this IOD)")
         return required
+
+    def _removed_as_required(self, removed: Outcome, node: Node, decision: Decision,
+                             context: _Context, file: _File) -> Outcome:
+        """:meth:`_as_required` of a standard element removed as it is, whose decision
+        instead (if any) is remembered per IOD, place and decision."""
+        requirements = file.requirements
+        key = (id(requirements), context.keywords, node.tag, id(decision))
+        known = self._removals.get(key)
+        if known is None or known[0] is not requirements or known[1] is not decision:
+            if len(self._removals) >= self.REMOVALS:
+                self._removals.clear()
+            known = self._removals[key] = (requirements, decision,
+                                           self._instead_of_removing(removed, decision,
+                                                                     context, file))
+        instead = known[2]
+        return removed if instead is None else self._outcome(node, instead, context, file)
+
+    def _instead_of_removing(self, removed: Outcome, decision: Decision, context: _Context,
+                             file: _File) -> Decision | None:
+        """The decision the IOD's requirements impose on a removed element, or None."""
+        assert file.requirements is not None
+        keyword = keyword_of(removed.tag)
+        kind = file.requirements.type_of((*context.keywords, keyword)) if keyword else None
+        changed = _required_action(removed, kind)
+        return None if changed is None else self._required(decision, kind or "3", changed)
 
     def _required(self, decision: Decision, kind: str, action: Action) -> Decision:
         """:func:`deid.transform.semantics.required`, cached (with the decision it changes,
