@@ -289,3 +289,24 @@ def test_top_values_from_the_plans_top_level_equal_those_from_every_written_valu
             assert cohort_values(top, _tags_of(wanted)) == expected, (source.name, profile.id)
             compared += bool(expected)
     assert compared > 100
+
+
+def test_a_batchs_part_arrives_in_the_main_process_as_it_left_the_worker() -> None:
+    import pickle
+
+    from deid import Secrets, load_profiles
+    from deid.ingest.sources import collect_sources
+    from deid.outputs.effects import required_secrets
+    from deid.risk.batches import Cohort, RiskJob
+    from deid.risk.catalogue import RiskKind, Severity
+
+    chosen = load_profiles("ps315_basic,procancer_i,incisive")
+    secrets = Secrets({name: f"part-{name}" for name in required_secrets(chosen)})
+    job = RiskJob(tuple(chosen), secrets, Cohort.of(chosen, None).wanted)
+    sources, _ = collect_sources([SAMPLE / "files"])
+    part = job.process_batch(sources).extra
+    arrived = pickle.loads(pickle.dumps(part))
+    assert len(part.findings) > 100
+    assert arrived == part
+    assert {type(f.risk_kind) for f in arrived.findings} == {RiskKind}
+    assert {type(f.severity) for f in arrived.findings} == {Severity}
