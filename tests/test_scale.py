@@ -310,3 +310,6 @@ def test_a_batchs_part_arrives_in_the_main_process_as_it_left_the_worker() -> No
     assert arrived == part
     assert {type(f.risk_kind) for f in arrived.findings} == {RiskKind}
     assert {type(f.severity) for f in arrived.findings} == {Severity}
+    # each text travels once: equal reasons arrive as one string
+    reasons = [f.reason for f in arrived.findings]
+    assert len({id(reason) for reason in reasons}) == len(set(reasons))

@@ -114,10 +114,14 @@ class RiskPart:
             (order, file, plan.patient_key, cohort_values(top, tags)))
 
     def __getstate__(self) -> tuple[Any, ...]:
-        """Findings travel as rows of plain values (a batch's part is unpickled by the main
-        process: rows cost a tenth of objects)."""
-        rows = [(f.profile_id, f.file, f.element_path, f.tag, f.keyword, f.risk_kind.value,
-                 f.severity.value, f.reason, f.evidence) for f in self.findings]
+        """Findings travel as rows of plain values, each text once (a batch's part is
+        unpickled by the main process: rows cost a tenth of objects, and a batch's findings
+        repeat a few hundred texts)."""
+        once: dict[str, str] = {}
+        text = once.setdefault
+        rows = [(f.profile_id, f.file, text(f.element_path, f.element_path), text(f.tag, f.tag),
+                 f.keyword, f.risk_kind.value, f.severity.value, text(f.reason, f.reason),
+                 text(f.evidence, f.evidence)) for f in self.findings]
         return rows, self.cohort, self.files
 
     def __setstate__(self, state: tuple[Any, ...]) -> None:
