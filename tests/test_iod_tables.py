@@ -83,3 +83,25 @@ def test_unknown_sop_classes_have_no_requirements() -> None:
     assert iod_of("1.2.3.4") is None
     assert requirements_for("1.2.3.4", ["PatientName"]) is None
     assert iod_of(CT) == "ct-image"
+
+
+@pytest.mark.parametrize(("content", "said"), [
+    ("module,path,keyword\nct-image,,Rows\n", "columns"),
+    ("module,path,keyword,type\nct-image,,Rows,3\n", "unknown type"),
+    ("module,path,keyword,type\nct-image,,Rows\n", "unknown type or fields"),
+])
+def test_a_broken_module_attribute_table_is_one_error_naming_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: str, said: str) -> None:
+    from deid.policy import iods
+    from deid.policy.standard import StandardTableError
+
+    (tmp_path / iods.MODULE_ATTRIBUTES_FILE).write_bytes(
+        gzip.compress(f"# a broken table\n{content}".encode()))
+    monkeypatch.setattr(iods, "STANDARD_DIR", tmp_path)
+    iods._module_attributes.cache_clear()
+    try:
+        with pytest.raises(StandardTableError, match=said) as raised:
+            iods._module_attributes()
+        assert iods.MODULE_ATTRIBUTES_FILE in str(raised.value)
+    finally:
+        iods._module_attributes.cache_clear()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import gzip
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from types import MappingProxyType
@@ -25,6 +25,7 @@ SOP_CLASS_FILE = "sop_class_iods.csv"
 IOD_MODULES_FILE = "iod_modules.csv"
 MODULE_ATTRIBUTES_FILE = "module_attributes.csv.gz"
 _STRENGTH = {"1": 4, "1C": 3, "2": 2, "2C": 1}
+_MODULE_ATTRIBUTE_COLUMNS = ["module", "path", "keyword", "type"]
 KeywordPath = tuple[str, ...]
 
 
@@ -58,6 +59,13 @@ class Requirements:
 
 
 def _rows(name: str) -> list[dict[str, str]]:
+    reader = _reader(name)
+    header = next(reader, [])
+    return [dict(zip(header, row, strict=False)) for row in reader]
+
+
+def _reader(name: str) -> Iterator[list[str]]:
+    """The CSV rows of a generated table (its comment lines left out), header first."""
     path = STANDARD_DIR / name
     try:
         data = path.read_bytes()
@@ -65,9 +73,7 @@ def _rows(name: str) -> list[dict[str, str]]:
     except (OSError, EOFError, gzip.BadGzipFile) as error:
         raise StandardTableError(path, None, f"cannot read ({error})") from error
     lines = [line for line in text.splitlines() if line and not line.startswith("#")]
-    reader = csv.reader(lines)
-    header = next(reader, [])
-    return [dict(zip(header, row, strict=False)) for row in reader]
+    return csv.reader(lines)
 
 
 def preload() -> None:
@@ -93,13 +99,21 @@ def _iod_modules() -> Mapping[str, tuple[tuple[str, str], ...]]:
 @cache
 def _module_attributes() -> Mapping[str, Mapping[KeywordPath, str]]:
     attributes: dict[str, dict[KeywordPath, str]] = defaultdict(dict)
-    for row in _rows(MODULE_ATTRIBUTES_FILE):
-        if row["type"] not in _STRENGTH:
+    reader = _reader(MODULE_ATTRIBUTES_FILE)  # 67,000 rows: read as lists, not mappings
+    header = next(reader, [])
+    if header != _MODULE_ATTRIBUTE_COLUMNS:
+        raise StandardTableError(STANDARD_DIR / MODULE_ATTRIBUTES_FILE, None,
+                                 f"columns {header} are not {_MODULE_ATTRIBUTE_COLUMNS}")
+    for row in reader:
+        if len(row) != len(_MODULE_ATTRIBUTE_COLUMNS) or row[3] not in _STRENGTH:
             raise StandardTableError(STANDARD_DIR / MODULE_ATTRIBUTES_FILE, None,
-                                     f"unknown type {row['type']!r}")
-        path = (*[part for part in row["path"].split("/") if part], row["keyword"])
-        attributes[row["module"]][path] = _stronger(attributes[row["module"]].get(path),
-                                                    row["type"])
+                                     f"unknown type or fields in row {row}")
+        module, within, keyword, kind = row
+        path = (*[part for part in within.split("/") if part], keyword) if within \
+            else (keyword,)
+        found = attributes[module]
+        known = found.get(path)
+        found[path] = kind if known is None else _stronger(known, kind)
     return MappingProxyType({module: MappingProxyType(items)
                              for module, items in attributes.items()})
 
