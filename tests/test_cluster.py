@@ -328,3 +328,31 @@ def test_apply_on_cluster_writes_the_copies_one_process_writes(client: Any, inpu
             tmp_path / "one" / relative).read_bytes(), relative
     first = pydicom.dcmread(tmp_path / "cluster" / ours[0], stop_before_pixels=True)
     assert first.file_meta.SourceApplicationEntityTitle == "SITE_B"
+
+
+def test_findings_written_by_a_worker_are_the_residual_risk_table_as_findings_table_makes_it(
+) -> None:
+    from deid import Secrets, load_profiles
+    from deid.distributed.risk import findings_arrow
+    from deid.ingest.sources import collect_sources
+    from deid.outputs.effects import required_secrets
+    from deid.outputs.export import export_metadata
+    from deid.policy.schema import TABLES
+    from deid.risk.batches import Cohort, RiskJob
+    from deid.risk.report import findings_table
+
+    chosen = load_profiles("ps315_basic,procancer_i,incisive")
+    secrets = Secrets({name: f"arrow-{name}" for name in required_secrets(chosen)})
+    job = RiskJob(tuple(chosen), secrets, Cohort.of(chosen, None).wanted)
+    sources, _ = collect_sources([SAMPLE / "files"])
+    findings = job.process_batch(sources[::-1]).extra.findings  # rows out of order
+    metadata = export_metadata(chosen)
+    written = findings_arrow(findings, metadata)
+    assert written.num_rows == len(findings) > 100
+    assert written.schema.remove_metadata() == TABLES["residual_risk"].arrow_schema()
+    assert written.schema.metadata == {f"deid.{key}".encode(): value.encode()
+                                       for key, value in metadata.items()}
+    # the same rows in the same order, as the single process's table holds them
+    pd.testing.assert_frame_equal(written.to_pandas().astype("string"),
+                                  findings_table(findings))
+    assert findings_arrow([], metadata).num_rows == 0

@@ -23,16 +23,21 @@ import os
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+import pyarrow as pa
 
 from deid.distributed.cluster import worker_threads
 from deid.distributed.dataset import (
     COHORT_PARTITION,
     batch_name,
+    part_path,
     reset_table,
+    stamped,
+    write_arrow,
     write_frame,
 )
 from deid.distributed.run import PartDone, run_batches, split
@@ -42,6 +47,7 @@ from deid.ingest.sources import IngestLimits, Source, collect_sources
 from deid.ingest.tables import error_frame
 from deid.outputs.export import export_metadata
 from deid.policy.profile_model import Profile
+from deid.policy.schema import TABLES
 from deid.risk.batches import Cohort as CohortQuestion
 from deid.risk.batches import (
     CohortItem,
@@ -56,7 +62,6 @@ from deid.risk.kanon import DEFAULT_K, KAnonymity, Record, records_below_k
 from deid.risk.report import (
     aryanto_coverage,
     combination_findings,
-    findings_table,
     kanon_tables,
 )
 from deid.secret_store import Secrets
@@ -85,8 +90,25 @@ def tally_of(findings: Iterable[Finding]) -> Tally:
 def write_findings(out: str, partition: str, findings: Sequence[Finding],
                    metadata: dict[str, str], part: int = 0) -> int:
     """Write findings as one part of the residual_risk dataset; return how many."""
-    write_frame(out, "residual_risk", findings_table(findings), metadata, partition, part)
+    write_arrow(part_path(out, "residual_risk", partition, part),
+                findings_arrow(findings, metadata))
     return len(findings)
+
+
+def findings_arrow(findings: Sequence[Finding], metadata: dict[str, str]) -> pa.Table:
+    """The residual_risk table of ``findings`` as Arrow with the export ``metadata``: the
+    rows, columns and types of :func:`deid.risk.report.findings_table`, made without pandas
+    (a worker writes every batch's findings)."""
+    spec = TABLES["residual_risk"]
+    names = spec.column_names()
+    rows = [(f.profile_id, f.file, f.element_path, f.tag, f.keyword, f.risk_kind.value,
+             f.severity.value, f.reason, f.evidence) for f in findings]
+    rows.sort(key=itemgetter(*(names.index(name) for name in spec.sort_by)))
+    schema = stamped(spec.arrow_schema(), metadata)
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+    return pa.Table.from_arrays([pa.array(column, type=field.type)
+                                 for column, field in zip(columns, schema, strict=True)],
+                                schema=schema)
 
 
 def risk_batch(job: RiskJob, number: int, sources: Sequence[Source], out: str,
