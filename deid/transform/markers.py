@@ -72,7 +72,6 @@ _REPLACING = frozenset(action for action, level in _LEVEL.items()
                        if level == _REPLACED and action is not Action.KEEP)
 _CODE_LEVEL = {"X": _REPLACED, "Z": _REPLACED, "D": _REPLACED, "U": _REPLACED, "C": _CLEANED,
                "K": _KEPT}
-_DATE_VRS = ("DA", "DT")
 
 
 class Conformance(NamedTuple):

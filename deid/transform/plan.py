@@ -252,10 +252,7 @@ class Planner:
                      context: _Context, file: _File) -> Outcome:
         """A removed or emptied standard element's outcome as the IOD's requirements need
         it."""
-        assert file.requirements is not None
-        keyword = keyword_of(node.tag)
-        kind = file.requirements.type_of((*context.keywords, keyword)) if keyword else None
-        changed = _required_action(outcome, kind)
+        kind, changed = _requirement(outcome, context, file)
         if changed is None:
             return outcome
         required = self._outcome(node, self._required(decision, kind or "3", changed),
@@ -267,28 +264,20 @@ class Planner:
 
     def _removed_as_required(self, removed: Outcome, node: Node, decision: Decision,
                              context: _Context, file: _File) -> Outcome:
-        """:meth:`_as_required` of a standard element removed as it is, whose decision
-        instead (if any) is remembered per IOD, place and decision."""
+        """:meth:`_as_required` of a standard element removed as it is: the decision the IOD
+        imposes instead (if any) is remembered per IOD, place, tag and decision."""
         requirements = file.requirements
         key = (id(requirements), context.keywords, node.tag, id(decision))
         known = self._removals.get(key)
         if known is None or known[0] is not requirements or known[1] is not decision:
             if len(self._removals) >= self.REMOVALS:
                 self._removals.clear()
-            known = self._removals[key] = (requirements, decision,
-                                           self._instead_of_removing(removed, decision,
-                                                                     context, file))
+            kind, changed = _requirement(removed, context, file)
+            known = self._removals[key] = (
+                requirements, decision,
+                None if changed is None else self._required(decision, kind or "3", changed))
         instead = known[2]
         return removed if instead is None else self._outcome(node, instead, context, file)
-
-    def _instead_of_removing(self, removed: Outcome, decision: Decision, context: _Context,
-                             file: _File) -> Decision | None:
-        """The decision the IOD's requirements impose on a removed element, or None."""
-        assert file.requirements is not None
-        keyword = keyword_of(removed.tag)
-        kind = file.requirements.type_of((*context.keywords, keyword)) if keyword else None
-        changed = _required_action(removed, kind)
-        return None if changed is None else self._required(decision, kind or "3", changed)
 
     def _required(self, decision: Decision, kind: str, action: Action) -> Decision:
         """:func:`deid.transform.semantics.required`, cached (with the decision it changes,
@@ -511,6 +500,16 @@ def _requirements_of(sop_class: str, tags: tuple[int, ...]) -> Requirements | No
     """The requirements of a SOP Class for files with these top-level tags (the files of a
     series have the same)."""
     return requirements_for(sop_class, (keyword_of(tag) for tag in tags))
+
+
+def _requirement(outcome: Outcome, context: _Context,
+                 file: _File) -> tuple[str | None, Action | None]:
+    """The element's Type in the file's IOD, and the action it needs instead of the
+    outcome's (None when the outcome is fine as it is)."""
+    assert file.requirements is not None
+    keyword = keyword_of(outcome.tag)
+    kind = file.requirements.type_of((*context.keywords, keyword)) if keyword else None
+    return kind, _required_action(outcome, kind)
 
 
 def _required_action(outcome: Outcome, kind: str | None) -> Action | None:
