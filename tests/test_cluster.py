@@ -330,8 +330,7 @@ def test_apply_on_cluster_writes_the_copies_one_process_writes(client: Any, inpu
     assert first.file_meta.SourceApplicationEntityTitle == "SITE_B"
 
 
-def test_findings_written_by_a_worker_are_the_residual_risk_table_as_findings_table_makes_it(
-) -> None:
+def test_a_workers_findings_part_is_the_residual_risk_table_findings_table_makes() -> None:
     from deid import Secrets, load_profiles
     from deid.distributed.risk import findings_arrow
     from deid.ingest.sources import collect_sources
