@@ -101,8 +101,7 @@ def findings_arrow(findings: Sequence[Finding], metadata: dict[str, str]) -> pa.
     (a worker writes every batch's findings)."""
     spec = TABLES["residual_risk"]
     names = spec.column_names()
-    rows = [(f.profile_id, f.file, f.element_path, f.tag, f.keyword, f.risk_kind.value,
-             f.severity.value, f.reason, f.evidence) for f in findings]
+    rows = [finding.row() for finding in findings]
     rows.sort(key=itemgetter(*(names.index(name) for name in spec.sort_by)))
     schema = stamped(spec.arrow_schema(), metadata)
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]

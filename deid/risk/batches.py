@@ -29,7 +29,6 @@ from deid.policy.actions import Action
 from deid.policy.dictionary import info_for_tag, keyword_to_tag
 from deid.policy.profile_model import Profile
 from deid.policy.resolver import resolver_for
-from deid.risk.catalogue import RiskKind, Severity
 from deid.risk.findings import Finding, findings_and_top, written_values
 from deid.risk.kanon import (
     DEFAULT_QI_SETS,
@@ -119,18 +118,12 @@ class RiskPart:
         repeat a few hundred texts)."""
         once: dict[str, str] = {}
         text = once.setdefault
-        rows = [(f.profile_id, f.file, text(f.element_path, f.element_path), text(f.tag, f.tag),
-                 f.keyword, f.risk_kind.value, f.severity.value, text(f.reason, f.reason),
-                 text(f.evidence, f.evidence)) for f in self.findings]
+        rows = [tuple(map(text, row, row)) for row in (f.row() for f in self.findings)]
         return rows, self.cohort, self.files
 
     def __setstate__(self, state: tuple[Any, ...]) -> None:
         rows, self.cohort, self.files = state
-        kinds, severities = RiskKind, Severity
-        self.findings = [Finding(profile_id, file, path, tag, keyword, kinds(kind),
-                                 severities(severity), reason, evidence)
-                         for profile_id, file, path, tag, keyword, kind, severity, reason,
-                         evidence in rows]
+        self.findings = [Finding.of_row(row) for row in rows]
 
     def extend(self, other: RiskPart, batch: int) -> None:
         """Add the contribution of batch number ``batch`` (its items renumbered so that they

@@ -72,6 +72,18 @@ class Finding:
     reason: str
     evidence: str
 
+    def row(self) -> tuple[str, ...]:
+        """The finding as plain values, in the residual_risk table's column order."""
+        return (self.profile_id, self.file, self.element_path, self.tag, self.keyword,
+                self.risk_kind.value, self.severity.value, self.reason, self.evidence)
+
+    @classmethod
+    def of_row(cls, row: tuple[str, ...]) -> Finding:
+        """The finding a :meth:`row` was made from."""
+        profile_id, file, path, tag, keyword, kind, severity, reason, evidence = row
+        return cls(profile_id, file, path, tag, keyword, RiskKind(kind), Severity(severity),
+                   reason, evidence)
+
 
 def mask(text: str, limit: int = 24) -> str:
     """A masked form: first and last character and the length, e.g. ``Q…r (12 characters)``."""
@@ -313,7 +325,11 @@ def _name(outcome: Outcome) -> str:
 
 
 def _shown(outcome: Outcome) -> str:
-    value = outcome.output_value
+    return _display_text(outcome.output_value)
+
+
+def _display_text(value: Any) -> str:
+    """A written value as text (a multi-valued one joined by backslashes)."""
     if isinstance(value, list):
         return "\\".join(str(item) for item in value)
     return "" if value is None else str(value)
@@ -340,8 +356,7 @@ def _stands_for_nothing(value: Any) -> bool:
     """True for a value shown as a dummy (``ANONYMOUS``, ``UNKNOWN``, ...)."""
     if type(value) is str and len(value) <= _REMEMBERED_LENGTH:
         return _nothing_text(value)
-    text = "\\".join(str(item) for item in value) if isinstance(value, list) else str(value)
-    return text.strip().upper() in NOTHING_VALUES
+    return _display_text(value).strip().upper() in NOTHING_VALUES
 
 
 @lru_cache(maxsize=4096)

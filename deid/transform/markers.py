@@ -86,8 +86,9 @@ class Conformance(NamedTuple):
 def write_markers(profile_id: str, options: Iterable[str], body: MutableSequence[Outcome],
                   levels: Iterable[list[Outcome]]) -> list[Added]:
     """The marker elements to add for a file planned under a profile that declares PS3.15
-    ``options``, from its outcomes (``levels``: the file meta's and the data set's); a marker
-    element the file already has is replaced in ``body`` (its top-level outcomes) instead."""
+    ``options``, from its outcomes (``levels``: the file meta's and the data set's, surveyed
+    first); a marker element the file already has is then replaced in ``body`` (its top-level
+    outcomes) instead."""
     survey = _Survey(frozenset(options))
     survey.add_levels(levels)
     conformance = survey.conformance()
@@ -223,7 +224,6 @@ class _Survey:
         return Conformance(not self.deviations, ordered, tuple(self.deviations))
 
 
-
 Verdict = tuple[str, ...] | str | None
 #: Verdicts by declared options, then by what decides them (an element's tag, creator, action,
 #: whether it changed, is a value, carries nothing): the same in every file.
@@ -242,7 +242,7 @@ def _verdicts_under(declared: frozenset[str]) -> dict[tuple[object, ...], Verdic
 def _verdict(outcome: Outcome, declared: frozenset[str]) -> Verdict:
     """None if the Basic Profile allows what was done to this element, the declared options
     that allow it, or the deviation it is."""
-    row = _row_for(outcome)
+    row = _row_for_tag(outcome.tag)
     if row is None or _carries_nothing(outcome):
         return None
     level = _level_of(outcome, row)
@@ -301,16 +301,12 @@ def _deviation(outcome: Outcome) -> str:
     return f"{name} {verb}"
 
 
-def _row_for(outcome: Outcome) -> E11Row | None:
-    return _row_for_tag(outcome.tag)
-
-
-#: Whether Table E.1-1 has a row for a tag, by tag.
+#: Whether Table E.1-1 has a row for a tag, by tag (at most this many tags, then it starts
+#: over).
 _JUDGED: dict[int, bool] = {}
 _MAX_JUDGED = 1 << 16
 
 
-@lru_cache(maxsize=1 << 16)
 def _row_for_tag(tag: int) -> E11Row | None:
     """The PS3.15 Table E.1-1 row that says what may be done to the element (none for group
     lengths and private creators)."""

@@ -25,7 +25,7 @@ from deid.policy.profile_model import Profile
 from deid.policy.resolver import Decision, resolver_for
 from deid.policy.standard import e11_row_for
 from deid.secret_store import Secrets
-from deid.tags import private_creator_tag
+from deid.tags import is_private_creator, private_creator_tag
 from deid.transform import markers, semantics
 from deid.transform.dispatch import REMOVE_ELEMENT, DerivedKeys, TransformState, transform_value
 from deid.transform.outcome import KEPT, REMOVED, Added, Outcome, walk
@@ -125,10 +125,10 @@ def _entries(nodes: list[Node], prefix: str, levels: Levels) -> list[Entry]:
     entries: list[Entry] = []
     for node in nodes:
         tag = node.tag
-        creator = bool(tag >> 16 & 1 and 0x10 <= tag & 0xFFFF <= 0xFF)
         entries.append((tag, node, prefix + tag_text(tag),
                         node.items is None and not node.flags & UNDECODABLE,
-                        None if creator else (tag, node.vr, node.creator, False, False)))
+                        None if is_private_creator(tag)
+                        else (tag, node.vr, node.creator, False, False)))
     levels[id(nodes)] = (nodes, entries)
     return entries
 
@@ -175,7 +175,7 @@ class Planner:
         plan = FilePlan(self.profile, meta_out, body_out, [], added_meta, key)
         if plan.modified:
             plan.added = markers.write_markers(self.profile.id, self.profile.all_options(),
-                                               plan.body, (plan.meta, list(plan.body)))
+                                               plan.body, (plan.meta, plan.body))
         return plan
 
     # -- one data set (the top level or a sequence item) --------------------------------------
