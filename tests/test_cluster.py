@@ -332,13 +332,13 @@ def test_apply_on_cluster_writes_the_copies_one_process_writes(client: Any, inpu
 
 def test_a_workers_findings_part_is_the_residual_risk_table_findings_table_makes() -> None:
     from deid import Secrets, load_profiles
-    from deid.distributed.risk import findings_arrow
+    from deid.distributed.dataset import stamped
     from deid.ingest.sources import collect_sources
     from deid.outputs.effects import required_secrets
     from deid.outputs.export import export_metadata
     from deid.policy.schema import TABLES
     from deid.risk.batches import Cohort, RiskJob
-    from deid.risk.report import findings_table
+    from deid.risk.table import findings_arrow, findings_table
 
     chosen = load_profiles("ps315_basic,procancer_i,incisive")
     secrets = Secrets({name: f"arrow-{name}" for name in required_secrets(chosen)})
@@ -346,7 +346,7 @@ def test_a_workers_findings_part_is_the_residual_risk_table_findings_table_makes
     sources, _ = collect_sources([SAMPLE / "files"])
     findings = job.process_batch(sources[::-1]).extra.findings  # rows out of order
     metadata = export_metadata(chosen)
-    written = findings_arrow(findings, metadata)
+    written = findings_arrow(findings, stamped(TABLES["residual_risk"].arrow_schema(), metadata))
     assert written.num_rows == len(findings) > 100
     assert written.schema.remove_metadata() == TABLES["residual_risk"].arrow_schema()
     assert written.schema.metadata == {f"deid.{key}".encode(): value.encode()
@@ -354,4 +354,4 @@ def test_a_workers_findings_part_is_the_residual_risk_table_findings_table_makes
     # the same rows in the same order, as the single process's table holds them
     pd.testing.assert_frame_equal(written.to_pandas().astype("string"),
                                   findings_table(findings))
-    assert findings_arrow([], metadata).num_rows == 0
+    assert findings_arrow([]).num_rows == 0

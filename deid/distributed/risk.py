@@ -23,12 +23,10 @@ import os
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-import pyarrow as pa
 
 from deid.distributed.cluster import worker_threads
 from deid.distributed.dataset import (
@@ -64,6 +62,7 @@ from deid.risk.report import (
     combination_findings,
     kanon_tables,
 )
+from deid.risk.table import findings_arrow
 from deid.secret_store import Secrets
 
 if TYPE_CHECKING:
@@ -91,23 +90,9 @@ def write_findings(out: str, partition: str, findings: Sequence[Finding],
                    metadata: dict[str, str], part: int = 0) -> int:
     """Write findings as one part of the residual_risk dataset; return how many."""
     write_arrow(part_path(out, "residual_risk", partition, part),
-                findings_arrow(findings, metadata))
+                findings_arrow(findings, stamped(TABLES["residual_risk"].arrow_schema(),
+                                                 metadata)))
     return len(findings)
-
-
-def findings_arrow(findings: Sequence[Finding], metadata: dict[str, str]) -> pa.Table:
-    """The residual_risk table of ``findings`` as Arrow with the export ``metadata``: the
-    rows, columns and types of :func:`deid.risk.report.findings_table`, made without pandas
-    (a worker writes every batch's findings)."""
-    spec = TABLES["residual_risk"]
-    names = spec.column_names()
-    rows = [finding.row() for finding in findings]
-    rows.sort(key=itemgetter(*(names.index(name) for name in spec.sort_by)))
-    schema = stamped(spec.arrow_schema(), metadata)
-    columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
-    return pa.Table.from_arrays([pa.array(column, type=field.type)
-                                 for column, field in zip(columns, schema, strict=True)],
-                                schema=schema)
 
 
 def risk_batch(job: RiskJob, number: int, sources: Sequence[Source], out: str,

@@ -20,6 +20,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+import pandas as pd
+import pyarrow as pa
+
 from deid.ingest.headers import error_row
 from deid.ingest.reader import ArchiveCache, planning_trees
 from deid.ingest.runner import BatchOut, ErrorRow
@@ -43,6 +46,7 @@ from deid.risk.kanon import (
     summarize,
 )
 from deid.risk.kanon import Record as QiRecord
+from deid.risk.table import findings_arrow, residual_frame
 from deid.secret_store import Secrets
 from deid.transform import semantics
 from deid.transform.plan import FilePlan, Planner, as_found, warm_planning
@@ -101,6 +105,9 @@ class RiskPart:
     cohort: dict[str, list[CohortItem]] = field(default_factory=dict)
     #: The files read, in order.
     files: list[str] = field(default_factory=list)
+    #: Findings that arrived from another process as residual_risk rows in Arrow (they come
+    #: before :attr:`findings` in the table).
+    arrived: list[pa.Table] = field(default_factory=list)
 
     def add(self, order: tuple[int, int], file: str, plan: FilePlan, body: list[Node],
             wanted: frozenset[str]) -> None:
@@ -113,22 +120,23 @@ class RiskPart:
             (order, file, plan.patient_key, cohort_values(top, tags)))
 
     def __getstate__(self) -> tuple[Any, ...]:
-        """Findings travel as rows of plain values, each text once (a batch's part is
-        unpickled by the main process: rows cost a tenth of objects, and a batch's findings
-        repeat a few hundred texts)."""
-        once: dict[str, str] = {}
-        text = once.setdefault
-        rows = [tuple(map(text, row, row)) for row in (f.row() for f in self.findings)]
-        return rows, self.cohort, self.files
+        """Findings travel as Arrow columns (a batch's part is unpickled by the main process,
+        which then holds columns of text, not an object per finding)."""
+        return [*self.arrived, findings_arrow(self.findings)], self.cohort, self.files
 
     def __setstate__(self, state: tuple[Any, ...]) -> None:
-        rows, self.cohort, self.files = state
-        self.findings = [Finding.of_row(row) for row in rows]
+        self.arrived, self.cohort, self.files = state
+        self.findings = []
+
+    def residual_frame(self, extra: Iterable[Finding] = ()) -> pd.DataFrame:
+        """The residual_risk table of the part's findings and then of ``extra``."""
+        return residual_frame(self.arrived, [*self.findings, *extra])
 
     def extend(self, other: RiskPart, batch: int) -> None:
         """Add the contribution of batch number ``batch`` (its items renumbered so that they
         sort after those of earlier batches)."""
         self.findings.extend(other.findings)
+        self.arrived.extend(other.arrived)
         self.files.extend(other.files)
         for profile_id, items in other.cohort.items():
             self.cohort.setdefault(profile_id, []).extend(

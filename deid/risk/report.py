@@ -34,6 +34,7 @@ from deid.risk.catalogue import RiskKind, Severity, catalogue
 from deid.risk.findings import Finding
 from deid.risk.kanon import DEFAULT_K, KAnonymity
 from deid.risk.kanon import Record as QiRecord
+from deid.risk.table import findings_table
 from deid.secret_store import Secrets
 from deid.transform import semantics
 from deid.transform.plan import FilePlan, Planner
@@ -134,9 +135,9 @@ def cohort_report(part: RiskPart, cohort: Cohort, profiles: Sequence[Profile], k
     records = {profile_id: cohort.records(items) for profile_id, items in part.cohort.items()}
     counts = cohort.counts(records)
     kanons = cohort.below_k(records, counts, k)
-    findings = [*part.findings, *extra, *combination_findings(kanons, k)]
     kanon, classes = kanon_tables(kanons, k)
-    return RiskReport(findings_table(findings), kanon, aryanto_coverage(profiles), classes)
+    return RiskReport(part.residual_frame([*extra, *combination_findings(kanons, k)]), kanon,
+                      aryanto_coverage(profiles), classes)
 
 
 def kanon_tables(kanons: Sequence[tuple[str, KAnonymity]],
@@ -251,18 +252,6 @@ def _frame(rows: Sequence[Mapping[str, object]] | Mapping[str, Sequence[object]]
     from deid.policy.schema import TABLES
 
     return pd.DataFrame(rows, columns=TABLES[table].column_names())
-
-
-def findings_table(findings: Iterable[Finding]) -> pd.DataFrame:
-    """The residual_risk table."""
-    found = list(findings)
-    columns: dict[str, list[object]] = {
-        name: [getattr(finding, name) for finding in found]
-        for name in ("profile_id", "file", "element_path", "tag", "keyword", "reason",
-                     "evidence")}
-    columns["risk_kind"] = [finding.risk_kind.value for finding in found]
-    columns["severity"] = [finding.severity.value for finding in found]
-    return conform("residual_risk", _frame(columns, "residual_risk"))
 
 
 def aryanto_coverage(profiles: Sequence[Profile]) -> pd.DataFrame:
