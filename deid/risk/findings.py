@@ -77,13 +77,6 @@ class Finding:
         return (self.profile_id, self.file, self.element_path, self.tag, self.keyword,
                 self.risk_kind.value, self.severity.value, self.reason, self.evidence)
 
-    @classmethod
-    def of_row(cls, row: tuple[str, ...]) -> Finding:
-        """The finding a :meth:`row` was made from."""
-        profile_id, file, path, tag, keyword, kind, severity, reason, evidence = row
-        return cls(profile_id, file, path, tag, keyword, RiskKind(kind), Severity(severity),
-                   reason, evidence)
-
 
 def mask(text: str, limit: int = 24) -> str:
     """A masked form: first and last character and the length, e.g. ``Q…r (12 characters)``."""
