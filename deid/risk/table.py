@@ -52,11 +52,8 @@ def residual_frame(arrived: Sequence[pa.Table], findings: Iterable[Finding]) -> 
     faster)."""
     if not arrived:
         return findings_table(findings)
-    tables = [table.replace_schema_metadata(None) for table in arrived]
-    tables.append(findings_arrow(list(findings)))
-    spec = TABLES["residual_risk"]
-    ordered = pa.concat_tables(tables).sort_by([(name, "ascending") for name in spec.sort_by])
-    return conform("residual_risk", ordered.to_pandas(types_mapper=_AS_STRINGS.get))
+    gathered = pa.concat_tables([*arrived, findings_arrow(list(findings))])
+    return conform("residual_risk", gathered.to_pandas(types_mapper=_AS_STRINGS.get))
 
 
 #: Arrow text read straight into the table's pandas dtype (no copy made to convert it).
