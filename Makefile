@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.requirements-installed
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test lint bench clean
+.PHONY: help setup native run test lint bench clean
 
 help:
 	@echo "make run    serve the dashboard on localhost (sets up $(VENV) first if needed)"
@@ -15,6 +15,7 @@ help:
 	@echo "make lint   ruff + mypy on deid/"
 	@echo "make bench  run every bench/*.py script"
 	@echo "make setup  create $(VENV) and install requirements-dev.txt"
+	@echo "make native compile the hot modules (mypyc; skipped without a C compiler)"
 	@echo "make clean  remove $(VENV), caches and test artifacts"
 
 $(STAMP): requirements.txt requirements-dev.txt
@@ -24,10 +25,15 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 setup: $(STAMP)
 
-run: $(STAMP)
+# The compiled hot modules (deid/native.py): rebuilt when the sources changed, skipped with a
+# message on a machine without a C compiler (the package then runs as pure Python).
+native: $(STAMP)
+	$(BIN)/python tools/build_native.py
+
+run: native
 	$(BIN)/streamlit run app.py --server.address localhost
 
-test: $(STAMP)
+test: native
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
@@ -35,7 +41,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-bench: $(STAMP)
+bench: native
 	@found=0; \
 	for script in bench/*.py; do \
 		[ -e "$$script" ] || continue; \
@@ -48,5 +54,5 @@ bench: $(STAMP)
 	fi
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache tests/e2e/artifacts
+	rm -rf $(VENV) build .pytest_cache .ruff_cache .mypy_cache tests/e2e/artifacts
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

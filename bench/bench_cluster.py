@@ -87,7 +87,8 @@ engine, what, out, values = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] =
 SAMPLER = os.environ["DEID_BENCH_SAMPLER"]
 workers, chosen = int(sys.argv[5]), sys.argv[6]
 folders = sys.argv[7:]
-result = {}
+import deid
+result = {"native": deid.native.status().reason}
 
 def peak_kib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -162,14 +163,17 @@ print(json.dumps(result))
 """
 
 
-def run(engine: str, what: str, folders: list[Path], out: Path, values: bool) -> dict:
-    """One measured run in a fresh process."""
+def run(engine: str, what: str, folders: list[Path], out: Path, values: bool,
+        pure: bool = False) -> dict:
+    """One measured run in a fresh process (``pure``: without the compiled modules)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "DEID_BENCH_SAMPLER": _SAMPLER}
+    env.pop("DEID_PURE_PYTHON", None)
+    if pure:
+        env["DEID_PURE_PYTHON"] = "1"
     done = subprocess.run([sys.executable, "-c", _RUN, engine, what, str(out),
                            "values" if values else "novalues", str(WORKERS), AI4HI,
                            *map(str, folders)],
-                          check=True, capture_output=True, text=True, cwd=REPO_ROOT,
-                          env={**os.environ, "PYTHONPATH": str(REPO_ROOT),
-                               "DEID_BENCH_SAMPLER": _SAMPLER})
+                          check=True, capture_output=True, text=True, cwd=REPO_ROOT, env=env)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -194,7 +198,8 @@ def main() -> None:
         started = time.perf_counter()
         folders = corpus.make_corpus(sources, base / "corpus", SIZES[-1])
         write(f"copied in {time.perf_counter() - started:.0f} s\n")
-        run("pool", "scan", folders, base / "warm", False)  # the page cache holds the headers
+        warm = run("pool", "scan", folders, base / "warm", False)  # the page cache holds them
+        write(f"modules: {warm['native']} (tools/build_native.py, `make native`)\n")
         results: dict[tuple[str, str, int, bool | str], dict] = {}
         for size in SIZES:
             chosen = folders[: size // corpus.PER_FOLDER]
@@ -212,6 +217,11 @@ def main() -> None:
                                                             base / f"{engine}risk", True)
             write(_line(f"risk, six AI4HI profiles, {engine}",
                         results[(engine, "risk", SIZES[0], True)]) + "\n")
+        if warm["native"].startswith("compiled"):
+            results[("pool", "risk", SIZES[0], "pure")] = run("pool", "risk", small,
+                                                              base / "poolpure", True, pure=True)
+            write(_line("risk, pure Python, pool",
+                        results[("pool", "risk", SIZES[0], "pure")]) + "\n")
         unique = unique_instances(small, base / "unique")
         write(f"rewritten with unique instances: {len(unique)} folders\n")
         for engine in ("pool", "dask"):
@@ -287,6 +297,13 @@ def report(results: dict[tuple[str, str, int, bool | str], dict]) -> None:
             write(f"{engine:<5} risk {risk['seconds']:6.1f} s / scan "
                   f"{'with' if values else 'without'} values {scan['seconds']:5.1f} s = "
                   f"{ratio:5.1f}x (target <= {TARGET_RISK_RATIO:.0f}x: {verdict})\n")
+    pure = results.get(("pool", "risk", small, "pure"))
+    if pure is not None:
+        risk = results[("pool", "risk", small, True)]
+        scan = results[("pool", "scan", small, False)]
+        write(f"pool  risk in pure Python {pure['seconds']:6.1f} s = "
+              f"{pure['seconds'] / scan['seconds']:5.1f}x the scan without values (the compiled "
+              f"modules: {pure['seconds'] / risk['seconds']:4.2f}x faster)\n")
     write(f"\nthe same on {small:,} files whose instances are unique (scan with values):\n")
     for engine in ("pool", "dask"):
         risk = results[(engine, "risk", small, "unique")]

@@ -3,6 +3,12 @@
 The public API: load profiles, apply them to pydicom data sets, and read the standard tables.
 """
 
+from deid import native
+
+native.install()  # the compiled hot modules when their build is current (deid.native)
+
+# ruff: noqa: E402 - the compiled modules must be found before anything imports them
+
 from deid.ctp import export_ctp_script, import_ctp_script
 from deid.errors import DeidError, DicomInputError, ProfileError, SecretMissingError
 from deid.ingest import load_headers

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Final
 
-_TAG_RE = re.compile(r"^\(([0-9A-Fa-f]{4}),([0-9A-Fa-f]{4})\)$")
-_PATTERN_RE = re.compile(r"^\(([0-9A-Fa-fxX]{4}),([0-9A-Fa-fxX]{4})\)$")
+_TAG_RE: Final = re.compile(r"^\(([0-9A-Fa-f]{4}),([0-9A-Fa-f]{4})\)$")
+_PATTERN_RE: Final = re.compile(r"^\(([0-9A-Fa-fxX]{4}),([0-9A-Fa-fxX]{4})\)$")
 
 
 def format_tag(tag: int) -> str:
@@ -73,6 +74,10 @@ class TagPattern:
         group, element = digits[:4].upper(), digits[4:].upper()
         canonical = f"({group},{element})".replace("X", "x")
         return cls(canonical, value, mask)
+
+    def __reduce__(self) -> tuple[type[TagPattern], tuple[str, int, int]]:
+        # Pickled by its fields (a compiled frozen class is not restored field by field).
+        return TagPattern, (self.text, self.value, self.mask)
 
     @property
     def wildcards(self) -> int:

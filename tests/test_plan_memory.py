@@ -21,6 +21,7 @@ from deid.policy.actions import Action
 from deid.risk import batches
 from deid.risk.batches import RiskJob
 from deid.transform import markers
+from deid.transform.dispatch import TransformState
 from deid.transform.plan import FilePlan, Planner, TransformMemo
 from tests.engine_helpers import profile
 
@@ -101,8 +102,7 @@ def test_values_that_depend_on_the_patient_are_remembered_per_patient() -> None:
 def test_only_plain_values_are_remembered(value: object, remembered: bool) -> None:
     decision = Planner(SHIFT, Secrets({"default": b"k" * 32})).decide(0x0020000D, "UI", None)
     node = Node(0x0020000D, "UI", None, value, None, None, 0)
-    state = type("State", (), {"patient_key": "p", "identifiers": ()})()
-    assert (TransformMemo.key(decision, node, state) is not None) is remembered  # type: ignore[arg-type]
+    assert (TransformMemo.key(decision, node, _state("p")) is not None) is remembered
 
 
 def test_the_patient_is_part_of_the_key_only_for_actions_that_read_it() -> None:
@@ -111,33 +111,34 @@ def test_the_patient_is_part_of_the_key_only_for_actions_that_read_it() -> None:
     kept = planner.decide(0x00080021, "DA", None)
     assert shifted.action is Action.SHIFT_DATE and kept.action is Action.KEEP
     node = Node(0x00080020, "DA", None, "20240131", None, None, 0)
-    state_a = type("State", (), {"patient_key": "a", "identifiers": ()})()
-    state_b = type("State", (), {"patient_key": "b", "identifiers": ()})()
-    assert TransformMemo.key(shifted, node, state_a) != TransformMemo.key(shifted, node, state_b)  # type: ignore[arg-type]
-    assert TransformMemo.key(kept, node, state_a) == TransformMemo.key(kept, node, state_b)  # type: ignore[arg-type]
+    state_a, state_b = _state("a"), _state("b")
+    assert TransformMemo.key(shifted, node, state_a) != TransformMemo.key(shifted, node, state_b)
+    assert TransformMemo.key(kept, node, state_a) == TransformMemo.key(kept, node, state_b)
 
 
-def test_the_memory_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(TransformMemo, "LIMIT", 3)
-    memo = TransformMemo()
+def _state(patient_key: str) -> TransformState:
+    return TransformState(Secrets({"default": b"k" * 32}), patient_key, (), {})
+
+
+def test_the_memory_is_bounded() -> None:
+    memo = TransformMemo(limit=3)
     decision = Planner(SHIFT, Secrets({"default": b"k" * 32})).decide(0x00080020, "DA", None)
     for number in range(10):
-        memo.put(("key", number), decision, (f"value {number}", None))
+        memo.put(("key", number), decision, (f"value {number}", None, True))
         assert len(memo._done) <= 3
-    assert memo.get(("key", 9)) == ("value 9", None)
+    assert memo.get(("key", 9)) == ("value 9", None, True)
     assert memo.get(("key", 0)) is None
 
 
-def test_what_removed_elements_must_be_instead_is_remembered_within_a_bound(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_what_removed_elements_must_be_instead_is_remembered_within_a_bound() -> None:
     basic = next(p for p in PROFILES if p.id == "ps315_basic")
     unbounded = Planner(basic, SECRETS)
     for _, meta, body in TREES:
         unbounded.plan(meta, body)
     imposed = [known[2] for known in unbounded._removals.values() if known[2] is not None]
     assert imposed, "the sample files have removed elements their IOD requires"
-    monkeypatch.setattr(Planner, "REMOVALS", 2)
     bounded = Planner(basic, SECRETS)
+    bounded.removals_limit = 2
     for _ in range(2):
         for name, meta, body in TREES:
             assert bounded.plan(meta, body) == _fresh(basic, meta, body), name

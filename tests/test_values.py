@@ -74,13 +74,13 @@ def test_date_and_age_transforms(function, value, argument, expected) -> None:  
     assert function(value, argument) == expected
 
 
-@pytest.mark.parametrize(("function", "value"), [
-    (shift_da, "17/05/2021"), (shift_dt, "yesterday"), (truncate_tm, "25h"),
-    (round_age, "63 years"),
+@pytest.mark.parametrize(("function", "value", "argument"), [
+    (shift_da, "17/05/2021", 1), (shift_dt, "yesterday", 1), (truncate_tm, "25h", "hour"),
+    (round_age, "63 years", 1),
 ])
-def test_unparsable_values_raise_value_error(function, value) -> None:  # type: ignore[no-untyped-def]
+def test_unparsable_values_raise_value_error(function, value, argument) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValueError, match="not a DICOM"):
-        function(value, 1)
+        function(value, argument)
 
 
 def test_round_number_floors_to_band_and_caps() -> None:

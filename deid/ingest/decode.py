@@ -12,7 +12,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable, Sequence
 from functools import cache
-from typing import Any
+from typing import Any, Final
 
 from pydicom import config
 from pydicom.datadict import (
@@ -24,22 +24,22 @@ from pydicom.datadict import (
 from pydicom.tag import BaseTag
 
 #: Longest value text kept for display (the engine's record uses the same limit).
-DISPLAY_LIMIT = 200
-_LATIN1 = "latin_1"
-_ESC = b"\x1b"
+DISPLAY_LIMIT: Final = 200
+_LATIN1: Final = "latin_1"
+_ESC: Final = b"\x1b"
 #: VRs decoded with the data set's character set (PS3.5 6.1.2.3).
-_CHARSET_MULTI = frozenset({"SH", "LO", "UC"})
-_CHARSET_SINGLE = frozenset({"ST", "LT", "UT"})
-_DEFAULT_MULTI = frozenset({"AS", "CS", "DA", "DT", "TM"})
-_NUMBERS: dict[str, str] = {"US": "H", "SS": "h", "UL": "L", "SL": "l", "FL": "f", "FD": "d",
-                            "SV": "q", "UV": "Q"}
-BINARY_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "UN"})
+_CHARSET_MULTI: Final = frozenset({"SH", "LO", "UC"})
+_CHARSET_SINGLE: Final = frozenset({"ST", "LT", "UT"})
+_DEFAULT_MULTI: Final = frozenset({"AS", "CS", "DA", "DT", "TM"})
+_NUMBERS: Final[dict[str, str]] = {"US": "H", "SS": "h", "UL": "L", "SL": "l", "FL": "f", "FD": "d",
+                                   "SV": "q", "UV": "Q"}
+BINARY_VRS: Final = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "UN"})
 #: VRs whose empty value pydicom holds as ``""`` (the others: ``None``).
-_EMPTY_TEXT = frozenset({"AE", "AS", "CS", "DA", "DT", "LO", "LT", "PN", "SH", "ST", "TM", "UC",
-                         "UI", "UR", "UT"})
+_EMPTY_TEXT: Final = frozenset({"AE", "AS", "CS", "DA", "DT", "LO", "LT", "PN", "SH", "ST", "TM",
+                                "UC", "UI", "UR", "UT"})
 
 
-_TAG_TEXT: dict[int, str] = {}
+_TAG_TEXT: Final[dict[int, str]] = {}
 
 
 def tag_text(tag: int) -> str:
@@ -148,7 +148,7 @@ def _is(data: bytes) -> Any:
     return _number_strings(data.decode(_LATIN1), int)
 
 
-_DEFAULT_DECODERS: dict[str, Callable[[bytes], Any]] = {
+_DEFAULT_DECODERS: Final[dict[str, Callable[[bytes], Any]]] = {
     **{vr: _multi_default for vr in _DEFAULT_MULTI},
     "AE": _ae, "UI": _ui, "UR": _ur, "DS": _ds, "IS": _is,
 }

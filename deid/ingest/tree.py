@@ -11,7 +11,7 @@ file is processed.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, Final, NamedTuple, TypeVar
 
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
@@ -20,10 +20,10 @@ from pydicom.multival import MultiValue
 from deid.errors import DeidError
 from deid.ingest.decode import decode_value, display, python_encodings, resolve_vr
 
-UNDECODABLE = 1
-DEFERRED = 2
-PIXEL = 4
-UNDECODABLE_TEXT = "<undecodable value>"
+UNDECODABLE: Final = 1
+DEFERRED: Final = 2
+PIXEL: Final = 4
+UNDECODABLE_TEXT: Final = "<undecodable value>"
 
 
 class Unread:
@@ -36,6 +36,9 @@ class Unread:
 
     def __str__(self) -> str:
         return f"<{self.length} bytes>"
+
+    def __reduce__(self) -> tuple[type[Unread], tuple[int]]:
+        return Unread, (self.length,)
 
 
 class Node(NamedTuple):
@@ -80,6 +83,9 @@ class TreeLimitError(DeidError):
     def __init__(self, kind: str, message: str) -> None:
         self.kind = kind
         super().__init__(message)
+
+    def __reduce__(self) -> tuple[type[TreeLimitError], tuple[str, str]]:
+        return TreeLimitError, (self.kind, str(self))
 
 
 class _Budget:
@@ -152,7 +158,7 @@ def _plain(value: Any) -> Any:
 
 
 #: The length of encapsulated pixel data (its fragments end with a delimiter).
-_UNDEFINED_LENGTH = 0xFFFFFFFF
+_UNDEFINED_LENGTH: Final = 0xFFFFFFFF
 
 
 def _node(dataset: Dataset, tag: int, raw: RawDataElement | DataElement,

@@ -15,12 +15,12 @@ only; private elements are matched by tag, private creator and pattern rules.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import cache, cached_property
 from types import MappingProxyType
 from typing import Any
 
 from deid.policy.actions import DATE_VRS, Action, from_ps315_code, most_protective
+from deid.policy.decision import Decision
 from deid.policy.dictionary import info_for_tag
 from deid.policy.profile_model import Matcher, MatcherKind, PrivatePolicy, Profile, Rule, Unlisted
 from deid.policy.standard import (
@@ -47,21 +47,6 @@ OPTION_TITLES: Mapping[str, str] = MappingProxyType({
     "clean_graphics": "Clean Graphics Option",
 })
 _NO_PARAMS: Mapping[str, Any] = MappingProxyType({})
-
-
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """What a profile does to one element, and where that comes from."""
-
-    action: Action
-    params: Mapping[str, Any]
-    reason: str
-    source: str
-    origin: str
-    explicit: bool
-    #: A rule names this element's tag (a tag, keyword, private element or pattern matcher),
-    #: not only its VR or its private block.
-    specific: bool = False
 
 
 _SPECIFIC_MATCHERS = frozenset({MatcherKind.TAG, MatcherKind.PRIVATE_ELEMENT, MatcherKind.PATTERN})

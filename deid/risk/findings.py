@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from deid.ingest.decode import tag_text
 from deid.ingest.tree import Node, Unread, per_tree
@@ -40,22 +40,22 @@ from deid.transform.outcome import KEPT, REMOVED, Added, Outcome
 from deid.transform.plan import FilePlan
 from deid.transform.values import NOTHING_VALUES
 
-PARTIAL_ACTIONS = frozenset({Action.CLEAN, Action.ROUND, Action.TRUNCATE_DATE})
-_WELL_KNOWN_UID_ROOT = "1.2.840.10008."
+PARTIAL_ACTIONS: Final = frozenset({Action.CLEAN, Action.ROUND, Action.TRUNCATE_DATE})
+_WELL_KNOWN_UID_ROOT: Final = "1.2.840.10008."
 #: UIDs that name software or encodings, not the patient's instances.
-_NOT_INSTANCE_UIDS = frozenset({0x00020010, 0x00020012, 0x00020002})
-_MIN_IDENTIFIER = 3
-_MIN_ROOT_COMPONENTS = 4
-_NOT_PER_ELEMENT = (RiskKind.FLAG, RiskKind.PRIVATE)
-_FLAGS = ((0x00280301, "BurnedInAnnotation"), (0x00280302, "RecognizableVisualFeatures"))
+_NOT_INSTANCE_UIDS: Final = frozenset({0x00020010, 0x00020012, 0x00020002})
+_MIN_IDENTIFIER: Final = 3
+_MIN_ROOT_COMPONENTS: Final = 4
+_NOT_PER_ELEMENT: Final = (RiskKind.FLAG, RiskKind.PRIVATE)
+_FLAGS: Final = ((0x00280301, "BurnedInAnnotation"), (0x00280302, "RecognizableVisualFeatures"))
 #: The top-level elements the flag findings read.
-_FLAG_TAGS = frozenset({*(tag for tag, _ in _FLAGS), PATIENT_IDENTITY_REMOVED})
+_FLAG_TAGS: Final = frozenset({*(tag for tag, _ in _FLAGS), PATIENT_IDENTITY_REMOVED})
 #: This tool's own file meta identity: it names the writer, not a site.
-_WRITER_VALUES = frozenset({semantics.DEFAULT_WRITER.source_ae_title,
-                            semantics.DEFAULT_WRITER.implementation_version_name,
-                            semantics.DEFAULT_WRITER.implementation_class_uid})
-_STRUCTURE_VRS = frozenset({"CS", "AT", "UI", "DS", "IS", "FL", "FD", "SS", "US", "SL", "UL",
-                            "SV", "UV", "OB", "OW", "OF", "OD", "OL", "OV", "UN"})
+_WRITER_VALUES: Final = frozenset({semantics.DEFAULT_WRITER.source_ae_title,
+                                   semantics.DEFAULT_WRITER.implementation_version_name,
+                                   semantics.DEFAULT_WRITER.implementation_class_uid})
+_STRUCTURE_VRS: Final = frozenset({"CS", "AT", "UI", "DS", "IS", "FL", "FD", "SS", "US", "SL", "UL",
+                                   "SV", "UV", "OB", "OW", "OF", "OD", "OL", "OV", "UN"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +77,11 @@ class Finding:
         return (self.profile_id, self.file, self.element_path, self.tag, self.keyword,
                 self.risk_kind.value, self.severity.value, self.reason, self.evidence)
 
+    def __reduce__(self) -> tuple[type[Finding], tuple[Any, ...]]:
+        # Pickled by its fields (a compiled frozen class cannot be restored field by field).
+        return Finding, (self.profile_id, self.file, self.element_path, self.tag, self.keyword,
+                         self.risk_kind, self.severity, self.reason, self.evidence)
+
 
 def mask(text: str, limit: int = 24) -> str:
     """A masked form: first and last character and the length, e.g. ``Q…r (12 characters)``."""
@@ -93,8 +98,11 @@ class Identifier:
     text: str
     what: str
 
+    def __reduce__(self) -> tuple[type[Identifier], tuple[str, str]]:
+        return Identifier, (self.text, self.what)
 
-_IDENTIFIER_SOURCES = {
+
+_IDENTIFIER_SOURCES: Final = {
     "PatientName": "name", "OtherPatientNames": "name", "PatientBirthName": "name",
     "PatientID": "patient ID", "OtherPatientIDs": "patient ID",
     "AccessionNumber": "accession number", "PatientBirthDate": "birth date",
@@ -142,7 +150,7 @@ def _folded_identifiers(body: list[Node]) -> tuple[tuple[str, Identifier], ...]:
 
 #: Values at most this long are remembered case-folded, or as dummies, for the files' other
 #: profiles (longer free text is rarely repeated, and is not worth keeping).
-_REMEMBERED_LENGTH = 256
+_REMEMBERED_LENGTH: Final = 256
 
 
 def _folded_text(value: Any) -> str:

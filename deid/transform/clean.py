@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Final
 
-REDACTED = "***"
-_PATTERNS = tuple(
+REDACTED: Final = "***"
+_PATTERNS: Final = tuple(
     re.compile(pattern, re.IGNORECASE)
     for pattern in (
         r"[\w.+-]+@[\w-]+(\.[\w-]+)+",                       # e-mail address

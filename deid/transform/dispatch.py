@@ -13,7 +13,7 @@ import hmac
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 import numpy as np
 from pydicom.multival import MultiValue
@@ -39,13 +39,13 @@ from deid.transform.values import (
     truncate_tm,
 )
 
-_TEMPLATE_FIELD_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::(\d+))?\}")
+_TEMPLATE_FIELD_RE: Final = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::(\d+))?\}")
 
 
 class Keys(Protocol):
     """Where the actions get their keys: :class:`DerivedKeys` or :class:`deid.Secrets`."""
 
-    def get(self, name: str = ...) -> bytes: ...
+    def get(self, name: str = "default") -> bytes: ...
 
 
 class DerivedKeys:
@@ -81,10 +81,14 @@ class TransformState:
     identifiers: tuple[str, ...]
     params: Mapping[str, str]
 
+    def __reduce__(self) -> tuple[type[TransformState], tuple[Any, ...]]:
+        # Pickled by its fields (a compiled frozen class is not restored field by field).
+        return TransformState, (self.secrets, self.patient_key, self.identifiers, self.params)
 
-_ANY_VR = frozenset({Action.KEEP, Action.REMOVE, Action.EMPTY, Action.DUMMY, Action.CLEAN})
+
+_ANY_VR: Final = frozenset({Action.KEEP, Action.REMOVE, Action.EMPTY, Action.DUMMY, Action.CLEAN})
 #: Returned instead of a value when the element is removed.
-REMOVE_ELEMENT: Any = object()
+REMOVE_ELEMENT: Final[Any] = object()
 
 
 class ValueHolder(Protocol):
@@ -280,7 +284,7 @@ def _clean_one(vr: str, text: str, state: TransformState) -> str:
     return _fit(vr, cleaned)
 
 
-_HANDLERS: dict[Action, Handler] = {
+_HANDLERS: Final[dict[Action, Handler]] = {
     Action.KEEP: _keep,
     Action.REMOVE: _remove,
     Action.EMPTY: _empty,

@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, MutableSequence
 from functools import lru_cache
 from types import MappingProxyType
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from deid.ingest.tree import Node
 from deid.policy.actions import Action, resolve_compound
@@ -36,7 +36,7 @@ from deid.transform.outcome import KEPT, REMOVED, Added, Outcome
 from deid.transform.semantics import is_empty, keyword_for, same_value
 
 #: DICOM PS3.16 CID 7050 "De-identification Method" codes (scheme DCM).
-CID_7050: Mapping[str, str] = MappingProxyType({
+CID_7050: Final[Mapping[str, str]] = MappingProxyType({
     "basic": "113100",
     "clean_graphics": "113103",
     "clean_structured_content": "113104",
@@ -49,29 +49,29 @@ CID_7050: Mapping[str, str] = MappingProxyType({
     "retain_safe_private": "113111",
     "retain_institution_identity": "113112",
 })
-BASIC_MEANING = "Basic Application Confidentiality Profile"
-PATIENT_IDENTITY_REMOVED = 0x00120062
-DEIDENTIFICATION_METHOD = 0x00120063
-DEIDENTIFICATION_METHOD_CODES = 0x00120064
-TEMPORAL_MODIFIED = 0x00280303
-MARKER_TAGS = frozenset({PATIENT_IDENTITY_REMOVED, DEIDENTIFICATION_METHOD,
-                         DEIDENTIFICATION_METHOD_CODES, TEMPORAL_MODIFIED})
+BASIC_MEANING: Final = "Basic Application Confidentiality Profile"
+PATIENT_IDENTITY_REMOVED: Final = 0x00120062
+DEIDENTIFICATION_METHOD: Final = 0x00120063
+DEIDENTIFICATION_METHOD_CODES: Final = 0x00120064
+TEMPORAL_MODIFIED: Final = 0x00280303
+MARKER_TAGS: Final = frozenset({PATIENT_IDENTITY_REMOVED, DEIDENTIFICATION_METHOD,
+                                DEIDENTIFICATION_METHOD_CODES, TEMPORAL_MODIFIED})
 #: Direct identifiers of the patient: PatientIdentityRemoved is NO when one is left unchanged.
-PATIENT_IDENTITY_TAGS = frozenset({
+PATIENT_IDENTITY_TAGS: Final = frozenset({
     0x00100010, 0x00100020, 0x00101000, 0x00101001, 0x00101002, 0x00101005, 0x00101040,
     0x00102154, 0x00101060, 0x00380400, 0x00101090, 0x00102155,
 })
-_MAX_DEVIATIONS = 12
+_MAX_DEVIATIONS: Final = 12
 _REPLACED, _CLEANED, _KEPT = 0, 2, 3
-_LEVEL = {Action.REMOVE: _REPLACED, Action.EMPTY: _REPLACED, Action.DUMMY: _REPLACED,
-          Action.HASH: _REPLACED, Action.PSEUDONYM: _REPLACED, Action.UID: _REPLACED,
-          Action.CLEAN: _CLEANED, Action.SHIFT_DATE: _CLEANED,
-          Action.TRUNCATE_DATE: _CLEANED, Action.ROUND: _CLEANED, Action.KEEP: _KEPT}
+_LEVEL: Final = {Action.REMOVE: _REPLACED, Action.EMPTY: _REPLACED, Action.DUMMY: _REPLACED,
+                 Action.HASH: _REPLACED, Action.PSEUDONYM: _REPLACED, Action.UID: _REPLACED,
+                 Action.CLEAN: _CLEANED, Action.SHIFT_DATE: _CLEANED,
+                 Action.TRUNCATE_DATE: _CLEANED, Action.ROUND: _CLEANED, Action.KEEP: _KEPT}
 #: Actions that replace a value (when they change it).
-_REPLACING = frozenset(action for action, level in _LEVEL.items()
-                       if level == _REPLACED and action is not Action.KEEP)
-_CODE_LEVEL = {"X": _REPLACED, "Z": _REPLACED, "D": _REPLACED, "U": _REPLACED, "C": _CLEANED,
-               "K": _KEPT}
+_REPLACING: Final = frozenset(action for action, level in _LEVEL.items()
+                              if level == _REPLACED and action is not Action.KEEP)
+_CODE_LEVEL: Final = {"X": _REPLACED, "Z": _REPLACED, "D": _REPLACED, "U": _REPLACED, "C": _CLEANED,
+                      "K": _KEPT}
 
 
 class Conformance(NamedTuple):
@@ -128,9 +128,9 @@ def _method(profile_id: str, conformance: Conformance) -> tuple[tuple[str, ...],
     return tuple(method_text(profile_id, conformance)), tuple(method_codes(conformance))
 
 
-_MARKER_DECISION = Decision(Action.DUMMY, MappingProxyType({}), "De-identification marker, "
-                            "written from what was done (PS3.15 E.1.1).", "DICOM PS3.15 E.1.1",
-                            "marker", False)
+_MARKER_DECISION: Final = Decision(
+    Action.DUMMY, MappingProxyType({}), "De-identification marker, written from what was done "
+    "(PS3.15 E.1.1).", "DICOM PS3.15 E.1.1", "marker", False)
 
 
 def _marker_outcome(old: Outcome, value: object) -> Outcome:
@@ -227,8 +227,8 @@ class _Survey:
 Verdict = tuple[str, ...] | str | None
 #: Verdicts by declared options, then by what decides them (an element's tag, creator, action,
 #: whether it changed, is a value, carries nothing): the same in every file.
-_VERDICTS: dict[frozenset[str], dict[tuple[object, ...], Verdict]] = {}
-_MAX_VERDICTS = 200_000
+_VERDICTS: Final[dict[frozenset[str], dict[tuple[object, ...], Verdict]]] = {}
+_MAX_VERDICTS: Final = 200_000
 
 
 def _verdicts_under(declared: frozenset[str]) -> dict[tuple[object, ...], Verdict]:
@@ -289,8 +289,8 @@ def _options_allowing(row: E11Row, level: int, outcome: Outcome) -> list[str]:
     return [option for option, code_level in allowing if code_level == least]
 
 
-_PAST = {Action.KEEP: "kept", Action.CLEAN: "cleaned", Action.SHIFT_DATE: "shifted",
-         Action.TRUNCATE_DATE: "truncated", Action.ROUND: "rounded"}
+_PAST: Final = {Action.KEEP: "kept", Action.CLEAN: "cleaned", Action.SHIFT_DATE: "shifted",
+                Action.TRUNCATE_DATE: "truncated", Action.ROUND: "rounded"}
 
 
 def _deviation(outcome: Outcome) -> str:

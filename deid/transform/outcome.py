@@ -5,7 +5,7 @@ every executor: :class:`Outcome`, the :data:`KEPT` and :data:`REMOVED` values, a
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from deid.ingest.decode import display
 from deid.ingest.tree import UNDECODABLE, UNDECODABLE_TEXT, Node
@@ -17,16 +17,22 @@ class _Kept:
     def __repr__(self) -> str:
         return "KEPT"
 
+    def __reduce__(self) -> str:
+        return "KEPT"  # unpickled as this module's KEPT: ``value is KEPT`` still holds
+
 
 class _Removed:
     def __repr__(self) -> str:
         return "REMOVED"
 
+    def __reduce__(self) -> str:
+        return "REMOVED"
+
 
 #: The outcome's value when the element is written as it is.
-KEPT: Any = _Kept()
+KEPT: Final[Any] = _Kept()
 #: The outcome's value when the element is not written.
-REMOVED: Any = _Removed()
+REMOVED: Final[Any] = _Removed()
 
 
 class Outcome(NamedTuple):

@@ -9,11 +9,11 @@ writes the file's bytes from it, and the risk model reads the values it leaves.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Hashable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple, cast
 
 from deid.errors import SecretMissingError
 from deid.ingest.decode import keyword_of, tag_text
@@ -55,6 +55,11 @@ class FilePlan:
         """True when anything in the data set changed (the markers are then written)."""
         return any(outcome.modified for outcome in self.body)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled by its fields (a compiled class is not restored attribute by attribute).
+        return FilePlan, (self.profile, self.meta, self.body, self.added, self.added_meta,
+                          self.patient_key, self.as_found)
+
 
 class _Holder:
     """What :func:`deid.transform.dispatch.transform_value` reads of an element."""
@@ -83,7 +88,12 @@ class _Context(NamedTuple):
 
 
 #: The top level of a file.
-_TOP = _Context()
+_TOP: Final = _Context()
+#: The actions the planner's loops test for (module constants, which the compiled planner
+#: reads directly instead of looking up the enum's members every time).
+KEEP: Final = Action.KEEP
+REMOVE: Final = Action.REMOVE
+EMPTY: Final = Action.EMPTY
 #: Makes an outcome from its fields in order (planning's hot path: no keyword handling).
 _new = tuple.__new__
 
@@ -101,10 +111,13 @@ class _File:
         self.levels = levels
 
 
+#: What decides an element's decision: ``(tag, VR, private creator, cleaning, dummying)``.
+DecisionKey = tuple[int, str, str | None, bool, bool]
 #: One element as a level's loop reads it: its tag, the node, its path, whether its value can
 #: be kept or removed as it is (no items, decodable), and its decision key outside cleaned or
-#: dummied sequences (None for a private creator).
-Entry = tuple[int, Node, str, bool, tuple[int, str, str | None, bool, bool] | None]
+#: dummied sequences (None for a private creator). The key is typed as an object so that the
+#: compiled planner looks it up as it is, instead of building it again for every lookup.
+Entry = tuple[int, Node, str, bool, Hashable | None]
 #: A file's levels read so far, by the level's id (with the level, so that the id stays its
 #: own).
 Levels = dict[int, tuple[list[Node], list[Entry]]]
@@ -136,7 +149,8 @@ def _entries(nodes: list[Node], prefix: str, levels: Levels) -> list[Entry]:
 class Planner:
     """Plan one profile's outcomes for files; decisions cached per element kind."""
 
-    #: At most this many decisions imposed on removed elements are remembered.
+    #: At most this many decisions imposed on removed elements are remembered (by default;
+    #: an instance's ``removals_limit``).
     REMOVALS = 50_000
 
     def __init__(self, profile: Profile, secrets: Secrets, *,
@@ -146,12 +160,18 @@ class Planner:
         self.writer = writer
         linkage = {name for member in profile.chain for name in member.linkage}
         self.keys = DerivedKeys(secrets, profile.id, linkage)
-        self._decisions: dict[tuple[int, str, str | None, bool, bool], Decision] = {}
+        self._decisions: dict[Hashable, Decision] = {}
         self._transforms = TransformMemo()
         self._changed: dict[tuple[int, str, Action], tuple[Decision, Decision]] = {}
         self._meta_decisions: dict[tuple[int, str], Decision] = {}
         self._removals: dict[tuple[int, tuple[str, ...], int, int],
                              tuple[Requirements | None, Decision, Decision | None]] = {}
+        self.removals_limit = self.REMOVALS
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuilt from what made it (a compiled class is not restored attribute by
+        # attribute); what it remembers is not sent.
+        return _planner, (self.profile, self.keys.secrets, self.writer)
 
     def decide(self, tag: int, vr: str, creator: str | None, cleaning: bool = False,
                dummying: bool = False) -> Decision:
@@ -194,17 +214,17 @@ class Planner:
                 key = (tag, node.vr, node.creator, cleaning, dummying)
             decision = known.get(key)
             if decision is None:
-                decision = self.decide(*key)
+                decision = self.decide(*cast(DecisionKey, key))
             if removed_overlays and tag >> 16 in removed_overlays \
-                    and decision.action is not Action.REMOVE:
+                    and decision.action is not REMOVE:
                 decision = semantics.overlay_group_decision(tag >> 16)
             action = decision.action
             if simple:
-                if action is Action.KEEP:  # as _outcome keeps a value
+                if action is KEEP:  # as _outcome keeps a value
                     done[tag] = _new(Outcome, (path, node, depth, decision, action, False, KEPT,
                                                None, ""))
                     continue
-                if action is Action.REMOVE:  # as _element removes one
+                if action is REMOVE:  # as _element removes one
                     removed = _new(Outcome, (path, node, depth, decision, action, True,
                                              REMOVED, None, ""))
                     done[tag] = removed if requirements is None or tag >> 16 & 1 \
@@ -241,7 +261,7 @@ class Planner:
         """An element's outcome, with the IOD's requirements applied (see
         :func:`deid.transform.semantics.required`)."""
         outcome = self._outcome(node, decision, context, file)
-        if not outcome.removed and outcome.action is not Action.EMPTY:
+        if not outcome.removed and outcome.action is not EMPTY:
             return outcome  # only what is removed or emptied can break the object
         if file.requirements is None or node.flags & UNDECODABLE or node.tag >> 16 & 1 \
                 or decision is semantics.GROUP_LENGTH:
@@ -270,7 +290,7 @@ class Planner:
         key = (id(requirements), context.keywords, node.tag, id(decision))
         known = self._removals.get(key)
         if known is None or known[0] is not requirements or known[1] is not decision:
-            if len(self._removals) >= self.REMOVALS:
+            if len(self._removals) >= self.removals_limit:
                 self._removals.clear()
             kind, changed = _requirement(removed, context, file)
             known = self._removals[key] = (
@@ -300,11 +320,11 @@ class Planner:
                            not keep, KEPT if keep else REMOVED, None, note)
         if node.items is not None:
             return self._sequence(node, decision, path, context, file)
-        if action is Action.KEEP:
+        if action is KEEP:
             return Outcome(path, node, depth, decision, action, False, KEPT, None, "")
-        if action is Action.REMOVE:
+        if action is REMOVE:
             return Outcome(path, node, depth, decision, action, True, REMOVED, None, "")
-        if action is Action.EMPTY:
+        if action is EMPTY:
             empty = b"" if _vr(node) in BINARY_VRS else ""
             changed = not semantics.is_empty(node.value)
             return Outcome(path, node, depth, decision, action, changed, empty, None,
@@ -405,6 +425,11 @@ class Planner:
         return sorted(added)
 
 
+def _planner(profile: Profile, secrets: Secrets, writer: WriterIdentity) -> Planner:
+    """A planner unpickled (:meth:`Planner.__reduce__`)."""
+    return Planner(profile, secrets, writer=writer)
+
+
 #: A transform's result: the new value (or :data:`REMOVE_ELEMENT`), why it cannot be made
 #: (else None), and whether it differs from the element's value.
 Transformed = tuple[Any, str | None, bool]
@@ -423,8 +448,13 @@ def _transform(node: Node, decision: Decision, state: TransformState) -> Transfo
 
 
 #: Actions whose result can depend on the patient (its key or identifying strings).
-_PER_PATIENT = frozenset({Action.HASH, Action.PSEUDONYM, Action.SHIFT_DATE, Action.CLEAN})
-_PLAIN_TYPES = (str, bytes, int, float)
+_PER_PATIENT: Final = frozenset({Action.HASH, Action.PSEUDONYM, Action.SHIFT_DATE, Action.CLEAN})
+_PLAIN_TYPES: Final = (str, bytes, int, float)
+
+
+#: At most this many values are remembered per planner (about 9 MB of UIDs) by default; then
+#: it starts over.
+TRANSFORMS_REMEMBERED: Final = 20_000
 
 
 class TransformMemo:
@@ -432,13 +462,11 @@ class TransformMemo:
     VR, the value and (for actions that read it) the patient. The elements of a series repeat
     (study and series UIDs, dates, names): each is transformed once per patient."""
 
-    __slots__ = ("_done",)
-    #: At most this many values are remembered per planner (about 9 MB of UIDs); then it
-    #: starts over.
-    LIMIT = 20_000
+    __slots__ = ("_done", "limit")
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int = TRANSFORMS_REMEMBERED) -> None:
         self._done: dict[tuple[Any, ...], tuple[Decision, Transformed]] = {}
+        self.limit = limit
 
     @staticmethod
     def key(decision: Decision, node: Node, state: TransformState) -> tuple[Any, ...] | None:
@@ -465,7 +493,7 @@ class TransformMemo:
         """Remember ``done`` (the decision is kept with it, so that its id stays its own)."""
         if key is None:
             return
-        if len(self._done) >= self.LIMIT:
+        if len(self._done) >= self.limit:
             self._done.clear()
         self._done[key] = (decision, done)
 
@@ -546,8 +574,8 @@ def _vr(node: Node) -> str:
     return node.vr.split(" or ")[0]
 
 
-_AS_FOUND = Decision(Action.KEEP, MappingProxyType({}), "As found in the file.", "the file",
-                     "as found", False)
+_AS_FOUND: Final = Decision(Action.KEEP, MappingProxyType({}), "As found in the file.", "the file",
+                            "as found", False)
 
 
 def as_found(profile: Profile, meta: list[Node], body: list[Node]) -> FilePlan:

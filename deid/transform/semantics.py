@@ -27,7 +27,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Final
 
 from deid.ingest.decode import display, keyword_of
 from deid.ingest.tree import UNDECODABLE, Node, Unread
@@ -38,23 +38,23 @@ from deid.transform.values import NOTHING_VALUES
 
 __all__ = ["display"]
 
-GROUP_LENGTH_SOURCE = "DICOM PS3.5 7.2 (group length is optional)"
-SPECIFIC_CHARACTER_SET = 0x00080005
-SOP_INSTANCE_UID = 0x00080018
-SOP_CLASS_UID = 0x00080016
-MEDIA_STORAGE_SOP_INSTANCE_UID = 0x00020003
-IMPLEMENTATION_CLASS_UID = 0x00020012
-IMPLEMENTATION_VERSION_NAME = 0x00020013
-SOURCE_AE_TITLE = 0x00020016
+GROUP_LENGTH_SOURCE: Final = "DICOM PS3.5 7.2 (group length is optional)"
+SPECIFIC_CHARACTER_SET: Final = 0x00080005
+SOP_INSTANCE_UID: Final = 0x00080018
+SOP_CLASS_UID: Final = 0x00080016
+MEDIA_STORAGE_SOP_INSTANCE_UID: Final = 0x00020003
+IMPLEMENTATION_CLASS_UID: Final = 0x00020012
+IMPLEMENTATION_VERSION_NAME: Final = 0x00020013
+SOURCE_AE_TITLE: Final = 0x00020016
 #: File meta elements a readable file needs, kept as they are (PS3.10 7.1).
-REQUIRED_META = frozenset({0x00020001, 0x00020002, 0x00020010})
-OVERLAY_DATA_ELEMENT = 0x3000
-_NO_PARAMS: Mapping[str, Any] = MappingProxyType({})
-_META_SOURCE = "DICOM PS3.10 7.1 (File Meta Information)"
+REQUIRED_META: Final = frozenset({0x00020001, 0x00020002, 0x00020010})
+OVERLAY_DATA_ELEMENT: Final = 0x3000
+_NO_PARAMS: Final[Mapping[str, Any]] = MappingProxyType({})
+_META_SOURCE: Final = "DICOM PS3.10 7.1 (File Meta Information)"
 
 #: This tool's Implementation Class UID (a 2.25 UUID-derived UID, fixed for the tool).
-IMPLEMENTATION_UID = "2.25.157914262331617512069474052470389367101"
-_AE_RE = re.compile(r"^[\x20-\x5B\x5D-\x7E]{1,16}$")
+IMPLEMENTATION_UID: Final = "2.25.157914262331617512069474052470389367101"
+_AE_RE: Final = re.compile(r"^[\x20-\x5B\x5D-\x7E]{1,16}$")
 
 
 @dataclass(frozen=True)
@@ -72,8 +72,13 @@ class WriterIdentity:
         if not 1 <= len(self.implementation_version_name) <= 16:
             raise ValueError("Implementation Version Name: 1 to 16 characters")
 
+    def __reduce__(self) -> tuple[type[WriterIdentity], tuple[str, str, str]]:
+        # Pickled by its fields (a compiled frozen class cannot be restored field by field).
+        return WriterIdentity, (self.source_ae_title, self.implementation_version_name,
+                                self.implementation_class_uid)
 
-DEFAULT_WRITER = WriterIdentity()
+
+DEFAULT_WRITER: Final = WriterIdentity()
 
 
 # -- the decision for one element ------------------------------------------------------------
@@ -83,7 +88,7 @@ def _structural(action: Action, reason: str, source: str, origin: str,
     return Decision(action, params, reason, source, origin, False)
 
 
-GROUP_LENGTH = _structural(
+GROUP_LENGTH: Final = _structural(
     Action.REMOVE, "Group length dropped: it would be wrong after de-identification.",
     GROUP_LENGTH_SOURCE, "group length")
 
@@ -123,7 +128,7 @@ def decide_tag(resolver: Resolver, tag: int, vr: str, creator: str | None = None
     return decide(resolver, tag, vr, creator)
 
 
-_KEPT_IN_DUMMY = NUMBER_VRS | BINARY_VRS | {"CS", "AT", "SQ"}
+_KEPT_IN_DUMMY: Final = NUMBER_VRS | BINARY_VRS | {"CS", "AT", "SQ"}
 
 
 def _dummied(decision: Decision, vr: str) -> Decision:
@@ -190,7 +195,7 @@ def _resolutions() -> dict[tuple[Action, str], tuple[Action, str]]:
     return table
 
 
-_RESOLVED = _resolutions()
+_RESOLVED: Final = _resolutions()
 
 
 def meta_decision(resolver: Resolver, tag: int, vr: str, writer: WriterIdentity) -> Decision:
@@ -303,7 +308,7 @@ def patient_key(body: Iterable[Node]) -> str:
     return ""
 
 
-_KEY_TAGS = frozenset({PATIENT_ID, ISSUER_OF_PATIENT_ID, PATIENT_NAME, PATIENT_BIRTH_DATE})
+_KEY_TAGS: Final = frozenset({PATIENT_ID, ISSUER_OF_PATIENT_ID, PATIENT_NAME, PATIENT_BIRTH_DATE})
 
 
 def _text(node: Node | None) -> str:
@@ -319,7 +324,7 @@ def _text(node: Node | None) -> str:
 
 
 #: Keywords whose values identify the patient or the encounter when they recur in free text.
-IDENTIFIER_KEYWORDS = (
+IDENTIFIER_KEYWORDS: Final = (
     "PatientID", "OtherPatientIDs", "IssuerOfPatientID", "AccessionNumber", "StudyID",
     "MedicalRecordLocator", "RequestedProcedureID", "PatientAddress", "PatientTelephoneNumbers",
     "InstitutionName", "InstitutionAddress", "StationName", "DeviceSerialNumber",
@@ -327,7 +332,7 @@ IDENTIFIER_KEYWORDS = (
     "ScheduledProcedureStepID", "FillerOrderNumberImagingServiceRequest",
     "PlacerOrderNumberImagingServiceRequest", "PersonAddress", "PersonTelephoneNumbers",
 )
-_MIN_TOKEN = 3
+_MIN_TOKEN: Final = 3
 
 
 def walk_values(nodes: Iterable[Node]) -> Iterator[Node]:
@@ -366,7 +371,7 @@ def collect_identifiers(body: Iterable[Node]) -> tuple[str, ...]:
     return tuple(sorted(tokens, key=lambda token: (-len(token), token)))
 
 
-_IDENTIFIER_SET = frozenset(IDENTIFIER_KEYWORDS)
+_IDENTIFIER_SET: Final = frozenset(IDENTIFIER_KEYWORDS)
 
 
 def name_spellings(name: str) -> list[str]:

@@ -12,11 +12,12 @@ import hashlib
 import hmac
 import re
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
+from typing import Final
 
 from deid.policy.actions import uid_root_problem
 
-DUMMY_TEXT = "ANONYMIZED"
-_DUMMY_BY_VR: dict[str, object] = {
+DUMMY_TEXT: Final = "ANONYMIZED"
+_DUMMY_BY_VR: Final[dict[str, object]] = {
     "AE": "ANONYMIZED",
     "AS": "000Y",
     "CS": "ANONYMIZED",
@@ -46,10 +47,10 @@ _DUMMY_BY_VR: dict[str, object] = {
 
 
 #: Values de-identifiers write to mean "nothing": this tool's dummies and common others.
-NOTHING_VALUES = frozenset({"ANONYMIZED", "ANONYMOUS", "ANON", "REMOVED", "DELETED", "NONE",
-                            "UNKNOWN", "XXXX", "X", "19000101", "00000000", "000000",
-                            "000000.00", "19000101000000.000000", "000Y", "0", "0.0",
-                            "URN:ANONYMIZED"})
+NOTHING_VALUES: Final = frozenset({"ANONYMIZED", "ANONYMOUS", "ANON", "REMOVED", "DELETED", "NONE",
+                                   "UNKNOWN", "XXXX", "X", "19000101", "00000000", "000000",
+                                   "000000.00", "19000101000000.000000", "000Y", "0", "0.0",
+                                   "URN:ANONYMIZED"})
 
 
 def dummy_value(vr: str) -> object:
@@ -123,13 +124,14 @@ def shift_da(text: str, days: int) -> str:
                         else precision)
 
 
-_DT_RE = re.compile(r"^(\d{4}(?:\d{2}(?:\d{2})?)?)(.*)$")
+_DT_RE: Final = re.compile(r"^(\d{4}(?:\d{2}(?:\d{2})?)?)(.*)$")
 
 
-_ONE_DT = r"\d{4}(?:\d{2}(?:\d{2}(?:\d{2}(?:\d{2}(?:\d{2}(?:\.\d{1,6})?)?)?)?)?)?(?:[+-]\d{4})?"
-_SINGLE_DT_RE = re.compile(rf"^{_ONE_DT}$")
-_DT_RANGE_RE = re.compile(rf"^({_ONE_DT})?-({_ONE_DT})?$")
-_OFFSET_RE = re.compile(r"[+-](\d{2})(\d{2})$")
+_ONE_DT: Final = (r"\d{4}(?:\d{2}(?:\d{2}(?:\d{2}(?:\d{2}(?:\d{2}(?:\.\d{1,6})?)?)?)?)?)?"
+                  r"(?:[+-]\d{4})?")
+_SINGLE_DT_RE: Final = re.compile(rf"^{_ONE_DT}$")
+_DT_RANGE_RE: Final = re.compile(rf"^({_ONE_DT})?-({_ONE_DT})?$")
+_OFFSET_RE: Final = re.compile(r"[+-](\d{2})(\d{2})$")
 
 
 def shift_dt(text: str, days: int) -> str:
@@ -214,7 +216,7 @@ def round_number(value: Decimal, step: Decimal, cap: Decimal = Decimal(0)) -> De
     return rounded
 
 
-_AS_RE = re.compile(r"^(\d{3})([DWMY])$")
+_AS_RE: Final = re.compile(r"^(\d{3})([DWMY])$")
 
 
 def round_age(text: str, step: Decimal, cap: Decimal = Decimal(0)) -> str:
