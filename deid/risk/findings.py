@@ -25,7 +25,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, Final, NamedTuple
 
 from deid.ingest.decode import tag_text
@@ -58,9 +57,9 @@ _STRUCTURE_VRS: Final = frozenset({"CS", "AT", "UI", "DS", "IS", "FL", "FD", "SS
                                    "SV", "UV", "OB", "OW", "OF", "OD", "OL", "OV", "UN"})
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """One residual risk in one file (or the cohort) after one profile."""
+class Finding(NamedTuple):
+    """One residual risk in one file (or the cohort) after one profile (a named tuple: a file
+    and profile have a few dozen, made in the planner's loop)."""
 
     profile_id: str
     file: str
@@ -76,11 +75,6 @@ class Finding:
         """The finding as plain values, in the residual_risk table's column order."""
         return (self.profile_id, self.file, self.element_path, self.tag, self.keyword,
                 self.risk_kind.value, self.severity.value, self.reason, self.evidence)
-
-    def __reduce__(self) -> tuple[type[Finding], tuple[Any, ...]]:
-        # Pickled by its fields (a compiled frozen class cannot be restored field by field).
-        return Finding, (self.profile_id, self.file, self.element_path, self.tag, self.keyword,
-                         self.risk_kind, self.severity, self.reason, self.evidence)
 
 
 def mask(text: str, limit: int = 24) -> str:
@@ -156,13 +150,20 @@ _REMEMBERED_LENGTH: Final = 256
 def _folded_text(value: Any) -> str:
     """A value's text case-folded (short texts once for all profiles)."""
     if type(value) is str and len(value) <= _REMEMBERED_LENGTH:
-        return _folded(value)
+        folded = _FOLDED.get(value)
+        if folded is None:
+            if len(_FOLDED) >= _TEXTS_REMEMBERED:
+                _FOLDED.clear()
+            folded = _FOLDED[value] = value.casefold()
+        return folded
     return _text_of(value).casefold()
 
 
-@lru_cache(maxsize=4096)
-def _folded(text: str) -> str:
-    return text.casefold()
+#: At most this many short texts are remembered case-folded, and whether each stands for
+#: nothing (then they start over).
+_TEXTS_REMEMBERED: Final = 4096
+_FOLDED: Final[dict[str, str]] = {}
+_NOTHING: Final[dict[str, bool]] = {}
 
 
 class Written(NamedTuple):
@@ -356,13 +357,13 @@ def _left(outcome: Outcome) -> str | None:
 def _stands_for_nothing(value: Any) -> bool:
     """True for a value shown as a dummy (``ANONYMOUS``, ``UNKNOWN``, ...)."""
     if type(value) is str and len(value) <= _REMEMBERED_LENGTH:
-        return _nothing_text(value)
+        known = _NOTHING.get(value)
+        if known is None:
+            if len(_NOTHING) >= _TEXTS_REMEMBERED:
+                _NOTHING.clear()
+            known = _NOTHING[value] = value.strip().upper() in NOTHING_VALUES
+        return known
     return _display_text(value).strip().upper() in NOTHING_VALUES
-
-
-@lru_cache(maxsize=4096)
-def _nothing_text(text: str) -> bool:
-    return text.strip().upper() in NOTHING_VALUES
 
 
 def _catalogued(outcome: Outcome, entry: CatalogueEntry | None, found: _Collector) -> None:

@@ -9,11 +9,11 @@ writes the file's bytes from it, and the risk model reads the values it leaves.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from types import MappingProxyType
-from typing import Any, Final, NamedTuple, cast
+from typing import Any, Final, NamedTuple
 
 from deid.errors import SecretMissingError
 from deid.ingest.decode import keyword_of, tag_text
@@ -114,10 +114,9 @@ class _File:
 #: What decides an element's decision: ``(tag, VR, private creator, cleaning, dummying)``.
 DecisionKey = tuple[int, str, str | None, bool, bool]
 #: One element as a level's loop reads it: its tag, the node, its path, whether its value can
-#: be kept or removed as it is (no items, decodable), and its decision key outside cleaned or
-#: dummied sequences (None for a private creator). The key is typed as an object so that the
-#: compiled planner looks it up as it is, instead of building it again for every lookup.
-Entry = tuple[int, Node, str, bool, Hashable | None]
+#: be kept or removed as it is (no items, decodable), and the number of its decision key
+#: outside cleaned or dummied sequences (:func:`key_number`; -1 for a private creator).
+Entry = tuple[int, Node, str, bool, int]
 #: A file's levels read so far, by the level's id (with the level, so that the id stays its
 #: own).
 Levels = dict[int, tuple[list[Node], list[Entry]]]
@@ -140,10 +139,26 @@ def _entries(nodes: list[Node], prefix: str, levels: Levels) -> list[Entry]:
         tag = node.tag
         entries.append((tag, node, prefix + tag_text(tag),
                         node.items is None and not node.flags & UNDECODABLE,
-                        None if is_private_creator(tag)
-                        else (tag, node.vr, node.creator, False, False)))
+                        -1 if is_private_creator(tag)
+                        else key_number((tag, node.vr, node.creator, False, False))))
     levels[id(nodes)] = (nodes, entries)
     return entries
+
+
+#: The decision keys met in this process, numbered in the order met: a file's levels hold an
+#: element's number, which every profile's planner then looks its decision up by (in a list,
+#: instead of hashing the key once per profile).
+_KEY_NUMBERS: Final[dict[DecisionKey, int]] = {}
+_NUMBERED_KEYS: Final[list[DecisionKey]] = []
+
+
+def key_number(key: DecisionKey) -> int:
+    """The number of a decision key (the same in every planner of this process)."""
+    number = _KEY_NUMBERS.get(key)
+    if number is None:
+        number = _KEY_NUMBERS[key] = len(_NUMBERED_KEYS)
+        _NUMBERED_KEYS.append(key)
+    return number
 
 
 class Planner:
@@ -160,7 +175,9 @@ class Planner:
         self.writer = writer
         linkage = {name for member in profile.chain for name in member.linkage}
         self.keys = DerivedKeys(secrets, profile.id, linkage)
-        self._decisions: dict[Hashable, Decision] = {}
+        self._decisions: dict[DecisionKey, Decision] = {}
+        #: Decisions by the number of their key (:func:`key_number`), filled as met.
+        self._numbered: list[Decision | None] = []
         self._transforms = TransformMemo()
         self._changed: dict[tuple[int, str, Action], tuple[Decision, Decision]] = {}
         self._meta_decisions: dict[tuple[int, str], Decision] = {}
@@ -185,6 +202,14 @@ class Planner:
                 dummying=dummying)
         return decision
 
+    def _decide_numbered(self, number: int) -> Decision:
+        """:meth:`decide` of the key numbered ``number``, remembered by its number."""
+        numbered = self._numbered
+        if number >= len(numbered):
+            numbered.extend([None] * (number + 1 - len(numbered)))
+        decision = numbered[number] = self.decide(*_NUMBERED_KEYS[number])
+        return decision
+
     def plan(self, meta: list[Node], body: list[Node]) -> FilePlan:
         """The plan of one file from its file meta and data set trees."""
         key, identifiers, requirements = _what_the_file_decides(body)
@@ -207,14 +232,17 @@ class Planner:
         element, depth = self._element, context.depth
         requirements = file.requirements
         done: dict[int, Outcome] = {}
-        for tag, node, path, simple, key in _entries(nodes, context.prefix, file.levels):
-            if key is None:
+        numbered = self._numbered
+        for tag, node, path, simple, number in _entries(nodes, context.prefix, file.levels):
+            if number < 0:
                 continue  # a private creator: what its block keeps decides (below)
-            if not plain:
+            if plain:
+                found = numbered[number] if number < len(numbered) else None
+                decision = found if found is not None else self._decide_numbered(number)
+            else:
                 key = (tag, node.vr, node.creator, cleaning, dummying)
-            decision = known.get(key)
-            if decision is None:
-                decision = self.decide(*cast(DecisionKey, key))
+                cached = known.get(key)
+                decision = cached if cached is not None else self.decide(*key)
             if removed_overlays and tag >> 16 in removed_overlays \
                     and decision.action is not REMOVE:
                 decision = semantics.overlay_group_decision(tag >> 16)
