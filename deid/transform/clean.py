@@ -30,8 +30,23 @@ def clean_text(text: str, identifiers: Iterable[str]) -> str:
     """``text`` with every identifier and ID-like pattern replaced by ``***``."""
     cleaned = text
     for token in identifiers:
-        cleaned = re.sub(rf"(?<!\w){re.escape(token)}(?!\w)", REDACTED, cleaned,
-                         flags=re.IGNORECASE)
+        cleaned = _token_pattern(token).sub(REDACTED, cleaned)
     for pattern in _PATTERNS:
         cleaned = pattern.sub(REDACTED, cleaned)
     return cleaned
+
+
+def _token_pattern(token: str) -> re.Pattern[str]:
+    """The whole-word, case-blind pattern of one identifier (compiled once; at most
+    :data:`_TOKENS_REMEMBERED` are kept)."""
+    pattern = _TOKEN_PATTERNS.get(token)
+    if pattern is None:
+        if len(_TOKEN_PATTERNS) >= _TOKENS_REMEMBERED:
+            _TOKEN_PATTERNS.clear()
+        pattern = _TOKEN_PATTERNS[token] = re.compile(rf"(?<!\w){re.escape(token)}(?!\w)",
+                                                      re.IGNORECASE)
+    return pattern
+
+
+_TOKENS_REMEMBERED: Final = 4096
+_TOKEN_PATTERNS: Final[dict[str, re.Pattern[str]]] = {}

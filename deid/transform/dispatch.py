@@ -111,8 +111,16 @@ def transform_value(action: Action, params: Mapping[str, Any], element: ValueHol
 
 
 def _defaults(action: Action) -> dict[str, Any]:
-    return {name: spec.default for name, spec in ACTIONS[action].params.items()
-            if spec.default is not None}
+    """The action's parameters that have a default, with it (made once per action)."""
+    known = _DEFAULTS.get(action)
+    if known is None:
+        known = _DEFAULTS[action] = {name: spec.default
+                                     for name, spec in ACTIONS[action].params.items()
+                                     if spec.default is not None}
+    return known
+
+
+_DEFAULTS: Final[dict[Action, dict[str, Any]]] = {}
 
 
 def _each(value: Any, function: Callable[[Any], Any]) -> Any:
@@ -124,7 +132,7 @@ def _each(value: Any, function: Callable[[Any], Any]) -> Any:
 
 def is_multi(value: Any) -> bool:
     """True for a multi-valued element's value (a list, tuple or pydicom MultiValue)."""
-    return isinstance(value, (list, tuple, MultiValue))
+    return type(value) is not str and isinstance(value, (list, tuple, MultiValue))
 
 
 def _is_empty(value: Any) -> bool:
@@ -207,6 +215,9 @@ def _pseudonym(params: Mapping[str, Any], vr: str, value: Any,
 
 def fill_template(template: str, fields: Mapping[str, str], params: Mapping[str, str]) -> str:
     """Replace ``{name}`` and ``{name:N}`` (first N characters) from ``fields`` or ``params``."""
+    if "{" not in template:
+        return template  # e.g. a UID root: nothing to fill
+
     def field(match: re.Match[str]) -> str:
         name, width = match.group(1), match.group(2)
         text = fields[name] if name in fields else params[name]
