@@ -95,7 +95,8 @@ KEEP: Final = Action.KEEP
 REMOVE: Final = Action.REMOVE
 EMPTY: Final = Action.EMPTY
 #: Makes an outcome from its fields in order (planning's hot path: no keyword handling).
-_new = tuple.__new__
+_new: Final = tuple.__new__
+_OUTCOME: Final = Outcome
 
 
 class _File:
@@ -249,17 +250,17 @@ class Planner:
             action = decision.action
             if simple:
                 if action is KEEP:  # as _outcome keeps a value
-                    done[tag] = _new(Outcome, (path, node, depth, decision, action, False, KEPT,
-                                               None, ""))
+                    done[tag] = _new(_OUTCOME, (path, node, depth, decision, action, False,
+                                                KEPT, None, ""))
                     continue
                 if action is REMOVE:  # as _element removes one
-                    removed = _new(Outcome, (path, node, depth, decision, action, True,
-                                             REMOVED, None, ""))
+                    removed = _new(_OUTCOME, (path, node, depth, decision, action, True,
+                                              REMOVED, None, ""))
                     done[tag] = removed if requirements is None or tag >> 16 & 1 \
                         or decision is semantics.GROUP_LENGTH \
                         else self._removed_as_required(removed, node, decision, context, file)
                     continue
-            done[tag] = element(node, decision, context, file)
+            done[tag] = element(node, decision, context, file, path)
         if len(done) == len(nodes):
             return list(done.values())  # no private creator at this level
         kept_blocks = {private_creator_tag(tag) for tag, outcome in done.items()
@@ -285,10 +286,10 @@ class Planner:
             and self.decide(node.tag, node.vr, node.creator).action is Action.REMOVE)
 
     def _element(self, node: Node, decision: Decision, context: _Context,
-                 file: _File) -> Outcome:
+                 file: _File, path: str | None = None) -> Outcome:
         """An element's outcome, with the IOD's requirements applied (see
-        :func:`deid.transform.semantics.required`)."""
-        outcome = self._outcome(node, decision, context, file)
+        :func:`deid.transform.semantics.required`; ``path``: the element's, when known)."""
+        outcome = self._outcome(node, decision, context, file, path)
         if not outcome.removed and outcome.action is not EMPTY:
             return outcome  # only what is removed or emptied can break the object
         if file.requirements is None or node.flags & UNDECODABLE or node.tag >> 16 & 1 \
@@ -304,7 +305,7 @@ class Planner:
         if changed is None:
             return outcome
         required = self._outcome(node, self._required(decision, kind or "3", changed),
-                                 context, file)
+                                 context, file, outcome.path)
         if outcome.note:  # e.g. a transform that failed closed: say so
             return required._replace(note=f"{outcome.note}; {changed.value} instead (Type "
                                      f"{kind or 3} in this IOD)")
@@ -325,7 +326,8 @@ class Planner:
                 requirements, decision,
                 None if changed is None else self._required(decision, kind or "3", changed))
         instead = known[2]
-        return removed if instead is None else self._outcome(node, instead, context, file)
+        return removed if instead is None \
+            else self._outcome(node, instead, context, file, removed.path)
 
     def _required(self, decision: Decision, kind: str, action: Action) -> Decision:
         """:func:`deid.transform.semantics.required`, cached (with the decision it changes,
@@ -337,9 +339,11 @@ class Planner:
         return found[1]
 
     def _outcome(self, node: Node, decision: Decision, context: _Context,
-                 file: _File) -> Outcome:
+                 file: _File, path: str | None = None) -> Outcome:
         action = decision.action
-        path, depth = context.prefix + tag_text(node.tag), context.depth
+        depth = context.depth
+        if path is None:
+            path = context.prefix + tag_text(node.tag)
         if node.flags & UNDECODABLE:
             keep = action is Action.KEEP
             note = "value could not be decoded; " + ("kept as raw bytes (VR UN)" if keep
