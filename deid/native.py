@@ -26,12 +26,14 @@ from pathlib import Path
 from types import ModuleType
 
 #: The modules compiled: the planner (with the decisions it reads and the value transforms it
-#: calls), the markers, the element semantics, the findings and the element trees they walk.
+#: calls), the markers, the element semantics, the findings and the element trees they walk,
+#: and the k-anonymity counts.
 MODULES = (
     "deid.ingest.decode",
     "deid.ingest.tree",
     "deid.policy.decision",
     "deid.risk.findings",
+    "deid.risk.kanon",
     "deid.tags",
     "deid.transform.clean",
     "deid.transform.dispatch",

@@ -155,6 +155,7 @@ def _objects_that_cross_processes() -> list[tuple[object, tuple[str, ...]]]:
     from deid.policy.decision import Decision
     from deid.risk.catalogue import RiskKind, Severity
     from deid.risk.findings import Finding, Identifier
+    from deid.risk.kanon import KAnonymity, Record
     from deid.tags import TagPattern
     from deid.transform.dispatch import TransformState
     from deid.transform.outcome import KEPT, REMOVED
@@ -172,7 +173,12 @@ def _objects_that_cross_processes() -> list[tuple[object, tuple[str, ...]]]:
             (Decision(Action.CLEAN, {"a": 1}, "why", "source", "origin", True, True),
              ("action", "params", "reason", "source", "origin", "explicit", "specific")),
             (TransformState(Secrets({"default": b"k" * 32}), "key", ("DOE",), {"p": "1"}),
-             ("patient_key", "identifiers", "params"))]
+             ("patient_key", "identifiers", "params")),
+            (Record("patient", "f.dcm", {"PatientAge": "063Y"}), ("key", "file", "values")),
+            (KAnonymity("PatientAge+PatientSex", 10, 1, 2, 5, ("PatientAge",),
+                        ((Record("p", "f.dcm", {}), 1),), ((1, 2), (8, 8))),
+             ("quasi_identifiers", "n_records", "k_min", "n_records_below_k", "k_threshold",
+              "left", "below_k", "class_sizes"))]
 
 
 @pytest.mark.parametrize(("thing", "fields"), _objects_that_cross_processes(),

@@ -285,6 +285,22 @@ def organisation_root(uids: set[str]) -> tuple[str, ...]:
     return tuple(common) if len(common) >= _MIN_ROOT_COMPONENTS else ()
 
 
+def _root_of(uids: set[str]) -> tuple[str, ...]:
+    """:func:`organisation_root`, remembered (a file's plans, one per profile, mostly hold the
+    same original UIDs; at most :data:`_ROOTS_REMEMBERED` sets are kept)."""
+    key = frozenset(uids)
+    root = _ROOTS.get(key)
+    if root is None:
+        if len(_ROOTS) >= _ROOTS_REMEMBERED:
+            _ROOTS.clear()
+        root = _ROOTS[key] = organisation_root(uids)
+    return root
+
+
+_ROOTS_REMEMBERED: Final = 1024
+_ROOTS: Final[dict[frozenset[str], tuple[str, ...]]] = {}
+
+
 def _shares_root(value: str, root: tuple[str, ...]) -> bool:
     """True when ``value`` starts with all but at most the last part of the original root."""
     if not root:
@@ -452,7 +468,7 @@ class _Values:
         self.found = found
         self.identifiers = identifiers
         self.originals = originals
-        self.root = organisation_root(originals)
+        self.root = _root_of(originals)
         self.scanned = scanned
         #: The tags whose top-level values are gathered.
         self.top_tags = top_tags

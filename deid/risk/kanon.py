@@ -61,6 +61,10 @@ class Record:
     file: str
     values: Mapping[str, str]
 
+    def __reduce__(self) -> tuple[type[Record], tuple[str, str, Mapping[str, str]]]:
+        # Pickled by its fields (a compiled frozen class is not restored field by field).
+        return Record, (self.key, self.file, self.values)
+
 
 def qi_values(top: Mapping[str, Any], names: Iterable[str]) -> dict[str, str]:
     """The quasi-identifier values left in a de-identified file ('' when absent), from its
@@ -108,6 +112,12 @@ class KAnonymity:
     below_k: tuple[tuple[Record, int], ...]
     #: ``(class size, records in classes of that size)``, smallest first.
     class_sizes: tuple[tuple[int, int], ...] = ()
+
+    def __reduce__(self) -> tuple[type[KAnonymity], tuple[object, ...]]:
+        # Pickled by its fields (a compiled frozen class is not restored field by field).
+        return KAnonymity, (self.quasi_identifiers, self.n_records, self.k_min,
+                            self.n_records_below_k, self.k_threshold, self.left, self.below_k,
+                            self.class_sizes)
 
 
 ClassKey = tuple[str, ...]

@@ -83,13 +83,13 @@ class Conformance(NamedTuple):
     deviations: tuple[str, ...]
 
 
-def write_markers(profile_id: str, options: Iterable[str], body: MutableSequence[Outcome],
+def write_markers(profile_id: str, options: frozenset[str], body: MutableSequence[Outcome],
                   levels: Iterable[list[Outcome]]) -> list[Added]:
     """The marker elements to add for a file planned under a profile that declares PS3.15
     ``options``, from its outcomes (``levels``: the file meta's and the data set's, surveyed
     first); a marker element the file already has is then replaced in ``body`` (its top-level
     outcomes) instead."""
-    survey = _Survey(frozenset(options))
+    survey = _Survey(options)
     survey.add_levels(levels)
     conformance = survey.conformance()
     identity = "NO" if survey.identity_left else "YES"

@@ -185,6 +185,7 @@ class Planner:
         self._removals: dict[tuple[int, tuple[str, ...], int, int],
                              tuple[Requirements | None, Decision, Decision | None]] = {}
         self.removals_limit = self.REMOVALS
+        self._options = frozenset(profile.all_options())
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Rebuilt from what made it (a compiled class is not restored attribute by
@@ -220,7 +221,7 @@ class Planner:
         meta_out, added_meta = self._meta(meta, body_out, file)
         plan = FilePlan(self.profile, meta_out, body_out, [], added_meta, key)
         if plan.modified:
-            plan.added = markers.write_markers(self.profile.id, self.profile.all_options(),
+            plan.added = markers.write_markers(self.profile.id, self._options,
                                                plan.body, (plan.meta, plan.body))
         return plan
 
