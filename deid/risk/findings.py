@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any, Final, NamedTuple
 
 from deid.ingest.decode import tag_text
@@ -325,17 +326,15 @@ class _Collector:
         self.kept = "is in the file" if as_found else "is kept"
         self.as_found = as_found
         self.findings: dict[tuple[str, RiskKind], Finding] = {}
-        self.paths: set[str] = set()
 
-    def add(self, path: str, keyword: str, kind: RiskKind, severity: Severity, reason: str,
-            evidence: str) -> None:
+    def add(self, path: str, tag: int, keyword: str, kind: RiskKind, severity: Severity,
+            reason: str, evidence: str) -> None:
+        """Add a finding on the element at ``path`` (whose tag is ``tag``)."""
         key = (path, kind)
         if key in self.findings:
             return
-        tag = path.rsplit(".", 1)[-1].split("[")[0]
-        self.findings[key] = Finding(self.profile_id, self.file, path, tag, keyword, kind,
-                                     severity, reason, evidence)
-        self.paths.add(path)
+        self.findings[key] = Finding(self.profile_id, self.file, path, tag_text(tag), keyword,
+                                     kind, severity, reason, evidence)
 
 
 def _name(outcome: Outcome) -> str:
@@ -390,17 +389,17 @@ def _catalogued(outcome: Outcome, entry: CatalogueEntry | None, found: _Collecto
         return  # as found, a sequence or UID may be new or old: the export checks judge them
     if outcome.items is not None:
         if _walked(outcome) and outcome.items:
-            found.add(outcome.path, _name(outcome), entry.kind, entry.severity,
+            found.add(outcome.path, outcome.tag, _name(outcome), entry.kind, entry.severity,
                       f"{_name(outcome)} {found.kept} with {len(outcome.items)} item(s); each "
                       f"value left in it is listed on its own. {entry.reason}",
                       f"{len(outcome.items)} item(s)")
         return
     left = _left(outcome)
     if left == "kept":
-        found.add(outcome.path, _name(outcome), entry.kind, entry.severity,
+        found.add(outcome.path, outcome.tag, _name(outcome), entry.kind, entry.severity,
                   f"{_name(outcome)} {found.kept}. {entry.reason}", mask(_shown(outcome)))
     elif left == "partly":
-        found.add(outcome.path, _name(outcome), entry.kind, entry.severity.lower(),
+        found.add(outcome.path, outcome.tag, _name(outcome), entry.kind, entry.severity.lower(),
                   f"{_name(outcome)} is only partly transformed ({outcome.action.value}). "
                   f"{entry.reason}", mask(_shown(outcome)))
 
@@ -416,14 +415,15 @@ def _inside(outcome: Outcome, ancestor: Outcome, entry: CatalogueEntry,
     and UIDs are structure: the UID rule looks at UIDs)."""
     if outcome.items is not None or outcome.vr in _STRUCTURE_VRS or _left(outcome) is None:
         return
-    found.add(outcome.path, _name(outcome), entry.kind, entry.severity,
+    found.add(outcome.path, outcome.tag, _name(outcome), entry.kind, entry.severity,
               f"{_name(outcome)} ({outcome.vr}) {found.kept} inside {_name(ancestor)}. "
               f"{entry.reason}", mask(_shown(outcome)))
 
 
 def _person_name(outcome: Outcome, found: _Collector) -> None:
     if outcome.vr == "PN" and _left(outcome) is not None:
-        found.add(outcome.path, _name(outcome), RiskKind.DIRECT_IDENTIFIER, Severity.MEDIUM,
+        found.add(outcome.path, outcome.tag, _name(outcome), RiskKind.DIRECT_IDENTIFIER,
+                  Severity.MEDIUM,
                   f"{_name(outcome)} keeps a person's name (patient or staff); names "
                   "identify people and link to the patient's care.", mask(_shown(outcome)))
 
@@ -435,7 +435,7 @@ def _private(outcome: Outcome, found: _Collector, table: Catalogue) -> None:
     if outcome.removed or outcome.modified or outcome.items is not None:
         return
     if safe_private_meaning(node.tag, node.creator) is None:
-        found.add(outcome.path, "", RiskKind.PRIVATE, table.private.severity,
+        found.add(outcome.path, outcome.tag, "", RiskKind.PRIVATE, table.private.severity,
                   f"Private element of {node.creator or 'an unnamed creator'!r}: it "
                   f"{found.kept}. "
                   f"{table.private.reason}", mask(outcome.after or ""))
@@ -443,7 +443,8 @@ def _private(outcome: Outcome, found: _Collector, table: Catalogue) -> None:
 
 def _dates(outcome: Outcome, found: _Collector) -> None:
     if outcome.vr in ("DA", "DT") and _left(outcome) == "kept":
-        found.add(outcome.path, _name(outcome), RiskKind.QUASI_IDENTIFIER, Severity.MEDIUM,
+        found.add(outcome.path, outcome.tag, _name(outcome), RiskKind.QUASI_IDENTIFIER,
+                  Severity.MEDIUM,
                   f"{_name(outcome)} is an exact date that {found.kept}: exact dates help single a "
                   "patient out and link to hospital records.", mask(_shown(outcome)))
 
@@ -492,7 +493,7 @@ def _content(path: str, tag: int, value: Any,
     for folded, identifier in identifiers:
         if folded in text:
             kind = RiskKind.PRIVATE if tag >> 16 & 1 else RiskKind.FREE_TEXT
-            found.add(path, semantics.keyword_for(tag), kind, Severity.HIGH,
+            found.add(path, tag, semantics.keyword_for(tag), kind, Severity.HIGH,
                       f"The value contains the patient's {identifier.what}, found elsewhere "
                       "in the original file.", mask(identifier.text))
             return
@@ -508,11 +509,11 @@ def _uid(path: str, tag: int, value: Any, originals: set[str], root: tuple[str, 
             continue
         keyword = semantics.keyword_for(tag)
         if text in originals:
-            found.add(path, keyword, RiskKind.LINKAGE, Severity.MEDIUM,
+            found.add(path, tag, keyword, RiskKind.LINKAGE, Severity.MEDIUM,
                       "The original UID is kept: it is stored in the hospital PACS and links "
                       "back to the patient's study.", mask(text))
         elif _shares_root(text, root):
-            found.add(path, keyword, RiskKind.LINKAGE, Severity.LOW,
+            found.add(path, tag, keyword, RiskKind.LINKAGE, Severity.LOW,
                       "The new UID keeps the original organisation's UID root, which names "
                       "the hospital or vendor.", mask(".".join(root)))
 
@@ -520,11 +521,12 @@ def _uid(path: str, tag: int, value: Any, originals: set[str], root: tuple[str, 
 def _flags(top: dict[int, Any], found: _Collector) -> None:
     for tag, keyword in _FLAGS:
         if str(_text_of(top.get(tag, ""))).strip().upper() == "YES":
-            found.add(tag_text(tag), keyword, RiskKind.FLAG, Severity.HIGH,
+            found.add(tag_text(tag), tag, keyword, RiskKind.FLAG, Severity.HIGH,
                       catalogue().by_tag[tag].reason, "YES")
     marker = str(_text_of(top.get(PATIENT_IDENTITY_REMOVED, "")) or "").strip()
     if marker.upper() != "YES":
-        found.add(tag_text(PATIENT_IDENTITY_REMOVED), "PatientIdentityRemoved", RiskKind.FLAG,
+        found.add(tag_text(PATIENT_IDENTITY_REMOVED), PATIENT_IDENTITY_REMOVED,
+                  "PatientIdentityRemoved", RiskKind.FLAG,
                   Severity.MEDIUM, catalogue().by_tag[PATIENT_IDENTITY_REMOVED].reason,
                   marker or "missing")
 
@@ -591,7 +593,11 @@ def findings_and_top(plan: FilePlan, *, file: str, body: list[Node],
     _elements(plan.body, found, table, None, values, top)
     _added_values(plan.added, values, top)
     _flags(top, found)
-    return sorted(found.findings.values(), key=lambda f: (f.element_path, f.risk_kind)), top
+    return sorted(found.findings.values(), key=_FINDING_ORDER), top
+
+
+#: The order of a file's findings: by element path, then kind.
+_FINDING_ORDER: Final = attrgetter("element_path", "risk_kind")
 
 
 def _added_values(added: list[Added], values: _Values, top: dict[int, Any]) -> None:
