@@ -12,6 +12,8 @@ round-robin to 100,000 files as the ingest bench copies them to 10,000:
 - the residual risk of the six AI4HI profiles on the 10,000 files, by the pool and by the
   cluster, against the scan of the same files by the same engine (target: within 3x the scan
   time; scans with and without values are both timed);
+- the pool's risk once more in pure Python (``DEID_PURE_PYTHON=1``) when the compiled modules
+  are built (``make native``): the ratio between the two;
 - the same risk and scan on those 10,000 files rewritten as an archive holds them (each file its
   own SOP Instance UID, a series per 20 files, a study and a patient per 100): the copies repeat
   every file of the corpus about 70 times, which flatters what a planner remembers between
