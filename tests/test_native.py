@@ -220,3 +220,39 @@ def test_every_shipped_profile_and_a_planner_travel_to_another_process_as_they_a
         planner = Planner(profile, secrets)
         travelled = pickle.loads(pickle.dumps(planner))
         assert planned(travelled.plan(meta, body)) == planned(planner.plan(meta, body)), info.id
+
+
+def _build_tool():  # type: ignore[no-untyped-def]
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("build_native", ROOT / "tools" /
+                                                  "build_native.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_without_a_compiler_the_build_says_it_is_skipped(monkeypatch, capsys) -> None:
+    tool = _build_tool()
+    monkeypatch.setattr(tool, "missing_toolchain", lambda: "no C compiler ('cc' is not on PATH)")
+    assert tool.main([]) == 0
+    said = capsys.readouterr().out
+    assert "make native: skipped, no C compiler" in said and "pure Python" in said
+    assert tool.main(["--strict"]) == 1
+
+
+def test_a_build_that_lacks_a_module_is_not_recorded(tmp_path: Path) -> None:
+    import importlib.machinery
+
+    tool = _build_tool()
+    suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
+    with pytest.raises(FileNotFoundError, match="the build made no deid/ingest/decode"):
+        tool.built_files(tmp_path)
+    for name in (*native.MODULES, f"{tool.GROUP}__mypyc"):
+        made = tmp_path / (name.replace(".", "/") + suffix)
+        made.parent.mkdir(parents=True, exist_ok=True)
+        made.write_bytes(b"")
+    files = tool.built_files(tmp_path)
+    assert set(files) == {*native.MODULES, f"{tool.GROUP}__mypyc"}
+    assert files["deid.transform.plan"] == "deid/transform/plan" + suffix

@@ -98,6 +98,7 @@ def build(force: bool = False) -> str:
         with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
             compile_into(fresh, work)
     except BaseException as error:
+        shutil.rmtree(fresh, ignore_errors=True)  # the build in use, if any, stays
         raise RuntimeError(f"mypyc could not compile the modules: {error}\n"
                            f"{log.getvalue()[-4000:]}") from error
     finally:
