@@ -77,7 +77,8 @@ def test_a_build_that_is_not_current_is_refused_with_the_reason(tmp_path, change
     assert problem is not None and says in problem and "`make native`" in problem
 
 
-def test_without_a_build_the_package_runs_as_pure_python(tmp_path: Path) -> None:
+def test_without_a_build_the_package_runs_as_pure_python(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.delenv(native.PURE_ENV, raising=False)
     decided = native._decide(tmp_path / "nothing")
     assert not decided.compiled
     assert decided.reason.startswith("pure Python: no native build")
