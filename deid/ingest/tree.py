@@ -55,6 +55,18 @@ class Node(NamedTuple):
 
 
 _T = TypeVar("_T")
+_K = TypeVar("_K")
+
+
+def remembered(memo: dict[_K, _T], key: _K, make: Callable[[_K], _T], limit: int) -> _T:
+    """``make(key)``, kept in ``memo``, which starts over once it holds ``limit`` results
+    (what the planners of every profile and file look up again and again)."""
+    found = memo.get(key)
+    if found is None:
+        if len(memo) >= limit:
+            memo.clear()
+        found = memo[key] = make(key)
+    return found
 
 
 def per_tree(function: Callable[[list[Node]], _T]) -> Callable[[list[Node]], _T]:

@@ -24,12 +24,13 @@ Evidence is masked: never the whole original value.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any, Final, NamedTuple
 
 from deid.ingest.decode import tag_text
-from deid.ingest.tree import Node, Unread, per_tree
+from deid.ingest.tree import Node, Unread, per_tree, remembered
 from deid.policy.actions import Action
 from deid.policy.resolver import safe_private_meaning
 from deid.risk.catalogue import Catalogue, CatalogueEntry, RiskKind, Severity, catalogue
@@ -151,12 +152,7 @@ _REMEMBERED_LENGTH: Final = 256
 def _folded_text(value: Any) -> str:
     """A value's text case-folded (short texts once for all profiles)."""
     if type(value) is str and len(value) <= _REMEMBERED_LENGTH:
-        folded = _FOLDED.get(value)
-        if folded is None:
-            if len(_FOLDED) >= _TEXTS_REMEMBERED:
-                _FOLDED.clear()
-            folded = _FOLDED[value] = value.casefold()
-        return folded
+        return remembered(_FOLDED, value, str.casefold, _TEXTS_REMEMBERED)
     return _text_of(value).casefold()
 
 
@@ -271,7 +267,7 @@ def _add_level_uids(outcomes: list[Outcome], nodes: list[Node], levels: UidLevel
     return True
 
 
-def organisation_root(uids: set[str]) -> tuple[str, ...]:
+def organisation_root(uids: AbstractSet[str]) -> tuple[str, ...]:
     """The dotted prefix all original instance UIDs share (empty when under four parts)."""
     if not uids:
         return ()
@@ -289,13 +285,7 @@ def organisation_root(uids: set[str]) -> tuple[str, ...]:
 def _root_of(uids: set[str]) -> tuple[str, ...]:
     """:func:`organisation_root`, remembered (a file's plans, one per profile, mostly hold the
     same original UIDs; at most :data:`_ROOTS_REMEMBERED` sets are kept)."""
-    key = frozenset(uids)
-    root = _ROOTS.get(key)
-    if root is None:
-        if len(_ROOTS) >= _ROOTS_REMEMBERED:
-            _ROOTS.clear()
-        root = _ROOTS[key] = organisation_root(uids)
-    return root
+    return remembered(_ROOTS, frozenset(uids), organisation_root, _ROOTS_REMEMBERED)
 
 
 _ROOTS_REMEMBERED: Final = 1024
@@ -372,13 +362,12 @@ def _left(outcome: Outcome) -> str | None:
 def _stands_for_nothing(value: Any) -> bool:
     """True for a value shown as a dummy (``ANONYMOUS``, ``UNKNOWN``, ...)."""
     if type(value) is str and len(value) <= _REMEMBERED_LENGTH:
-        known = _NOTHING.get(value)
-        if known is None:
-            if len(_NOTHING) >= _TEXTS_REMEMBERED:
-                _NOTHING.clear()
-            known = _NOTHING[value] = value.strip().upper() in NOTHING_VALUES
-        return known
-    return _display_text(value).strip().upper() in NOTHING_VALUES
+        return remembered(_NOTHING, value, _is_nothing, _TEXTS_REMEMBERED)
+    return _is_nothing(_display_text(value))
+
+
+def _is_nothing(text: str) -> bool:
+    return text.strip().upper() in NOTHING_VALUES
 
 
 def _catalogued(outcome: Outcome, entry: CatalogueEntry | None, found: _Collector) -> None:

@@ -12,6 +12,8 @@ import re
 from collections.abc import Iterable
 from typing import Final
 
+from deid.ingest.tree import remembered
+
 REDACTED: Final = "***"
 _PATTERNS: Final = tuple(
     re.compile(pattern, re.IGNORECASE)
@@ -39,13 +41,11 @@ def clean_text(text: str, identifiers: Iterable[str]) -> str:
 def _token_pattern(token: str) -> re.Pattern[str]:
     """The whole-word, case-blind pattern of one identifier (compiled once; at most
     :data:`_TOKENS_REMEMBERED` are kept)."""
-    pattern = _TOKEN_PATTERNS.get(token)
-    if pattern is None:
-        if len(_TOKEN_PATTERNS) >= _TOKENS_REMEMBERED:
-            _TOKEN_PATTERNS.clear()
-        pattern = _TOKEN_PATTERNS[token] = re.compile(rf"(?<!\w){re.escape(token)}(?!\w)",
-                                                      re.IGNORECASE)
-    return pattern
+    return remembered(_TOKEN_PATTERNS, token, _compiled_token, _TOKENS_REMEMBERED)
+
+
+def _compiled_token(token: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<!\w){re.escape(token)}(?!\w)", re.IGNORECASE)
 
 
 _TOKENS_REMEMBERED: Final = 4096
